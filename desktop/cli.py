@@ -1,0 +1,126 @@
+"""Headless sub-commands. Bad input: exit 2, one line on stderr, no traceback, no output file."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+from desktop.domain.errors import Cancelled, InvalidRecipe, StudioError
+from desktop.logs import log_path, setup_logging
+
+log = logging.getLogger("desktop.cli")
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 1
+EXIT_INTERRUPTED = 130
+
+
+SUBCOMMANDS = ("render",)
+
+
+def _add_app_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("project", nargs="?", help="a project file to open")
+    parser.add_argument("--open", dest="open_project", metavar="PROJECT", help="open this project")
+    parser.add_argument("--generate", action="store_true", help="run one generation at start")
+    parser.add_argument("--screenshot", metavar="OUT.png", help="save a screenshot of the window when it is done")
+    parser.add_argument("--quit", action="store_true", help="exit after --generate / --screenshot")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    parser.add_argument("--verbose", action="store_true", help="also log to the terminal")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The sub-commands; with none, `main.py [PROJECT] [app options]` opens the app."""
+    parser = argparse.ArgumentParser(
+        prog="main.py",
+        description="ControlNet Studio. Without a sub-command it opens the app: "
+        "main.py [PROJECT] [--open PROJECT] [--generate] [--screenshot OUT.png] [--quit] [--device D]",
+    )
+    parser.add_argument("--verbose", action="store_true", help="also log to the terminal")
+    sub = parser.add_subparsers(dest="command", title="sub-commands", metavar="COMMAND")
+
+    render = sub.add_parser("render", help="render a recipe (.json, or a PNG made by this app) to a PNG")
+    render.add_argument("recipe", help="recipe .json, or a PNG that carries a recipe")
+    render.add_argument("-o", "--output", required=True, help="output .png")
+    render.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    render.add_argument("--steps", type=int, help="override the recipe's steps")
+    render.add_argument("--seed", type=int, help="override the recipe's seed")
+    render.add_argument("--quiet", action="store_true", help="no progress lines")
+
+    app = sub.add_parser("app", help="open the app (the default without a sub-command)")
+    _add_app_options(app)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if argv and (argv[0] in SUBCOMMANDS or argv[0] in ("-h", "--help", "app")):
+        args = parser.parse_args(argv)
+    else:
+        args = parser.parse_args(["app", *argv])
+    setup_logging(args.verbose)
+    if args.command == "app":
+        from desktop.ui.launch import launch_app
+
+        return launch_app(args)
+    handler = {"render": _render}[args.command]
+    try:
+        return handler(args)
+    except Cancelled:
+        print("cancelled", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except StudioError as err:
+        log.error("%s: %s | %s", args.command, err, err.detail)
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted; nothing was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as err:  # noqa: BLE001 - the edge: one line for the user, the trace in the log
+        log.exception("%s failed", args.command)
+        print(f"internal error: {err} (details in {log_path()})", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _load_recipe(path: str):
+    from desktop.domain.recipe import load_recipe_file
+
+    if path.lower().endswith(".png"):
+        from desktop.engine.png_output import recipe_from_png
+
+        return recipe_from_png(path)
+    return load_recipe_file(path)
+
+
+def _render(args: argparse.Namespace) -> int:
+    output = Path(args.output)
+    if output.suffix.lower() != ".png":
+        raise InvalidRecipe("output", f"must be a .png file, got {output.name}")
+    if not output.resolve().parent.is_dir():
+        raise InvalidRecipe("output", f"folder {output.resolve().parent} does not exist")
+    recipe = _load_recipe(args.recipe)
+    overrides = {k: getattr(args, k) for k in ("steps", "seed") if getattr(args, k) is not None}
+    recipe = recipe.with_overrides(**overrides).validate()
+
+    from desktop.engine.device import choose_device
+    from desktop.engine.model_cache import ModelCache
+    from desktop.engine.png_output import write_png
+    from desktop.engine.render import PreviewSettings, render
+
+    device = choose_device(args.device)
+    started = time.perf_counter()
+
+    def on_step(update) -> None:
+        if not args.quiet:
+            rate = (time.perf_counter() - started) / update.step
+            print(f"step {update.step}/{update.total} ({rate:.2f} s/step)", file=sys.stderr, flush=True)
+
+    result = render(ModelCache(device), recipe, on_step=on_step, previews=PreviewSettings(every=0))
+    for notice in result.notices:
+        print(f"note: {notice}", file=sys.stderr)
+    write_png(output, result.image, result.recipe)
+    height, width = result.image.shape[:2]
+    print(f"wrote {output} ({width} x {height}, {result.seconds:.1f} s on {device.label})")
+    return 0

@@ -1,0 +1,1 @@
+"""Turns layers and photos into the control images ControlNets expect. No Qt."""

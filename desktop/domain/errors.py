@@ -1,0 +1,58 @@
+"""Typed errors: raised where the fault is known, shown once at the edge (dialog or CLI).
+
+Every error carries one sentence a user can act on (`str(err)`); the detail for the log
+goes in `detail`.
+"""
+
+from __future__ import annotations
+
+
+class StudioError(Exception):
+    """Base of every error the app expects and explains to the user."""
+
+    def __init__(self, message: str, *, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
+class InvalidRecipe(StudioError):
+    """A recipe or parameter breaks a rule; `field` names the offending key."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+class InvalidImage(StudioError):
+    """An image file cannot be read, or is too large to read safely."""
+
+
+class ModelNotFound(StudioError):
+    """A model reference points at nothing that exists or can be reached."""
+
+
+class ModelRejected(StudioError):
+    """A model file in an unsafe format (pickle) that is refused without being opened."""
+
+
+class ModelDamaged(StudioError):
+    """A model file that is truncated or corrupt."""
+
+
+class ArchitectureMismatch(StudioError):
+    """Components that cannot work together (an SDXL ControlNet on an SD 1.5 base...)."""
+
+
+class OutOfMemory(StudioError):
+    """The device ran out of memory; memory was released and a smaller run may work."""
+
+
+class NaNOutput(StudioError):
+    """The model produced NaNs; no image was kept."""
+
+
+class Cancelled(StudioError):
+    """The user stopped the run. Not an error to show: nothing went wrong."""
+
+    def __init__(self, message: str = "cancelled") -> None:
+        super().__init__(message)

@@ -1,0 +1,267 @@
+"""The recipe: everything a render needs, as a JSON document.
+
+Validation names the field and the rule. Unknown keys are kept (a newer app may have
+written them) and written back; a `version` key is always written.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import InvalidRecipe
+
+RECIPE_VERSION = 1
+CONTROL_MODES = ("balanced", "prompt", "control", "cfg-rw")
+SCHEDULERS = ("unipc", "dpmpp_2m_karras", "euler_a", "euler", "ddim")
+CONDITION_KINDS = (
+    "scribble", "canny", "pose", "depth", "normal", "seg", "lines", "lineart",
+    "softedge", "shuffle", "tile", "inpaint", "image",
+)
+SEED_MAX = 2**32 - 1
+SIZE_MIN, SIZE_MAX = 64, 2048
+STEPS_MIN, STEPS_MAX = 1, 150
+GUIDANCE_MAX = 30.0
+WEIGHT_MAX = 2.0
+
+_CONDITION_KEYS = {"kind", "image", "image_data", "controlnet", "weight", "start", "end", "mode", "enabled"}
+_RECIPE_KEYS = {
+    "version", "prompt", "negative_prompt", "seed", "steps", "guidance_scale", "width", "height",
+    "scheduler", "base_model", "conditions",
+}
+
+
+@dataclass
+class Condition:
+    """One control layer as the sampler sees it: a control image and how strongly it steers."""
+
+    kind: str = "scribble"
+    image: str | None = None
+    image_data: bytes | None = None
+    controlnet: str | None = None
+    weight: float = 1.0
+    start: float = 0.0
+    end: float = 1.0
+    mode: str = "balanced"
+    enabled: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def is_active_at(self, step: int, total: int) -> bool:
+        """Whether this condition runs at step `step` (0-based) of `total`; diffusers' rule."""
+        if not self.enabled or self.weight == 0.0:
+            return False
+        return not (step / total < self.start or (step + 1) / total > self.end)
+
+
+@dataclass
+class Recipe:
+    prompt: str = ""
+    negative_prompt: str = ""
+    seed: int = 0
+    steps: int = 20
+    guidance_scale: float = 7.5
+    width: int = 512
+    height: int = 512
+    scheduler: str = "unipc"
+    base_model: str | None = None
+    conditions: list[Condition] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    base_dir: Path | None = None
+
+    def resolve_path(self, reference: str) -> str:
+        """A path relative to the recipe's folder becomes absolute; hub ids pass through."""
+        if self.base_dir is None or Path(reference).is_absolute():
+            return reference
+        candidate = self.base_dir / reference
+        return str(candidate) if candidate.exists() else reference
+
+    def validate(self) -> "Recipe":
+        """Raise InvalidRecipe naming the first field that breaks its rule."""
+        _check_int("steps", self.steps, STEPS_MIN, STEPS_MAX)
+        _check_number("guidance_scale", self.guidance_scale, 0.0, GUIDANCE_MAX)
+        for name in ("width", "height"):
+            value = getattr(self, name)
+            _check_int(name, value, SIZE_MIN, SIZE_MAX)
+            if value % 8:
+                raise InvalidRecipe(name, f"must be a multiple of 8, got {value}")
+        _check_int("seed", self.seed, 0, SEED_MAX)
+        if self.scheduler not in SCHEDULERS:
+            raise InvalidRecipe("scheduler", f"must be one of {', '.join(SCHEDULERS)}, got {self.scheduler!r}")
+        for index, condition in enumerate(self.conditions):
+            _validate_condition(f"conditions[{index}]", condition)
+        return self
+
+    def with_overrides(self, **changes: Any) -> "Recipe":
+        return replace(self, **changes)
+
+    def to_dict(self, *, embed_images: bool = False) -> dict[str, Any]:
+        data: dict[str, Any] = dict(self.extra)
+        data.update(
+            version=RECIPE_VERSION, prompt=self.prompt, negative_prompt=self.negative_prompt,
+            seed=self.seed, steps=self.steps, guidance_scale=self.guidance_scale,
+            width=self.width, height=self.height, scheduler=self.scheduler,
+            base_model=self.base_model,
+            conditions=[_condition_to_dict(c, embed_images) for c in self.conditions],
+        )
+        return data
+
+    def to_json(self, *, embed_images: bool = False) -> str:
+        return json.dumps(self.to_dict(embed_images=embed_images), indent=2, ensure_ascii=False)
+
+
+def _condition_to_dict(condition: Condition, embed_images: bool) -> dict[str, Any]:
+    data: dict[str, Any] = dict(condition.extra)
+    data.update(
+        kind=condition.kind, image=condition.image, controlnet=condition.controlnet,
+        weight=condition.weight, start=condition.start, end=condition.end,
+        mode=condition.mode, enabled=condition.enabled,
+    )
+    if embed_images and condition.image_data is not None:
+        data["image_data"] = base64.b64encode(condition.image_data).decode("ascii")
+    return data
+
+
+def recipe_from_dict(data: Any, base_dir: Path | None = None) -> Recipe:
+    """Build a validated Recipe from parsed JSON; any shape error is an InvalidRecipe."""
+    if not isinstance(data, dict):
+        raise InvalidRecipe("recipe", "must be a JSON object")
+    conditions_raw = data.get("conditions", [])
+    if not isinstance(conditions_raw, list):
+        raise InvalidRecipe("conditions", "must be a list")
+    recipe = Recipe(
+        prompt=_get_str(data, "prompt", ""),
+        negative_prompt=_get_str(data, "negative_prompt", ""),
+        seed=_get_int(data, "seed", 0),
+        steps=_get_int(data, "steps", 20),
+        guidance_scale=_get_float(data, "guidance_scale", 7.5),
+        width=_get_int(data, "width", 512),
+        height=_get_int(data, "height", 512),
+        scheduler=_get_str(data, "scheduler", "unipc"),
+        base_model=_get_optional_str(data, "base_model"),
+        conditions=[_condition_from_dict(f"conditions[{i}]", c) for i, c in enumerate(conditions_raw)],
+        extra={k: v for k, v in data.items() if k not in _RECIPE_KEYS},
+        base_dir=base_dir,
+    )
+    return recipe.validate()
+
+
+def recipe_from_json(text: str, base_dir: Path | None = None) -> Recipe:
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as err:
+        raise InvalidRecipe("recipe", f"is not valid JSON ({err})") from err
+    return recipe_from_dict(data, base_dir)
+
+
+def load_recipe_file(path: str | Path) -> Recipe:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as err:
+        raise InvalidRecipe("recipe", f"file not found: {path}") from err
+    except (OSError, UnicodeDecodeError) as err:
+        raise InvalidRecipe("recipe", f"cannot read {path}: {err}") from err
+    return recipe_from_json(text, base_dir=path.resolve().parent)
+
+
+def _condition_from_dict(where: str, data: Any) -> Condition:
+    if not isinstance(data, dict):
+        raise InvalidRecipe(where, "must be a JSON object")
+    image_data = None
+    if data.get("image_data") is not None:
+        encoded = data["image_data"]
+        if not isinstance(encoded, str):
+            raise InvalidRecipe(f"{where}.image_data", "must be base64 text")
+        try:
+            image_data = base64.b64decode(encoded, validate=True)
+        except ValueError as err:
+            raise InvalidRecipe(f"{where}.image_data", "is not valid base64") from err
+    return Condition(
+        kind=_get_str(data, "kind", "scribble", where),
+        image=_get_optional_str(data, "image", where),
+        image_data=image_data,
+        controlnet=_get_optional_str(data, "controlnet", where),
+        weight=_get_float(data, "weight", 1.0, where),
+        start=_get_float(data, "start", 0.0, where),
+        end=_get_float(data, "end", 1.0, where),
+        mode=_get_str(data, "mode", "balanced", where),
+        enabled=_get_bool(data, "enabled", True, where),
+        extra={k: v for k, v in data.items() if k not in _CONDITION_KEYS},
+    )
+
+
+def _validate_condition(where: str, condition: Condition) -> None:
+    if condition.kind not in CONDITION_KINDS:
+        raise InvalidRecipe(f"{where}.kind", f"must be one of {', '.join(CONDITION_KINDS)}, got {condition.kind!r}")
+    if condition.mode not in CONTROL_MODES:
+        raise InvalidRecipe(f"{where}.mode", f"must be one of {', '.join(CONTROL_MODES)}, got {condition.mode!r}")
+    _check_number(f"{where}.weight", condition.weight, 0.0, WEIGHT_MAX)
+    _check_number(f"{where}.start", condition.start, 0.0, 1.0)
+    _check_number(f"{where}.end", condition.end, 0.0, 1.0)
+    if not condition.start < condition.end:
+        raise InvalidRecipe(f"{where}.start", f"must be below end ({condition.start} >= {condition.end})")
+    if condition.image is None and condition.image_data is None:
+        raise InvalidRecipe(f"{where}.image", "a condition needs a control image")
+
+
+def _check_int(name: str, value: Any, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidRecipe(name, f"must be a whole number, got {value!r}")
+    if not low <= value <= high:
+        raise InvalidRecipe(name, f"must be between {low} and {high}, got {value}")
+
+
+def _check_number(name: str, value: Any, low: float, high: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InvalidRecipe(name, f"must be a finite number, got {value!r}")
+    if not low <= value <= high:
+        raise InvalidRecipe(name, f"must be between {low:g} and {high:g}, got {value:g}")
+
+
+def _key(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _get_str(data: dict, key: str, default: str, where: str = "") -> str:
+    value = data.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise InvalidRecipe(_key(where, key), f"must be text, got {type(value).__name__}")
+    return value
+
+
+def _get_optional_str(data: dict, key: str, where: str = "") -> str | None:
+    value = data.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise InvalidRecipe(_key(where, key), f"must be text, got {type(value).__name__}")
+    return value
+
+
+def _get_int(data: dict, key: str, default: int, where: str = "") -> int:
+    value = data.get(key, default)
+    if isinstance(value, float) and value.is_integer() and math.isfinite(value):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidRecipe(_key(where, key), f"must be a whole number, got {value!r}")
+    return value
+
+
+def _get_float(data: dict, key: str, default: float, where: str = "") -> float:
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidRecipe(_key(where, key), f"must be a number, got {value!r}")
+    return float(value)
+
+
+def _get_bool(data: dict, key: str, default: bool, where: str = "") -> bool:
+    value = data.get(key, default)
+    if not isinstance(value, bool):
+        raise InvalidRecipe(_key(where, key), f"must be true or false, got {value!r}")
+    return value

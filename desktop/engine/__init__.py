@@ -1,0 +1,1 @@
+"""torch + diffusers: model loading, the ControlNet sampler, previews. No Qt."""

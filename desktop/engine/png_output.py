@@ -1,0 +1,81 @@
+"""PNG results that carry their recipe: ours (JSON, control images embedded) for exact
+re-runs, and an AUTOMATIC1111-style `parameters` text that other tools show."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, PngImagePlugin, UnidentifiedImageError
+
+from desktop.domain.atomic import write_bytes_atomic
+from desktop.domain.errors import InvalidRecipe
+from desktop.domain.recipe import Recipe, recipe_from_dict
+
+from .schedulers import DISPLAY_NAMES
+
+RECIPE_KEY = "controlnet_studio_recipe"
+_MODE_NAMES = {
+    "balanced": "Balanced", "prompt": "My prompt is more important",
+    "control": "ControlNet is more important", "cfg-rw": "CFG resolution weighting",
+}
+
+
+def parameters_text(recipe: Recipe) -> str:
+    """The settings in the text layout AUTOMATIC1111 writes and most tools read."""
+    fields = [
+        f"Steps: {recipe.steps}", f"Sampler: {DISPLAY_NAMES.get(recipe.scheduler, recipe.scheduler)}",
+        f"CFG scale: {recipe.guidance_scale:g}", f"Seed: {recipe.seed}",
+        f"Size: {recipe.width}x{recipe.height}", f"Model: {_short(recipe.base_model or 'demo model')}",
+    ]
+    for index, c in enumerate(recipe.conditions):
+        if not c.enabled:
+            continue
+        unit = (
+            f"Module: none, Model: {_short(c.controlnet or c.kind)}, Weight: {c.weight:g}, "
+            f"Guidance Start: {c.start:g}, Guidance End: {c.end:g}, Control Mode: {_MODE_NAMES[c.mode]}"
+        )
+        fields.append(f'ControlNet {index}: "{unit}"')
+    lines = [recipe.prompt]
+    if recipe.negative_prompt:
+        lines.append(f"Negative prompt: {recipe.negative_prompt}")
+    lines.append(", ".join(fields))
+    return "\n".join(lines)
+
+
+def png_bytes(image: np.ndarray, recipe: Recipe) -> bytes:
+    info = PngImagePlugin.PngInfo()
+    info.add_text("parameters", parameters_text(recipe))
+    info.add_itxt(RECIPE_KEY, json.dumps(recipe.to_dict(embed_images=True), ensure_ascii=False), zip=True)
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG", pnginfo=info)
+    return buffer.getvalue()
+
+
+def write_png(path: str | Path, image: np.ndarray, recipe: Recipe) -> None:
+    """Encode fully in memory, then write atomically: no partial file on any failure."""
+    write_bytes_atomic(path, png_bytes(image, recipe))
+
+
+def recipe_from_png(path: str | Path) -> Recipe:
+    path = Path(path)
+    try:
+        with Image.open(path) as image:
+            text = image.info.get(RECIPE_KEY)
+    except FileNotFoundError as err:
+        raise InvalidRecipe("recipe", f"file not found: {path}") from err
+    except (UnidentifiedImageError, OSError) as err:
+        raise InvalidRecipe("recipe", f"cannot read {path.name}: it is damaged or not a PNG") from err
+    if not text:
+        raise InvalidRecipe("recipe", f"{path.name} holds no ControlNet Studio recipe")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InvalidRecipe("recipe", f"the recipe inside {path.name} is damaged") from err
+    return recipe_from_dict(data, base_dir=path.resolve().parent)
+
+
+def _short(reference: str) -> str:
+    return Path(reference).stem if reference.endswith(".safetensors") else reference.rstrip("/").split("/")[-1]

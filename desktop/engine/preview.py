@@ -1,0 +1,114 @@
+"""Live previews: the x0 estimate of each step, mapped to RGB by a linear latent-to-RGB map.
+
+The map for SD 1.x latents is the community-fitted one in REFERENCE.md. For any other VAE
+(the built-in demo model, tests) it is fitted once by least squares from the VAE's own
+encoder on synthetic colour patches, and kept on the loaded model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from .components import BaseModel
+
+SD1_LATENT_RGB = (
+    (0.3512, 0.2297, 0.3227),
+    (0.3250, 0.4974, 0.2350),
+    (-0.2829, 0.1762, 0.2721),
+    (-0.2120, -0.2616, -0.7177),
+)
+
+
+def is_sd1_vae(vae) -> bool:
+    cfg = vae.config
+    return (
+        cfg.latent_channels == 4
+        and list(cfg.block_out_channels) == [128, 256, 512, 512]
+        and abs(float(cfg.scaling_factor) - 0.18215) < 1e-6
+    )
+
+
+def latent_rgb_map(base: BaseModel) -> tuple[torch.Tensor, torch.Tensor]:
+    """(C x 3 matrix, 3 bias) on the model's device; fitted once per loaded model."""
+    cached = base.extras.get("latent_rgb")
+    if cached is None:
+        if is_sd1_vae(base.vae):
+            matrix, bias = np.array(SD1_LATENT_RGB), np.zeros(3)
+        else:
+            matrix, bias = fit_latent_rgb_map(base)
+        cached = (
+            torch.tensor(matrix, dtype=torch.float32, device=base.device),
+            torch.tensor(bias, dtype=torch.float32, device=base.device),
+        )
+        base.extras["latent_rgb"] = cached
+    return cached
+
+
+@torch.no_grad()
+def fit_latent_rgb_map(base: BaseModel, samples: int = 48, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Least-squares fit of latent -> RGB (in -1..1) over random colour-block images."""
+    factor = base.vae_scale_factor
+    side = 8 * factor
+    rng = np.random.default_rng(seed)
+    blocks = rng.uniform(-1, 1, size=(samples, 3, 4, 4))
+    images = np.kron(blocks, np.ones((1, 1, side // 4, side // 4)))
+    pixels = torch.tensor(images, dtype=base.dtype, device=base.device)
+    latents = base.vae.encode(pixels).latent_dist.mean * base.vae.config.scaling_factor
+    target = torch.nn.functional.avg_pool2d(pixels.float(), factor)
+    x = latents.float().permute(0, 2, 3, 1).reshape(-1, latents.shape[1]).cpu().numpy().astype(np.float64)
+    y = target.permute(0, 2, 3, 1).reshape(-1, 3).cpu().numpy().astype(np.float64)
+    design = np.concatenate([x, np.ones((x.shape[0], 1))], axis=1)
+    solution, *_ = np.linalg.lstsq(design, y, rcond=None)
+    return solution[:-1], solution[-1]
+
+
+def latents_to_rgb(latents: torch.Tensor, matrix: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """(1, C, h, w) latents -> (h, w, 3) uint8 on the same device."""
+    rgb = torch.einsum("chw,cr->hwr", latents[0].float(), matrix) + bias
+    return ((rgb.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
+
+def decoded_to_rgb(images: torch.Tensor) -> np.ndarray:
+    """VAE output (1, 3, H, W) in -1..1 -> (H, W, 3) uint8, rounded as diffusers rounds."""
+    array = (images / 2 + 0.5).clamp(0, 1).cpu().permute(0, 2, 3, 1).float().numpy()
+    return (array[0] * 255).round().astype(np.uint8)
+
+
+class PreviewPipe:
+    """Hands previews to the host without stalling the device.
+
+    On CUDA each preview is copied non-blocking into pinned memory and delivered once its
+    event has completed; elsewhere it is delivered at once.
+    """
+
+    def __init__(self, device: torch.device, deliver: Callable[[int, np.ndarray, bool], None]) -> None:
+        self._device = device
+        self._deliver = deliver
+        self._pending: list[tuple[int, torch.Tensor, torch.Tensor, object]] = []
+
+    def submit(self, step: int, rgb: torch.Tensor, finite: torch.Tensor) -> None:
+        if self._device.type != "cuda":
+            self._deliver(step, rgb.cpu().numpy(), bool(finite))
+            return
+        host = torch.empty(rgb.shape, dtype=rgb.dtype, pin_memory=True)
+        flag = torch.empty((), dtype=torch.bool, pin_memory=True)
+        host.copy_(rgb, non_blocking=True)
+        flag.copy_(finite, non_blocking=True)
+        event = torch.cuda.Event()
+        event.record()
+        self._pending.append((step, host, flag, event))
+        self.poll()
+
+    def poll(self) -> None:
+        while self._pending and self._pending[0][3].query():
+            step, host, flag, _ = self._pending.pop(0)
+            self._deliver(step, host.numpy(), bool(flag))
+
+    def flush(self) -> None:
+        while self._pending:
+            step, host, flag, event = self._pending.pop(0)
+            event.synchronize()
+            self._deliver(step, host.numpy(), bool(flag))

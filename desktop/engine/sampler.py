@@ -1,0 +1,302 @@
+"""The ControlNet sampler: our own loop over diffusers components.
+
+Same order as diffusers' StableDiffusionControlNetPipeline (encode prompt, prepare control
+images, timesteps, latents; per step ControlNets, UNet, guidance, scheduler step; decode),
+so that in balanced mode its output matches the pipeline's. On top of it: a control mode
+per condition, no compute spent on inactive conditions, a preview of every step, and a
+cancel that stops within one step without decoding half-finished latents.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from PIL import Image
+
+from desktop.domain.errors import Cancelled, NaNOutput, StudioError
+
+from .cancel import CancelToken
+from .components import BaseModel
+from .control_modes import BlockScaling, block_scaling, residual_heights
+from .memory import is_out_of_memory, out_of_memory
+from .preview import PreviewPipe, decoded_to_rgb, latent_rgb_map, latents_to_rgb
+from .prompt import encode_prompts
+from .schedulers import make_scheduler
+
+
+@dataclass
+class ControlInput:
+    """One condition, resolved: a loaded ControlNet and its control image (H, W, 3 uint8)."""
+
+    controlnet: torch.nn.Module
+    image: np.ndarray
+    weight: float = 1.0
+    start: float = 0.0
+    end: float = 1.0
+    mode: str = "balanced"
+    enabled: bool = True
+
+    def active_at(self, step: int, total: int) -> bool:
+        if not self.enabled or self.weight == 0.0:
+            return False
+        return not (step / total < self.start or (step + 1) / total > self.end)
+
+
+@dataclass
+class SamplerRequest:
+    prompt: str
+    negative_prompt: str = ""
+    seed: int = 0
+    steps: int = 20
+    guidance_scale: float = 7.5
+    width: int = 512
+    height: int = 512
+    scheduler: str = "unipc"
+    controls: list[ControlInput] = field(default_factory=list)
+    preview_every: int = 1
+    sharp_preview_every: int = 0
+
+
+@dataclass
+class StepUpdate:
+    """Sent after each step: `step` of `total` done, with a preview when one was asked for."""
+
+    step: int
+    total: int
+    preview: np.ndarray | None = None
+    sharp: bool = False
+
+
+@dataclass
+class SampleResult:
+    image: np.ndarray
+    notices: list[str]
+    seconds: float
+
+
+StepCallback = Callable[[StepUpdate], None]
+
+
+@dataclass
+class _PreparedControl:
+    control: ControlInput
+    scaling: BlockScaling
+    image_single: torch.Tensor
+    image_both: torch.Tensor
+
+
+def sample(
+    base: BaseModel,
+    request: SamplerRequest,
+    *,
+    on_step: StepCallback | None = None,
+    cancel: CancelToken | None = None,
+) -> SampleResult:
+    """Run one generation; raises Cancelled, NaNOutput or OutOfMemory as typed errors."""
+    try:
+        with torch.inference_mode():
+            return _sample(base, request, on_step, cancel)
+    except StudioError:
+        raise
+    except Exception as err:
+        if is_out_of_memory(err):
+            raise out_of_memory("generating", err) from err
+        raise
+
+
+def _sample(base: BaseModel, request: SamplerRequest, on_step: StepCallback | None, cancel: CancelToken | None):
+    started = time.perf_counter()
+    device, dtype = base.device, base.dtype
+    cfg = request.guidance_scale > 1.0 and base.unet.config.time_cond_proj_dim is None
+    embeds, notices = encode_prompts(base, request.prompt, request.negative_prompt if cfg else None)
+
+    scheduler = make_scheduler(request.scheduler, base.scheduler_config)
+    scheduler.set_timesteps(request.steps, device=device)
+    timesteps = scheduler.timesteps
+    total = len(timesteps)
+
+    factor = base.vae_scale_factor
+    latent_h, latent_w = request.height // factor, request.width // factor
+    controls = _prepare_controls(base, request, cfg, latent_h)
+    active = [[c for c in controls if c.control.active_at(i, total)] for i in range(total)]
+
+    from diffusers.utils.torch_utils import randn_tensor
+
+    generator = torch.Generator("cpu").manual_seed(request.seed)
+    shape = (1, base.unet.config.in_channels, latent_h, latent_w)
+    latents = randn_tensor(shape, generator=generator, device=device, dtype=dtype) * scheduler.init_noise_sigma
+    step_kwargs = _step_kwargs(scheduler, generator)
+
+    previews = _Previewer(base, scheduler, request, on_step) if on_step else None
+    for i, t in enumerate(timesteps):
+        if cancel is not None and cancel.cancelled:
+            raise Cancelled()
+        latent_in = torch.cat([latents] * 2) if cfg else latents
+        latent_in = scheduler.scale_model_input(latent_in, t)
+        down, mid = _control_residuals(active[i], latent_in, t, embeds, cfg)
+        noise = base.unet(
+            latent_in, t, encoder_hidden_states=embeds,
+            down_block_additional_residuals=down, mid_block_additional_residual=mid, return_dict=False,
+        )[0]
+        if cfg:
+            uncond, cond = noise.chunk(2)
+            noise = uncond + request.guidance_scale * (cond - uncond)
+        if previews is not None:
+            previews.after_model(i, latent_in[-1:], noise)
+        latents = scheduler.step(noise, t, latents, **step_kwargs, return_dict=False)[0]
+        if previews is not None:
+            previews.after_step(i, latents)
+    if previews is not None:
+        previews.finish()
+    if cancel is not None and cancel.cancelled:
+        raise Cancelled()
+    if not bool(torch.isfinite(latents).all()):
+        raise NaNOutput("the model produced invalid values (NaN); no image was kept. Try another seed or float32")
+    image = decode_latents(base, latents)
+    return SampleResult(image, notices, time.perf_counter() - started)
+
+
+def decode_latents(base: BaseModel, latents: torch.Tensor) -> np.ndarray:
+    """VAE decode; a NaN result in half precision is retried once in float32."""
+    vae = base.vae
+    scale = vae.config.scaling_factor
+    images = vae.decode(latents / scale, return_dict=False)[0]
+    if not bool(torch.isfinite(images).all()) and vae.dtype != torch.float32:
+        vae.to(torch.float32)
+        try:
+            images = vae.decode(latents.float() / scale, return_dict=False)[0]
+        finally:
+            vae.to(base.dtype)
+    if not bool(torch.isfinite(images).all()):
+        raise NaNOutput("the VAE produced invalid values (NaN); no image was kept")
+    return decoded_to_rgb(images)
+
+
+def _prepare_controls(base: BaseModel, request: SamplerRequest, cfg: bool, latent_h: int) -> list[_PreparedControl]:
+    """Control images fed as diffusers feeds them (RGB, 0..1, resized to the output size)."""
+    from diffusers.image_processor import VaeImageProcessor
+
+    processor = VaeImageProcessor(vae_scale_factor=base.vae_scale_factor, do_convert_rgb=True, do_normalize=False)
+    prepared = []
+    for control in request.controls:
+        if not control.enabled or control.weight == 0.0:
+            continue
+        net = control.controlnet
+        heights = residual_heights(latent_h, len(net.config.down_block_types), net.config.layers_per_block)
+        scaling = block_scaling(control.mode, control.weight, heights, global_pool=bool(net.config.global_pool_conditions))
+        pixels = processor.preprocess(Image.fromarray(control.image), height=request.height, width=request.width)
+        single = pixels.to(dtype=torch.float32).to(device=base.device, dtype=net.dtype)
+        both = torch.cat([single] * 2) if cfg else single
+        prepared.append(_PreparedControl(control, scaling, single, both))
+    return prepared
+
+
+def _control_residuals(controls: list[_PreparedControl], latent_in: torch.Tensor, t, embeds: torch.Tensor, cfg: bool):
+    """Sum of the active ControlNets' residuals, each scaled by its mode; None when none is active."""
+    down: list[torch.Tensor] | None = None
+    mid: torch.Tensor | None = None
+    for prepared in controls:
+        scaling = prepared.scaling
+        cond_only = scaling.conditional_only and cfg
+        sample_in = latent_in[-1:] if cond_only else latent_in
+        context = embeds[-1:] if cond_only else embeds
+        image = prepared.image_single if cond_only else prepared.image_both
+        d, m = prepared.control.controlnet(
+            sample_in, t, encoder_hidden_states=context, controlnet_cond=image,
+            conditioning_scale=scaling.conditioning_scale, guess_mode=False, return_dict=False,
+        )
+        if scaling.scales is not None:
+            d = [r * s for r, s in zip(d, scaling.scales[:-1])]
+            m = m * scaling.scales[-1]
+        if cond_only:
+            d = [torch.cat([torch.zeros_like(r), r]) for r in d]
+            m = torch.cat([torch.zeros_like(m), m])
+        if down is None:
+            down, mid = list(d), m
+        else:
+            down = [a + b for a, b in zip(down, d)]
+            mid = mid + m
+    return down, mid
+
+
+def _step_kwargs(scheduler, generator: torch.Generator) -> dict:
+    params = set(inspect.signature(scheduler.step).parameters)
+    kwargs: dict = {}
+    if "eta" in params:
+        kwargs["eta"] = 0.0
+    if "generator" in params:
+        kwargs["generator"] = generator
+    return kwargs
+
+
+class _Previewer:
+    """x0 previews each `preview_every` steps, a VAE-decoded one each `sharp_preview_every`."""
+
+    def __init__(self, base: BaseModel, scheduler, request: SamplerRequest, on_step: StepCallback) -> None:
+        self._base = base
+        self._on_step = on_step
+        self._every = request.preview_every
+        self._sharp_every = request.sharp_preview_every
+        self._total = len(scheduler.timesteps)
+        self._sqrt_alpha, self._sqrt_one_minus = _alpha_table(scheduler)
+        self._v_prediction = scheduler.config.get("prediction_type", "epsilon") == "v_prediction"
+        self._matrix, self._bias = latent_rgb_map(base) if self._every else (None, None)
+        self._x0: torch.Tensor | None = None
+        self._nan = False
+        self._pipe = PreviewPipe(base.device, self._deliver)
+
+    def _wants_preview(self, i: int) -> bool:
+        return bool(self._every) and ((i + 1) % self._every == 0 or i + 1 == self._total)
+
+    def after_model(self, i: int, scaled_latents: torch.Tensor, model_output: torch.Tensor) -> None:
+        if not self._wants_preview(i):
+            self._x0 = None
+            return
+        a, s = self._sqrt_alpha[i], self._sqrt_one_minus[i]
+        if self._v_prediction:
+            self._x0 = a * scaled_latents - s * model_output
+        else:
+            self._x0 = (scaled_latents - s * model_output) / a
+
+    def after_step(self, i: int, latents: torch.Tensor) -> None:
+        if self._x0 is None:
+            self._pipe.poll()
+            self._on_step(StepUpdate(i + 1, self._total))
+            return
+        if self._sharp_every and (i + 1) % self._sharp_every == 0 and i + 1 < self._total:
+            rgb = decode_latents(self._base, self._x0)
+            self._on_step(StepUpdate(i + 1, self._total, rgb, sharp=True))
+            return
+        rgb_t = latents_to_rgb(self._x0, self._matrix, self._bias)
+        self._pipe.submit(i + 1, rgb_t, torch.isfinite(latents).all())
+        if self._nan:
+            raise NaNOutput("the model produced invalid values (NaN) at step "
+                            f"{i + 1}; stopped early and no image was kept")
+
+    def _deliver(self, step: int, rgb: np.ndarray, finite: bool) -> None:
+        if not finite:
+            self._nan = True
+            return
+        self._on_step(StepUpdate(step, self._total, rgb))
+
+    def finish(self) -> None:
+        self._pipe.flush()
+        if self._nan:
+            raise NaNOutput("the model produced invalid values (NaN); no image was kept")
+
+
+def _alpha_table(scheduler) -> tuple[list[float], list[float]]:
+    """sqrt(a_t) and sqrt(1 - a_t) per step, computed once before the loop (no syncs inside)."""
+    count = len(scheduler.timesteps)
+    sigmas = getattr(scheduler, "sigmas", None)
+    if sigmas is not None and len(sigmas) >= count:
+        alphas = (1.0 / (1.0 + sigmas[:count].double().cpu() ** 2)).tolist()
+    else:
+        cumprod = scheduler.alphas_cumprod.double().cpu()
+        alphas = [float(cumprod[int(t)]) for t in scheduler.timesteps.cpu()]
+    return [a ** 0.5 for a in alphas], [(1 - a) ** 0.5 for a in alphas]
