@@ -39,7 +39,7 @@ def latent_rgb_map(base: BaseModel) -> tuple[torch.Tensor, torch.Tensor]:
             matrix, bias = np.array(SD1_LATENT_RGB), np.zeros(3)
         else:
             matrix, bias = fit_latent_rgb_map(base)
-        cached = (
+        cached = (  # kept on the loaded model: fitted once
             torch.tensor(matrix, dtype=torch.float32, device=base.device),
             torch.tensor(bias, dtype=torch.float32, device=base.device),
         )
@@ -49,7 +49,9 @@ def latent_rgb_map(base: BaseModel) -> tuple[torch.Tensor, torch.Tensor]:
 
 @torch.no_grad()
 def fit_latent_rgb_map(base: BaseModel, samples: int = 48, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Least-squares fit of latent -> RGB (in -1..1) over random colour-block images."""
+    """Least-squares fit of latent -> decoded RGB (in -1..1), the decoder being what a preview
+    stands in for. Latents come from encoding random colour-block images, so they lie where
+    real latents lie."""
     factor = base.vae_scale_factor
     side = 8 * factor
     rng = np.random.default_rng(seed)
@@ -57,7 +59,8 @@ def fit_latent_rgb_map(base: BaseModel, samples: int = 48, seed: int = 0) -> tup
     images = np.kron(blocks, np.ones((1, 1, side // 4, side // 4)))
     pixels = torch.tensor(images, dtype=base.dtype, device=base.device)
     latents = base.vae.encode(pixels).latent_dist.mean * base.vae.config.scaling_factor
-    target = torch.nn.functional.avg_pool2d(pixels.float(), factor)
+    decoded = base.vae.decode(latents / base.vae.config.scaling_factor).sample
+    target = torch.nn.functional.avg_pool2d(decoded.float().clamp(-1, 1), factor)
     x = latents.float().permute(0, 2, 3, 1).reshape(-1, latents.shape[1]).cpu().numpy().astype(np.float64)
     y = target.permute(0, 2, 3, 1).reshape(-1, 3).cpu().numpy().astype(np.float64)
     design = np.concatenate([x, np.ones((x.shape[0], 1))], axis=1)
@@ -112,3 +115,15 @@ class PreviewPipe:
             step, host, flag, event = self._pending.pop(0)
             event.synchronize()
             self._deliver(step, host.numpy(), bool(flag))
+
+
+def alpha_table(scheduler) -> tuple[list[float], list[float]]:
+    """sqrt(a_t) and sqrt(1 - a_t) per step, computed once before the loop (no syncs inside)."""
+    count = len(scheduler.timesteps)
+    sigmas = getattr(scheduler, "sigmas", None)
+    if sigmas is not None and len(sigmas) >= count:
+        alphas = (1.0 / (1.0 + sigmas[:count].double().cpu() ** 2)).tolist()
+    else:
+        cumprod = scheduler.alphas_cumprod.double().cpu()
+        alphas = [float(cumprod[int(t)]) for t in scheduler.timesteps.cpu()]
+    return [a ** 0.5 for a in alphas], [(1 - a) ** 0.5 for a in alphas]

@@ -24,7 +24,7 @@ from .cancel import CancelToken
 from .components import BaseModel
 from .control_modes import BlockScaling, block_scaling, residual_heights
 from .memory import is_out_of_memory, out_of_memory
-from .preview import PreviewPipe, decoded_to_rgb, latent_rgb_map, latents_to_rgb
+from .preview import PreviewPipe, alpha_table, decoded_to_rgb, latent_rgb_map, latents_to_rgb
 from .prompt import encode_prompts
 from .schedulers import make_scheduler
 
@@ -138,7 +138,7 @@ def _sample(base: BaseModel, request: SamplerRequest, on_step: StepCallback | No
             raise Cancelled()
         latent_in = torch.cat([latents] * 2) if cfg else latents
         latent_in = scheduler.scale_model_input(latent_in, t)
-        down, mid = _control_residuals(active[i], latent_in, t, embeds, cfg)
+        down, mid = control_residuals(active[i], latent_in, t, embeds, cfg)
         noise = base.unet(
             latent_in, t, encoder_hidden_states=embeds,
             down_block_additional_residuals=down, mid_block_additional_residual=mid, return_dict=False,
@@ -196,7 +196,7 @@ def _prepare_controls(base: BaseModel, request: SamplerRequest, cfg: bool, laten
     return prepared
 
 
-def _control_residuals(controls: list[_PreparedControl], latent_in: torch.Tensor, t, embeds: torch.Tensor, cfg: bool):
+def control_residuals(controls: list[_PreparedControl], latent_in: torch.Tensor, t, embeds: torch.Tensor, cfg: bool):
     """Sum of the active ControlNets' residuals, each scaled by its mode; None when none is active."""
     down: list[torch.Tensor] | None = None
     mid: torch.Tensor | None = None
@@ -243,7 +243,7 @@ class _Previewer:
         self._every = request.preview_every
         self._sharp_every = request.sharp_preview_every
         self._total = len(scheduler.timesteps)
-        self._sqrt_alpha, self._sqrt_one_minus = _alpha_table(scheduler)
+        self._sqrt_alpha, self._sqrt_one_minus = alpha_table(scheduler)
         self._v_prediction = scheduler.config.get("prediction_type", "epsilon") == "v_prediction"
         self._matrix, self._bias = latent_rgb_map(base) if self._every else (None, None)
         self._x0: torch.Tensor | None = None
@@ -288,15 +288,3 @@ class _Previewer:
         self._pipe.flush()
         if self._nan:
             raise NaNOutput("the model produced invalid values (NaN); no image was kept")
-
-
-def _alpha_table(scheduler) -> tuple[list[float], list[float]]:
-    """sqrt(a_t) and sqrt(1 - a_t) per step, computed once before the loop (no syncs inside)."""
-    count = len(scheduler.timesteps)
-    sigmas = getattr(scheduler, "sigmas", None)
-    if sigmas is not None and len(sigmas) >= count:
-        alphas = (1.0 / (1.0 + sigmas[:count].double().cpu() ** 2)).tolist()
-    else:
-        cumprod = scheduler.alphas_cumprod.double().cpu()
-        alphas = [float(cumprod[int(t)]) for t in scheduler.timesteps.cpu()]
-    return [a ** 0.5 for a in alphas], [(1 - a) ** 0.5 for a in alphas]
