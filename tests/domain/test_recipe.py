@@ -1,0 +1,100 @@
+"""Recipe round trip, unknown keys kept, and validation naming the field and the rule."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from desktop.domain.errors import InvalidRecipe
+from desktop.domain.recipe import RECIPE_VERSION, Condition, load_recipe_file, recipe_from_dict, recipe_from_json
+
+GOOD = {
+    "prompt": "a house", "negative_prompt": "", "seed": 42, "steps": 20, "guidance_scale": 7.5,
+    "width": 512, "height": 512, "scheduler": "unipc", "base_model": "some/model",
+    "conditions": [{"kind": "scribble", "image": "scribble.png", "controlnet": "some/net",
+                    "weight": 1.0, "start": 0.0, "end": 1.0, "mode": "balanced", "enabled": True}],
+}
+
+
+def _with(path: str, value):
+    data = json.loads(json.dumps(GOOD))
+    target = data
+    keys = path.split(".")
+    for key in keys[:-1]:
+        target = target[int(key)] if key.isdigit() else target[key]
+    target[keys[-1]] = value
+    return data
+
+
+def test_round_trip_keeps_unknown_keys_and_writes_version():
+    data = _with("conditions.0.future_option", {"x": 1})
+    data["plugin_setting"] = [1, 2]
+    recipe = recipe_from_dict(data)
+    again = recipe.to_dict()
+    assert again["version"] == RECIPE_VERSION
+    assert again["plugin_setting"] == [1, 2]
+    assert again["conditions"][0]["future_option"] == {"x": 1}
+    assert recipe_from_dict(again) == recipe
+
+
+def test_relative_paths_resolve_against_the_recipe_folder(tmp_path):
+    (tmp_path / "scribble.png").write_bytes(b"x")
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(GOOD))
+    recipe = load_recipe_file(path)
+    assert recipe.resolve_path("scribble.png") == str(tmp_path / "scribble.png")
+    assert recipe.resolve_path("some/net") == "some/net"
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field"),
+    [
+        ("steps", 0, "steps"), ("steps", 151, "steps"), ("steps", 2.5, "steps"),
+        ("guidance_scale", -1, "guidance_scale"), ("guidance_scale", 31, "guidance_scale"),
+        ("guidance_scale", float("nan"), "guidance_scale"), ("guidance_scale", float("inf"), "guidance_scale"),
+        ("width", 500, "width"), ("height", 2056, "height"), ("width", 56, "width"),
+        ("seed", -1, "seed"), ("seed", 2**32, "seed"), ("seed", "42", "seed"),
+        ("scheduler", "plms", "scheduler"), ("prompt", 5, "prompt"),
+        ("conditions.0.weight", 2.5, "conditions[0].weight"), ("conditions.0.weight", -0.1, "conditions[0].weight"),
+        ("conditions.0.start", 0.5, None), ("conditions.0.end", 1.5, "conditions[0].end"),
+        ("conditions.0.mode", "loud", "conditions[0].mode"), ("conditions.0.kind", "magic", "conditions[0].kind"),
+        ("conditions.0.enabled", "yes", "conditions[0].enabled"), ("conditions.0.image", None, "conditions[0].image"),
+        ("conditions", {}, "conditions"),
+    ],
+)
+def test_validation_names_the_field(path, value, field):
+    data = _with(path, value)
+    if path == "conditions.0.start":
+        data["conditions"][0]["end"] = 0.5
+        field = "conditions[0].start"
+    with pytest.raises(InvalidRecipe) as info:
+        recipe_from_dict(data)
+    assert info.value.field == field
+    assert str(info.value).startswith(field)
+
+
+def test_bad_json_and_non_objects_are_invalid_recipes():
+    for text in ("{", "[]", "42", '"x"', "null"):
+        with pytest.raises(InvalidRecipe):
+            recipe_from_json(text)
+
+
+def test_empty_prompt_and_unicode_are_valid():
+    recipe = recipe_from_dict(_with("prompt", "")).with_overrides(negative_prompt="ñ 日本 🏠")
+    assert recipe.validate().prompt == ""
+
+
+def test_condition_activity_follows_diffusers_rule():
+    condition = Condition(image="x", start=0.2, end=0.6)
+    assert [condition.is_active_at(i, 10) for i in range(10)] == [
+        False, False, True, True, True, True, False, False, False, False]
+    assert not Condition(image="x", weight=0.0).is_active_at(5, 10)
+    assert not Condition(image="x", enabled=False).is_active_at(5, 10)
+
+
+def test_embedded_images_survive_json():
+    recipe = recipe_from_dict(GOOD)
+    recipe.conditions[0].image_data = b"\x89PNG fake"
+    again = recipe_from_json(json.dumps(recipe.to_dict(embed_images=True)))
+    assert again.conditions[0].image_data == b"\x89PNG fake"
