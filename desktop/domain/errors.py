@@ -56,3 +56,7 @@ class Cancelled(StudioError):
 
     def __init__(self, message: str = "cancelled") -> None:
         super().__init__(message)
+
+
+class InvalidProject(StudioError):
+    """A project file that cannot be opened at all (what can be recovered is opened instead)."""

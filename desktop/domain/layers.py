@@ -1,0 +1,75 @@
+"""Condition layers: what the user draws or loads, plus how strongly it steers.
+
+Plain data: how a layer becomes a control image lives in `desktop.conditions.layer_images`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field, replace
+
+from .pose import Person
+
+LAYER_KINDS = ("scribble", "pose", "image")
+
+
+@dataclass(frozen=True)
+class Stroke:
+    """A brush or eraser stroke: points (x, y, pressure) in canvas pixels, size in pixels."""
+
+    points: tuple[tuple[float, float, float], ...]
+    size: float = 6.0
+    erase: bool = False
+
+
+@dataclass(frozen=True)
+class Fill:
+    """A bucket fill at (x, y): fills the connected region under the point (erase fills black)."""
+
+    x: float
+    y: float
+    erase: bool = False
+
+
+@dataclass
+class Layer:
+    name: str
+    kind: str = "scribble"
+    enabled: bool = True
+    weight: float = 1.0
+    start: float = 0.0
+    end: float = 1.0
+    mode: str = "balanced"
+    controlnet: str | None = None
+    opacity: float = 1.0
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def copy(self, **changes) -> "Layer":
+        return replace(self, **changes)
+
+
+@dataclass
+class ScribbleLayer(Layer):
+    kind: str = "scribble"
+    operations: tuple[Stroke | Fill, ...] = ()
+
+
+@dataclass
+class PoseLayer(Layer):
+    kind: str = "pose"
+    people: tuple[Person, ...] = ()
+
+
+@dataclass
+class ImageLayer(Layer):
+    """A reference photo: PNG bytes (normalised on load), and the preprocessor that turns it
+    into a control image ('none' uses it as it is)."""
+
+    kind: str = "image"
+    condition_kind: str = "image"
+    png: bytes = b""
+    preprocessor: str = "none"
+
+
+def new_layer_id() -> str:
+    return uuid.uuid4().hex

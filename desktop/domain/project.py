@@ -1,0 +1,237 @@
+"""Project files: one JSON file holding settings, every layer (strokes, poses, images) and the
+history's recipes. Written atomically. Reading recovers what it can and reports the rest."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from .atomic import write_text_atomic
+from .document import Document, GenerationSettings, HistoryItem
+from .errors import InvalidProject
+from .layers import Fill, ImageLayer, Layer, PoseLayer, ScribbleLayer, Stroke
+from .pose import Person
+from .recipe import CONTROL_MODES, CONDITION_KINDS, SCHEDULERS
+
+PROJECT_FORMAT = "controlnet-studio-project"
+PROJECT_VERSION = 1
+PROJECT_SUFFIX = ".cnstudio"
+
+
+@dataclass
+class LoadedProject:
+    document: Document
+    warnings: list[str]
+
+
+# -- writing -------------------------------------------------------------------------------------
+def project_to_dict(doc: Document) -> dict[str, Any]:
+    return {
+        "format": PROJECT_FORMAT, "version": PROJECT_VERSION,
+        "settings": {f.name: getattr(doc.settings, f.name) for f in fields(GenerationSettings)},
+        "layers": [_layer_to_dict(layer) for layer in doc.layers],
+        "history": [{"recipe": h.recipe, "image": _b64(h.image_png)} for h in doc.history],
+    }
+
+
+def save_project(doc: Document, path: str | Path) -> None:
+    write_text_atomic(path, json.dumps(project_to_dict(doc), ensure_ascii=False))
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _layer_to_dict(layer: Layer) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": layer.id, "name": layer.name, "kind": layer.kind, "enabled": layer.enabled,
+        "weight": layer.weight, "start": layer.start, "end": layer.end, "mode": layer.mode,
+        "controlnet": layer.controlnet, "opacity": layer.opacity,
+    }
+    if isinstance(layer, ScribbleLayer):
+        data["operations"] = [
+            {"type": "stroke", "points": [list(p) for p in op.points], "size": op.size, "erase": op.erase}
+            if isinstance(op, Stroke) else {"type": "fill", "x": op.x, "y": op.y, "erase": op.erase}
+            for op in layer.operations
+        ]
+    elif isinstance(layer, PoseLayer):
+        data["people"] = [
+            {"body": [list(p) if p else None for p in person.body], "hidden": sorted(person.hidden),
+             "left_hand": _points(person.left_hand), "right_hand": _points(person.right_hand),
+             "face": _points(person.face)}
+            for person in layer.people
+        ]
+    elif isinstance(layer, ImageLayer):
+        data.update(png=_b64(layer.png), preprocessor=layer.preprocessor, condition_kind=layer.condition_kind)
+    return data
+
+
+def _points(points):
+    return None if points is None else [list(p) if p else None for p in points]
+
+
+# -- reading --------------------------------------------------------------------------------------
+def load_project(path: str | Path) -> LoadedProject:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as err:
+        raise InvalidProject(f"project not found: {path}") from err
+    except (OSError, UnicodeDecodeError) as err:
+        raise InvalidProject(f"cannot read project {path.name}: it is damaged or not a project file") from err
+    return project_from_text(text, path.name)
+
+
+def project_from_text(text: str, name: str = "project") -> LoadedProject:
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as err:
+        raise InvalidProject(f"cannot open {name}: the file is damaged (not valid JSON)") from err
+    return project_from_dict(data, name)
+
+
+def project_from_dict(data: Any, name: str = "project") -> LoadedProject:
+    if not isinstance(data, dict) or data.get("format") != PROJECT_FORMAT:
+        raise InvalidProject(f"cannot open {name}: it is not a ControlNet Studio project")
+    warnings: list[str] = []
+    version = data.get("version")
+    if isinstance(version, int) and not isinstance(version, bool) and version > PROJECT_VERSION:
+        warnings.append(f"{name} was written by a newer version ({version}); parts it added were skipped")
+    settings = _settings(data.get("settings"), warnings)
+    layers: list[Layer] = []
+    raw_layers = data.get("layers") if isinstance(data.get("layers"), list) else []
+    if not isinstance(data.get("layers"), list):
+        warnings.append("the layer list was missing or damaged")
+    for index, raw in enumerate(raw_layers):
+        try:
+            layers.append(_layer(raw))
+        except (KeyError, TypeError, ValueError) as err:
+            label = raw.get("name") if isinstance(raw, dict) and isinstance(raw.get("name"), str) else f"#{index + 1}"
+            warnings.append(f"layer {label} could not be read ({err}) and was left out")
+    history = []
+    for raw in data.get("history") if isinstance(data.get("history"), list) else []:
+        if isinstance(raw, dict) and isinstance(raw.get("recipe"), dict):
+            history.append(HistoryItem(raw["recipe"], _bytes(raw.get("image"))))
+    return LoadedProject(Document(settings, layers, history), warnings)
+
+
+def _settings(raw: Any, warnings: list[str]) -> GenerationSettings:
+    settings = GenerationSettings()
+    if not isinstance(raw, dict):
+        warnings.append("the settings were missing or damaged; defaults are used")
+        return settings
+    checks = {
+        "prompt": lambda v: isinstance(v, str), "negative_prompt": lambda v: isinstance(v, str),
+        "seed": lambda v: _int(v) and 0 <= v < 2**32, "random_seed": lambda v: isinstance(v, bool),
+        "steps": lambda v: _int(v) and 1 <= v <= 150, "guidance_scale": lambda v: _num(v) and 0 <= v <= 30,
+        "width": lambda v: _int(v) and 64 <= v <= 2048 and v % 8 == 0,
+        "height": lambda v: _int(v) and 64 <= v <= 2048 and v % 8 == 0,
+        "scheduler": lambda v: v in SCHEDULERS, "base_model": lambda v: v is None or isinstance(v, str),
+    }
+    for key, ok in checks.items():
+        if key not in raw:
+            continue
+        if ok(raw[key]):
+            setattr(settings, key, raw[key])
+        else:
+            warnings.append(f"setting {key} had an invalid value and was reset")
+    return settings
+
+
+def _int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _bytes(value: Any) -> bytes:
+    if not isinstance(value, str):
+        return b""
+    try:
+        return base64.b64decode(value, validate=True)
+    except ValueError:
+        return b""
+
+
+def _layer(raw: Any) -> Layer:
+    if not isinstance(raw, dict):
+        raise TypeError("not an object")
+    common = dict(
+        name=_require(raw, "name", str), enabled=bool(raw.get("enabled", True)),
+        weight=_clamped(raw.get("weight", 1.0), 0.0, 2.0), start=_clamped(raw.get("start", 0.0), 0.0, 1.0),
+        end=_clamped(raw.get("end", 1.0), 0.0, 1.0),
+        mode=raw.get("mode") if raw.get("mode") in CONTROL_MODES else "balanced",
+        controlnet=raw.get("controlnet") if isinstance(raw.get("controlnet"), str) else None,
+        opacity=_clamped(raw.get("opacity", 1.0), 0.0, 1.0),
+    )
+    if isinstance(raw.get("id"), str):
+        common["id"] = raw["id"]
+    if common["start"] >= common["end"]:
+        common["start"], common["end"] = 0.0, 1.0
+    kind = raw.get("kind")
+    if kind == "scribble":
+        return ScribbleLayer(**common, operations=tuple(_operation(op) for op in raw.get("operations", [])))
+    if kind == "pose":
+        return PoseLayer(**common, people=tuple(_person(p) for p in raw.get("people", [])))
+    if kind == "image":
+        png = _bytes(raw.get("png"))
+        if not png:
+            raise ValueError("its image is missing")
+        condition = raw.get("condition_kind") if raw.get("condition_kind") in CONDITION_KINDS else "image"
+        preprocessor = raw.get("preprocessor") if isinstance(raw.get("preprocessor"), str) else "none"
+        return ImageLayer(**common, png=png, preprocessor=preprocessor, condition_kind=condition)
+    raise ValueError(f"unknown layer kind {kind!r}")
+
+
+def _require(raw: dict, key: str, kind: type):
+    value = raw.get(key)
+    if not isinstance(value, kind):
+        raise ValueError(f"{key} is missing")
+    return value
+
+
+def _clamped(value: Any, low: float, high: float) -> float:
+    if not _num(value):
+        raise ValueError(f"value {value!r} is not a number")
+    return float(min(high, max(low, value)))
+
+
+def _point(value: Any):
+    if value is None:
+        return None
+    if not (isinstance(value, list) and len(value) >= 2 and _num(value[0]) and _num(value[1])):
+        raise ValueError("a point is damaged")
+    return (float(value[0]), float(value[1]))
+
+
+def _operation(raw: Any) -> Stroke | Fill:
+    if not isinstance(raw, dict):
+        raise TypeError("a stroke is damaged")
+    if raw.get("type") == "fill":
+        return Fill(float(_point([raw.get("x"), raw.get("y")])[0]), float(raw["y"]), bool(raw.get("erase", False)))
+    points = []
+    for p in raw.get("points", []):
+        x, y = _point(p)
+        pressure = float(p[2]) if len(p) > 2 and _num(p[2]) else 1.0
+        points.append((x, y, pressure))
+    return Stroke(tuple(points), _clamped(raw.get("size", 6.0), 0.5, 512.0), bool(raw.get("erase", False)))
+
+
+def _person(raw: Any) -> Person:
+    if not isinstance(raw, dict) or not isinstance(raw.get("body"), list):
+        raise TypeError("a person is damaged")
+    body = [_point(p) for p in raw["body"]][:18]
+    body += [None] * (18 - len(body))
+    hidden = {int(i) for i in raw.get("hidden", []) if _int(i) and 0 <= i < 18}
+
+    def optional(key):
+        value = raw.get(key)
+        return None if value is None else [_point(p) for p in value]
+
+    return Person(body, hidden, optional("left_hand"), optional("right_hand"), optional("face"))

@@ -1,0 +1,361 @@
+"""The canvas: the stack of condition layers at the output size, with zoom, pan and tools.
+
+Scribble layers take brush, eraser and fill; pose layers take joint drags, person drags
+(Ctrl rotates, Shift scales), and right-click hides or shows a joint. Every finished gesture
+is one undoable document edit.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPainterPath, QPen, QTabletEvent, QWheelEvent
+from PySide6.QtWidgets import QWidget
+
+from desktop.conditions.layer_images import control_image
+from desktop.conditions.scribble import rasterize
+from desktop.domain.document import Document
+from desktop.domain.layers import Fill, ImageLayer, Layer, PoseLayer, ScribbleLayer, Stroke
+from desktop.domain.pose import COLORS, LIMBS, Person
+from desktop.workers.images import to_qimage
+
+JOINT_HIT_PX = 9
+INK = (20, 20, 28)
+
+
+class CanvasView(QWidget):
+    brush_size_changed = Signal(float)
+    zoom_changed = Signal(float)
+
+    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.current_layer_id: str | None = None
+        self.tool = "brush"
+        self.brush_size = 6.0
+        self.show_model_view = False
+        self.zoom = 1.0
+        self.offset = QPointF(0, 0)
+        self._fitted = False
+        self._stroke: list[tuple[float, float, float]] = []
+        self._pressure = 1.0
+        self._drag: dict | None = None
+        self._pan_from: QPointF | None = None
+        self._space_down = False
+        self._cache: dict[str, tuple[Layer, bool, QImage]] = {}
+        self._gesture = 0
+        self.setMinimumSize(320, 240)
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        document.changed.connect(self._on_document_changed)
+
+    # -- view ------------------------------------------------------------------------------
+    def canvas_size(self) -> tuple[int, int]:
+        return self.document.settings.width, self.document.settings.height
+
+    def fit_to_window(self) -> None:
+        width, height = self.canvas_size()
+        margin = 24
+        scale = min((self.width() - margin) / width, (self.height() - margin) / height)
+        self.zoom = max(0.05, scale)
+        self.offset = QPointF((self.width() - width * self.zoom) / 2, (self.height() - height * self.zoom) / 2)
+        self._fitted = True
+        self.zoom_changed.emit(self.zoom)
+        self.update()
+
+    def actual_size(self) -> None:
+        width, height = self.canvas_size()
+        self.zoom = 1.0
+        self.offset = QPointF((self.width() - width) / 2, (self.height() - height) / 2)
+        self.zoom_changed.emit(self.zoom)
+        self.update()
+
+    def to_canvas(self, point: QPointF) -> QPointF:
+        return QPointF((point.x() - self.offset.x()) / self.zoom, (point.y() - self.offset.y()) / self.zoom)
+
+    def to_widget(self, x: float, y: float) -> QPointF:
+        return QPointF(x * self.zoom + self.offset.x(), y * self.zoom + self.offset.y())
+
+    def set_current_layer(self, layer_id: str | None) -> None:
+        self.current_layer_id = layer_id
+        self.update()
+
+    def set_model_view(self, on: bool) -> None:
+        self.show_model_view = on
+        self.update()
+
+    def set_brush_size(self, size: float) -> None:
+        self.brush_size = float(min(256.0, max(1.0, size)))
+        self.brush_size_changed.emit(self.brush_size)
+        self.update()
+
+    def current_layer(self) -> Layer | None:
+        if self.current_layer_id is None:
+            return None
+        try:
+            return self.document.layer(self.current_layer_id)
+        except KeyError:
+            return None
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if not self._fitted or self.zoom <= 0:
+            self.fit_to_window()
+        super().resizeEvent(event)
+
+    def _on_document_changed(self, reason: str, layer_id: str | None) -> None:
+        if reason in ("restore", "settings"):
+            self._fitted = False if reason == "restore" else self._fitted
+            if reason == "restore":
+                self.fit_to_window()
+        self.update()
+
+    # -- painting ---------------------------------------------------------------------------
+    def _layer_image(self, layer: Layer, model_view: bool) -> QImage:
+        """Cached per layer version: the document replaces a layer object on every edit."""
+        cached = self._cache.get(layer.id)
+        width, height = self.canvas_size()
+        if cached and cached[0] is layer and cached[1] == model_view and cached[2].size().width() == width:
+            return cached[2]
+        if model_view:
+            image = to_qimage(control_image(layer, width, height))
+        elif isinstance(layer, ScribbleLayer):
+            image = _ink_image(rasterize(layer.operations, width, height))
+        else:
+            image = to_qimage(control_image(layer, width, height))
+        self._cache[layer.id] = (layer, model_view, image)
+        return image
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), self.palette().color(self.backgroundRole()).darker(115))
+        width, height = self.canvas_size()
+        painter.save()
+        painter.translate(self.offset)
+        painter.scale(self.zoom, self.zoom)
+        area = QRectF(0, 0, width, height)
+        current = self.current_layer()
+        if self.show_model_view:
+            painter.fillRect(area, Qt.GlobalColor.black)
+            if current is not None:
+                painter.drawImage(area, self._layer_image(current, True))
+        else:
+            painter.fillRect(area, QColor(246, 244, 238))
+            for layer in self.document.layers:
+                if not layer.enabled:
+                    continue
+                painter.setOpacity(layer.opacity)
+                if isinstance(layer, PoseLayer):
+                    self._paint_people(painter, layer, layer is current)
+                else:
+                    painter.drawImage(area, self._layer_image(layer, False))
+                painter.setOpacity(1.0)
+            self._paint_live_stroke(painter)
+        painter.restore()
+        painter.setPen(QPen(QColor(90, 90, 90), 1))
+        painter.drawRect(QRectF(self.to_widget(0, 0), self.to_widget(width, height)))
+        painter.end()
+
+    def _paint_people(self, painter: QPainter, layer: PoseLayer, editing: bool) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        for person in layer.people:
+            body = person.visible_body()
+            for i, (a, b) in enumerate(LIMBS):
+                if body[a] is None or body[b] is None:
+                    continue
+                painter.setPen(QPen(QColor(*COLORS[i]), 8, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+                painter.drawLine(QPointF(*body[a]), QPointF(*body[b]))
+            radius = 5 / max(self.zoom, 0.2) if editing else 4
+            for k, point in enumerate(person.body):
+                if point is None:
+                    continue
+                hidden = k in person.hidden
+                if hidden and not editing:
+                    continue
+                painter.setPen(QPen(QColor(30, 30, 30) if not hidden else QColor(150, 150, 150), 1.5 / self.zoom))
+                painter.setBrush(QColor(*COLORS[k]) if not hidden else Qt.BrushStyle.NoBrush)
+                painter.drawEllipse(QPointF(*point), radius, radius)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+
+    def _paint_live_stroke(self, painter: QPainter) -> None:
+        if len(self._stroke) < 1:
+            return
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        colour = QColor(246, 244, 238) if self.tool == "eraser" else QColor(*INK)
+        painter.setPen(QPen(colour, self.brush_size, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin))
+        path = QPainterPath(QPointF(self._stroke[0][0], self._stroke[0][1]))
+        for x, y, _ in self._stroke[1:]:
+            path.lineTo(x, y)
+        if len(self._stroke) == 1:
+            path.lineTo(self._stroke[0][0] + 0.01, self._stroke[0][1])
+        painter.drawPath(path)
+
+    # -- input ------------------------------------------------------------------------------------
+    def tabletEvent(self, event: QTabletEvent) -> None:  # noqa: N802 - Qt's name
+        self._pressure = max(0.05, float(event.pressure()))
+        event.ignore()  # Qt then delivers the matching mouse event, which draws
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt's name
+        steps = event.angleDelta().y() / 120
+        if not steps:
+            return
+        anchor = event.position()
+        before = self.to_canvas(anchor)
+        self.zoom = float(min(32.0, max(0.05, self.zoom * (1.15**steps))))
+        self.offset = QPointF(anchor.x() - before.x() * self.zoom, anchor.y() - before.y() * self.zoom)
+        self.zoom_changed.emit(self.zoom)
+        self.update()
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space_down = True
+            self.setCursor(Qt.CursorShape.OpenHandCursor)
+            return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space_down = False
+            self.unsetCursor()
+            return
+        super().keyReleaseEvent(event)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
+        if event.button() == Qt.MouseButton.MiddleButton or (self._space_down and event.button() == Qt.MouseButton.LeftButton):
+            self._pan_from = event.position()
+            return
+        layer = self.current_layer()
+        if layer is None or self.show_model_view:
+            return
+        point = self.to_canvas(event.position())
+        if isinstance(layer, ScribbleLayer) and event.button() == Qt.MouseButton.LeftButton:
+            if self.tool == "fill":
+                self._commit(layer, layer.operations + (Fill(point.x(), point.y()),), "Fill")
+            else:
+                self._stroke = [(point.x(), point.y(), self._pressure)]
+                self.update()
+        elif isinstance(layer, PoseLayer):
+            self._press_pose(layer, event, point)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
+        if self._pan_from is not None:
+            delta = event.position() - self._pan_from
+            self._pan_from = event.position()
+            self.offset += delta
+            self.update()
+            return
+        point = self.to_canvas(event.position())
+        if self._stroke:
+            last = self._stroke[-1]
+            if math.hypot(point.x() - last[0], point.y() - last[1]) >= 0.5:
+                self._stroke.append((point.x(), point.y(), self._pressure))
+                self.update()
+        elif self._drag is not None:
+            self._move_pose(point, event.modifiers())
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
+        if self._pan_from is not None:
+            self._pan_from = None
+            return
+        layer = self.current_layer()
+        if self._stroke and isinstance(layer, ScribbleLayer):
+            erase = self.tool == "eraser"
+            stroke = Stroke(tuple(self._stroke), self.brush_size, erase)
+            self._stroke = []
+            self._commit(layer, layer.operations + (stroke,), "Erase" if erase else "Brush stroke")
+        self._stroke = []
+        if self._drag is not None:
+            self._drag = None
+            self.document.end_gesture()
+        self.update()
+
+    def _commit(self, layer: ScribbleLayer, operations, label: str) -> None:
+        self._gesture += 1
+        self.document.update_layer(layer.id, label, merge_key=f"{layer.id}:gesture{self._gesture}", operations=operations)
+        self.document.end_gesture()
+
+    # -- pose editing ------------------------------------------------------------------------
+    def hit_joint(self, layer: PoseLayer, point: QPointF) -> tuple[int, int] | None:
+        best, best_distance = None, JOINT_HIT_PX / self.zoom
+        for p_index, person in enumerate(layer.people):
+            for k, joint in enumerate(person.body):
+                if joint is None:
+                    continue
+                distance = math.hypot(joint[0] - point.x(), joint[1] - point.y())
+                if distance <= best_distance:
+                    best, best_distance = (p_index, k), distance
+        return best
+
+    def hit_person(self, layer: PoseLayer, point: QPointF) -> int | None:
+        margin = 12 / self.zoom
+        for p_index in reversed(range(len(layer.people))):
+            points = [p for p in layer.people[p_index].body if p is not None]
+            if not points:
+                continue
+            xs, ys = [p[0] for p in points], [p[1] for p in points]
+            if min(xs) - margin <= point.x() <= max(xs) + margin and min(ys) - margin <= point.y() <= max(ys) + margin:
+                return p_index
+        return None
+
+    def _press_pose(self, layer: PoseLayer, event: QMouseEvent, point: QPointF) -> None:
+        joint = self.hit_joint(layer, point)
+        if event.button() == Qt.MouseButton.RightButton and joint is not None:
+            p_index, k = joint
+            person = layer.people[p_index]
+            people = list(layer.people)
+            people[p_index] = person.with_hidden(k, k not in person.hidden)
+            label = "Show joint" if k in person.hidden else "Hide joint"
+            self._gesture += 1
+            self.document.update_layer(layer.id, label, merge_key=f"{layer.id}:gesture{self._gesture}", people=tuple(people))
+            self.document.end_gesture()
+            return
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        self._gesture += 1
+        if joint is not None:
+            self._drag = {"type": "joint", "person": joint[0], "joint": joint[1], "layer": layer.id}
+            return
+        p_index = self.hit_person(layer, point)
+        if p_index is not None:
+            person = layer.people[p_index]
+            self._drag = {"type": "person", "person": p_index, "layer": layer.id, "start": point,
+                          "original": person, "centre": person.centre()}
+
+    def _move_pose(self, point: QPointF, modifiers) -> None:
+        drag = self._drag
+        layer = self.document.layer(drag["layer"])
+        people = list(layer.people)
+        key = f"{layer.id}:gesture{self._gesture}"
+        if drag["type"] == "joint":
+            person = people[drag["person"]]
+            people[drag["person"]] = person.with_joint(drag["joint"], (point.x(), point.y()))
+            self.document.update_layer(layer.id, "Move joint", merge_key=key, people=tuple(people))
+            return
+        original: Person = drag["original"]
+        start: QPointF = drag["start"]
+        cx, cy = drag["centre"]
+        if modifiers & Qt.KeyboardModifier.ControlModifier:
+            angle = math.degrees(math.atan2(point.y() - cy, point.x() - cx) - math.atan2(start.y() - cy, start.x() - cx))
+            people[drag["person"]] = original.rotated(angle, (cx, cy))
+            label = "Rotate person"
+        elif modifiers & Qt.KeyboardModifier.ShiftModifier:
+            before = max(1.0, math.hypot(start.x() - cx, start.y() - cy))
+            factor = max(0.05, math.hypot(point.x() - cx, point.y() - cy) / before)
+            people[drag["person"]] = original.scaled(factor, (cx, cy))
+            label = "Scale person"
+        else:
+            people[drag["person"]] = original.moved(point.x() - start.x(), point.y() - start.y())
+            label = "Move person"
+        self.document.update_layer(layer.id, label, merge_key=key, people=tuple(people))
+
+
+def _ink_image(mask: np.ndarray) -> QImage:
+    """Strokes as the user expects to see them: dark ink with the mask as alpha."""
+    height, width = mask.shape
+    rgba = np.empty((height, width, 4), np.uint8)
+    rgba[:, :, :3] = INK
+    rgba[:, :, 3] = mask
+    image = QImage(rgba.data, width, height, 4 * width, QImage.Format.Format_RGBA8888)
+    return image.copy()

@@ -1,0 +1,499 @@
+"""The main window: canvas in the centre, layers on the left, preview and prompt on the right.
+
+It wires widgets to the document and to the generation controller; it holds no document
+state of its own beyond the file name and the results' images.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QImage, QKeySequence
+from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidget
+
+from desktop.conditions.image_io import encode_png, read_image
+from desktop.conditions.layer_images import control_images_png
+from desktop.conditions.openpose_json import load_openpose_text, people_to_openpose
+from desktop.domain.app_settings import AppSettings, save_settings
+from desktop.domain.atomic import write_text_atomic
+from desktop.domain.document import Document, HistoryItem, build_recipe
+from desktop.domain.errors import InvalidProject, StudioError
+from desktop.domain.layers import ImageLayer, PoseLayer, ScribbleLayer
+from desktop.domain.pose import t_pose
+from desktop.domain.project import PROJECT_SUFFIX, load_project, save_project
+from desktop.domain.recipe import SEED_MAX
+from desktop.engine.png_output import png_bytes
+from desktop.workers.generation import GenerationController, GenerationResult
+from desktop.workers.images import to_qimage
+
+from .canvas import CanvasView
+from .dialogs import Dialogs
+from .example import example_document
+from .layer_panel import LayerPanel
+from .paths import recovery_file, settings_file
+from .preview_pane import PreviewPane
+from .prompt_panel import PromptPanel
+
+log = logging.getLogger(__name__)
+AUTOSAVE_MS = 20_000
+LIVE_DEBOUNCE_MS = 600
+PROJECT_FILTER = f"ControlNet Studio project (*{PROJECT_SUFFIX})"
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: AppSettings | None = None, device: str = "auto") -> None:
+        super().__init__()
+        self.app_settings = settings or AppSettings()
+        self.dialogs = Dialogs(self)
+        self.document = Document()
+        self.project_path: Path | None = None
+        self.result_images: list[QImage] = []
+        self.last_result: GenerationResult | None = None
+        self.controller = GenerationController(device, self)
+        self.controller.worker.preview_every = self.app_settings.preview_every
+        self.controller.worker.sharp_every = self.app_settings.sharp_preview_every
+        self._closing = False
+
+        self.canvas = CanvasView(self.document)
+        self.layer_panel = LayerPanel(self.document)
+        self.prompt_panel = PromptPanel(self.document)
+        self.preview_pane = PreviewPane()
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(self.preview_pane, 3)
+        right_layout.addWidget(self.prompt_panel, 2)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.layer_panel)
+        splitter.addWidget(self.canvas)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([290, 560, 400])
+        self.setCentralWidget(splitter)
+        self.resize(1280, 800)
+        self.setMinimumSize(1000, 600)
+
+        self.device_label = QLabel(f"device: {_device_label(device)}")
+        self.model_label = QLabel("model: demo")
+        self.memory_label = QLabel("")
+        for label in (self.device_label, self.model_label, self.memory_label):
+            self.statusBar().addPermanentWidget(label)
+
+        self._build_actions()
+        self._connect()
+        self.autosave_timer = QTimer(self, interval=AUTOSAVE_MS, timeout=self.autosave)
+        self.autosave_timer.start()
+        self.live_timer = QTimer(self, singleShot=True, interval=LIVE_DEBOUNCE_MS, timeout=self.generate)
+        self.memory_timer = QTimer(self, interval=2000, timeout=self._update_memory)
+        self.memory_timer.start()
+        self.new_document(ask=False)
+
+    # -- wiring -------------------------------------------------------------------------------
+    def _action(self, text: str, slot, shortcut=None, menu=None) -> QAction:
+        action = QAction(text, self)
+        action.triggered.connect(slot)
+        if shortcut:
+            action.setShortcuts(shortcut if isinstance(shortcut, list) else [QKeySequence(shortcut)])
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        if menu is not None:
+            menu.addAction(action)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self._action("&New", lambda: self.new_document(), QKeySequence.StandardKey.New, file_menu)
+        self._action("&Open…", self.open_dialog, QKeySequence.StandardKey.Open, file_menu)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self._action("&Save", self.save, QKeySequence.StandardKey.Save, file_menu)
+        self._action("Save &As…", self.save_as, QKeySequence.StandardKey.SaveAs, file_menu)
+        file_menu.addSeparator()
+        self._action("&Export Image…", lambda: self.history_action("save", len(self.result_images) - 1), "Ctrl+E", file_menu)
+        file_menu.addSeparator()
+        self._action("&Quit", self.close, QKeySequence.StandardKey.Quit, file_menu)
+        edit_menu = bar.addMenu("&Edit")
+        self.undo_action = self._action("&Undo", self.undo, QKeySequence.StandardKey.Undo, edit_menu)
+        self.redo_action = self._action("&Redo", self.redo, [QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")], edit_menu)
+        self._action("Paste Image as Layer", self.paste_image, QKeySequence.StandardKey.Paste, edit_menu)
+        layer_menu = bar.addMenu("&Layer")
+        self._action("New &Scribble Layer", lambda: self.add_layer("scribble"), "Ctrl+Shift+N", layer_menu)
+        self._action("New &Pose Layer", lambda: self.add_layer("pose"), None, layer_menu)
+        self._action("New &Image Layer…", lambda: self.add_layer("image"), None, layer_menu)
+        self._action("Smaller Brush", lambda: self.canvas.set_brush_size(self.canvas.brush_size / 1.25), "[", layer_menu)
+        self._action("Larger Brush", lambda: self.canvas.set_brush_size(self.canvas.brush_size * 1.25), "]", layer_menu)
+        view_menu = bar.addMenu("&View")
+        self._action("&Fit", self.canvas.fit_to_window, "Ctrl+0", view_menu)
+        self._action("&100 %", self.canvas.actual_size, "Ctrl+1", view_menu)
+        generate_menu = bar.addMenu("&Generate")
+        self.generate_action = self._action(
+            "&Generate", self.generate, [QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")], generate_menu)
+        self.cancel_action = self._action("&Cancel", self.cancel, "Esc", generate_menu)
+        self._refresh_recent()
+
+    def _connect(self) -> None:
+        doc = self.document
+        doc.changed.connect(self._on_document_changed)
+        self.layer_panel.current_layer_changed.connect(self.canvas.set_current_layer)
+        self.layer_panel.add_requested.connect(self.add_layer)
+        self.layer_panel.tool_changed.connect(self._set_tool)
+        self.layer_panel.model_view_toggled.connect(self.canvas.set_model_view)
+        self.layer_panel.pose_action.connect(self.pose_action)
+        self.layer_panel.clear_requested.connect(self.clear_layer)
+        self.layer_panel.browse_controlnet.connect(self._browse_controlnet)
+        self.prompt_panel.notice.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.prompt_panel.browse_model.connect(self._browse_model)
+        pane = self.preview_pane
+        pane.generate_requested.connect(self.generate)
+        pane.cancel_requested.connect(self.cancel)
+        pane.live_toggled.connect(self._set_live)
+        pane.history_activated.connect(self.restore_from_history)
+        pane.history_action.connect(self.history_action)
+        ctl = self.controller
+        ctl.preview_ready.connect(pane.show_preview)
+        ctl.progress_changed.connect(pane.show_progress)
+        ctl.status_changed.connect(pane.show_status)
+        ctl.result_ready.connect(self._on_result)
+        ctl.error.connect(self._on_error)
+        ctl.run_cancelled.connect(lambda: pane.show_stopped("cancelled"))
+        ctl.busy_changed.connect(pane.set_busy)
+        ctl.device_ready.connect(lambda text: self.device_label.setText(f"device: {text}"))
+
+    # -- document ---------------------------------------------------------------------------------
+    def _on_document_changed(self, reason: str, _layer_id) -> None:
+        self._update_title()
+        self.undo_action.setEnabled(self.document.undo_stack.can_undo)
+        self.redo_action.setEnabled(self.document.undo_stack.can_redo)
+        self.undo_action.setText(f"&Undo {self.document.undo_stack.undo_label}".rstrip())
+        self.redo_action.setText(f"&Redo {self.document.undo_stack.redo_label}".rstrip())
+        self.model_label.setText(f"model: {self.document.settings.base_model or 'demo'}")
+        if reason == "history":
+            self._refresh_history()
+        elif self.preview_pane.live_check.isChecked():
+            self.live_timer.start()
+
+    def _update_title(self) -> None:
+        name = self.project_path.name if self.project_path else "Untitled"
+        self.setWindowTitle(f"{name}{' •' if self.document.dirty else ''} — ControlNet Studio")
+        self.setWindowModified(self.document.dirty)
+
+    def _take(self, other: Document, path: Path | None) -> None:
+        self.document.replace_all(other)
+        self.project_path = path
+        self.result_images = [_image_from_png(item.image_png) for item in self.document.history]
+        self._refresh_history()
+        self.layer_panel.refresh()
+        self._update_title()
+        self.canvas.set_current_layer(self.layer_panel.current_layer_id())
+
+    def new_document(self, ask: bool = True, example: bool = True) -> None:
+        if ask and not self._may_discard():
+            return
+        self._take(example_document() if example else Document(), None)
+
+    def open_dialog(self) -> None:
+        path = self.dialogs.open_file("Open project", PROJECT_FILTER)
+        if path:
+            self.open_project(path)
+
+    def open_project(self, path: str | Path, ask: bool = True) -> bool:
+        if ask and not self._may_discard():
+            return False
+        try:
+            loaded = load_project(path)
+        except InvalidProject as err:
+            self.dialogs.error("Cannot open project", str(err))
+            return False
+        self._take(loaded.document, Path(path))
+        self.app_settings.add_recent(str(Path(path).resolve()))
+        self._refresh_recent()
+        if loaded.warnings:
+            self.dialogs.info("Project opened with problems", "\n".join(loaded.warnings))
+        return True
+
+    def save(self) -> bool:
+        if self.project_path is None:
+            return self.save_as()
+        return self._save_to(self.project_path)
+
+    def save_as(self) -> bool:
+        path = self.dialogs.save_file("Save project", PROJECT_FILTER, "untitled" + PROJECT_SUFFIX)
+        if not path:
+            return False
+        if not path.endswith(PROJECT_SUFFIX):
+            path += PROJECT_SUFFIX
+        return self._save_to(Path(path))
+
+    def _save_to(self, path: Path) -> bool:
+        try:
+            save_project(self.document, path)
+        except OSError as err:
+            self.dialogs.error("Cannot save", f"Could not write {path}: {err.strerror or err}")
+            return False
+        self.project_path = path
+        self.document.dirty = False
+        self.app_settings.add_recent(str(path.resolve()))
+        self._refresh_recent()
+        self._update_title()
+        recovery_file().unlink(missing_ok=True)
+        self.statusBar().showMessage(f"Saved {path.name}", 4000)
+        return True
+
+    def autosave(self) -> None:
+        """Write the recovery file while there are unsaved changes (atomic, never the project)."""
+        if self.document.dirty:
+            try:
+                save_project(self.document, recovery_file())
+            except OSError as err:
+                log.warning("autosave failed: %s", err)
+
+    def _may_discard(self) -> bool:
+        if not self.document.dirty:
+            return True
+        answer = self.dialogs.ask_save_changes(self.project_path.name if self.project_path else "Untitled")
+        if answer == "save":
+            return self.save()
+        return answer == "discard"
+
+    def _refresh_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in self.app_settings.recent_files:
+            self.recent_menu.addAction(Path(path).name, lambda p=path: self.open_project(p))
+        self.recent_menu.setEnabled(bool(self.app_settings.recent_files))
+
+    def undo(self) -> None:
+        self.document.undo()
+
+    def redo(self) -> None:
+        self.document.redo()
+
+    # -- layers -------------------------------------------------------------------------------------
+    def add_layer(self, kind: str) -> None:
+        count = sum(1 for layer in self.document.layers if layer.kind == kind) + 1
+        s = self.document.settings
+        if kind == "scribble":
+            layer = ScribbleLayer(name=f"Scribble {count}")
+        elif kind == "pose":
+            layer = PoseLayer(name=f"Pose {count}", people=(t_pose(s.width, s.height),))
+        else:
+            path = self.dialogs.open_file("Open reference image", "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff)")
+            if not path:
+                return
+            self.add_image_layer(path)
+            return
+        self.document.add_layer(layer)
+        self.layer_panel.select_layer(layer.id)
+
+    def add_image_layer(self, source: str | bytes, name: str = "") -> None:
+        try:
+            pixels = read_image(source)
+        except StudioError as err:
+            self.dialogs.error("Cannot open image", str(err))
+            return
+        label = name or (Path(source).stem if isinstance(source, str) else "Reference")
+        layer = ImageLayer(name=label, png=encode_png(pixels), condition_kind="scribble")
+        self.document.add_layer(layer)
+        self.layer_panel.select_layer(layer.id)
+
+    def paste_image(self) -> None:
+        image = QGuiApplication.clipboard().image()
+        if image.isNull():
+            self.statusBar().showMessage("The clipboard holds no image", 4000)
+            return
+        from desktop.workers.images import from_qimage
+
+        self.add_image_layer(encode_png(from_qimage(image)), "Pasted image")
+
+    def clear_layer(self) -> None:
+        layer = self.canvas.current_layer()
+        if isinstance(layer, ScribbleLayer) and layer.operations:
+            self.document.update_layer(layer.id, "Clear layer", merge_key="", operations=())
+
+    def _set_tool(self, tool: str) -> None:
+        self.canvas.tool = tool
+
+    def pose_action(self, action: str) -> None:
+        layer = self.canvas.current_layer()
+        if not isinstance(layer, PoseLayer):
+            return
+        s = self.document.settings
+        people = list(layer.people)
+        if action == "add":
+            offset = 0.25 + 0.5 * random.random()
+            people.append(t_pose(s.width, s.height, centre_x=offset))
+            self.document.update_layer(layer.id, "Add person", merge_key="", people=tuple(people))
+        elif action == "mirror" and people:
+            self.document.update_layer(layer.id, "Mirror", merge_key="", people=tuple(p.mirrored() for p in people))
+        elif action == "import":
+            path = self.dialogs.open_file("Import OpenPose JSON", "OpenPose JSON (*.json)")
+            if not path:
+                return
+            try:
+                imported = load_openpose_text(Path(path).read_text(encoding="utf-8"), s.width, s.height)
+            except (StudioError, OSError, UnicodeDecodeError) as err:
+                self.dialogs.error("Cannot import pose", f"{Path(path).name}: {err}")
+                return
+            self.document.update_layer(layer.id, "Import pose", merge_key="", people=tuple(imported))
+        elif action == "export":
+            path = self.dialogs.save_file("Export OpenPose JSON", "OpenPose JSON (*.json)", f"{layer.name}.json")
+            if path:
+                write_text_atomic(path, json.dumps(people_to_openpose(people, s.width, s.height), indent=1))
+
+    def _browse_controlnet(self) -> None:
+        path = self.dialogs.open_file("Choose a ControlNet", "Safetensors (*.safetensors);;Model config (config.json)")
+        layer = self.canvas.current_layer()
+        if path and layer is not None:
+            path = str(Path(path).parent) if path.endswith("config.json") else path
+            self.document.update_layer(layer.id, "Choose ControlNet", controlnet=path)
+
+    def _browse_model(self) -> None:
+        path = self.dialogs.open_file("Choose a base model", "Safetensors (*.safetensors);;Diffusers folder (model_index.json)")
+        if path:
+            path = str(Path(path).parent) if path.endswith("model_index.json") else path
+            self.document.set_settings(base_model=path)
+
+    # -- generation -----------------------------------------------------------------------------------
+    def generate(self) -> None:
+        """Snapshot the document now; the worker renders control images and runs from the snapshot."""
+        state = self.document.snapshot()
+        seed = random.randint(0, SEED_MAX) if state.settings.random_seed else state.settings.seed
+        width, height = state.settings.width, state.settings.height
+
+        def make_recipe():
+            return build_recipe(state, control_images_png(list(state.layers), width, height), seed)
+
+        self.prompt_panel.remember_seed(seed)
+        self.controller.start(make_recipe)
+
+    def cancel(self) -> None:
+        self.live_timer.stop()
+        self.controller.cancel()
+
+    def _set_live(self, on: bool) -> None:
+        self.app_settings.live = on
+        if on:
+            self.live_timer.start()
+        else:
+            self.live_timer.stop()
+
+    def _on_result(self, result: GenerationResult) -> None:
+        self.last_result = result
+        self.result_images.append(result.image)
+        png = png_bytes(result.pixels, result.recipe)
+        self.document.add_result(HistoryItem(result.recipe.to_dict(embed_images=True), png))
+        r = result.recipe
+        caption = f"seed {r.seed} · {r.steps} steps · {result.seconds:.1f} s"
+        self.preview_pane.show_result(result.image, caption)
+        for notice in result.notices:
+            self.statusBar().showMessage(notice, 10000)
+
+    def _on_error(self, kind: str, message: str) -> None:
+        self.preview_pane.show_stopped("failed")
+        self.dialogs.error("Generation failed", message)
+
+    def _refresh_history(self) -> None:
+        tips = []
+        for item in self.document.history:
+            r = item.recipe
+            tips.append(f"{r.get('prompt') or '(no prompt)'}\nseed {r.get('seed')} · {r.get('steps')} steps · "
+                        f"guidance {r.get('guidance_scale')}")
+        self.preview_pane.set_history(self.result_images, tips)
+
+    def restore_from_history(self, index: int) -> None:
+        if not 0 <= index < len(self.document.history):
+            return
+        r = self.document.history[index].recipe
+        changes = {k: r[k] for k in ("prompt", "negative_prompt", "seed", "steps", "guidance_scale", "width",
+                                     "height", "scheduler", "base_model") if k in r}
+        changes["random_seed"] = False
+        self.document.set_settings(merge_key="", **changes)
+        by_name = {c.get("layer"): c for c in r.get("conditions", []) if isinstance(c, dict)}
+        for layer in self.document.layers:
+            saved = by_name.get(layer.name)
+            if saved:
+                self.document.update_layer(layer.id, "Restore layer settings", merge_key="", **{
+                    k: saved[k] for k in ("weight", "start", "end", "mode") if k in saved})
+
+    def history_action(self, action: str, index: int) -> None:
+        if not 0 <= index < len(self.document.history):
+            return
+        item = self.document.history[index]
+        if action == "save":
+            path = self.dialogs.save_file("Save image", "PNG image (*.png)", f"result-{index + 1}.png")
+            if path:
+                from desktop.domain.atomic import write_bytes_atomic
+
+                write_bytes_atomic(path if path.endswith(".png") else path + ".png", item.image_png)
+        elif action == "copy":
+            QGuiApplication.clipboard().setImage(self.result_images[index])
+        elif action == "reference":
+            self.add_image_layer(item.image_png, f"Result {index + 1}")
+
+    # -- status ------------------------------------------------------------------------------------------
+    def _update_memory(self) -> None:
+        try:
+            import psutil
+
+            rss = psutil.Process().memory_info().rss / 2**20
+            text = f"memory: {rss:,.0f} MB"
+            import torch
+
+            if torch.cuda.is_available():
+                text += f" · GPU {torch.cuda.memory_allocated() / 2**20:,.0f} MB"
+            self.memory_label.setText(text)
+        except ImportError:
+            self.memory_label.setText("")
+
+    # -- closing ------------------------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        """Cancel the run, keep the work (ask; or, closing unasked, write the recovery file),
+        and join the worker thread so nothing is left running."""
+        if not self._closing and self.document.dirty:
+            answer = self.dialogs.ask_save_changes(self.project_path.name if self.project_path else "Untitled")
+            if answer == "cancel" or (answer == "save" and not self.save()):
+                event.ignore()
+                return
+            if answer == "discard":
+                self.document.dirty = False
+        self.controller.cancel()
+        for timer in (self.autosave_timer, self.live_timer, self.memory_timer):
+            timer.stop()
+        if self.document.dirty:
+            self.autosave()
+        else:
+            recovery_file().unlink(missing_ok=True)
+        self.app_settings.window_geometry = bytes(self.saveGeometry().toBase64()).decode("ascii")
+        try:
+            save_settings(self.app_settings, settings_file())
+        except OSError as err:
+            log.warning("could not save settings: %s", err)
+        self.controller.shutdown()
+        event.accept()
+
+    def close_without_asking(self) -> None:
+        """Used by --quit: nothing is lost (unsaved work goes to the recovery file)."""
+        self._closing = True
+        self.close()
+
+    def restore_geometry(self) -> None:
+        if self.app_settings.window_geometry:
+            self.restoreGeometry(QByteArray.fromBase64(self.app_settings.window_geometry.encode("ascii")))
+
+
+def _image_from_png(data: bytes) -> QImage:
+    image = QImage()
+    image.loadFromData(data, "PNG")
+    return image
+
+
+def _device_label(name: str) -> str:
+    from desktop.engine.device import choose_device
+
+    try:
+        return choose_device(name).label
+    except StudioError as err:
+        return str(err)

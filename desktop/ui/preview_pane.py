@@ -1,0 +1,157 @@
+"""The preview pane: the live step-by-step preview and the finished image, progress with time
+left, Generate and Cancel, the live toggle, and the history strip of results."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtWidgets import (
+    QCheckBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMenu, QProgressBar, QPushButton,
+    QSizePolicy, QVBoxLayout, QWidget,
+)
+
+HISTORY_ICON = 72
+
+
+class ImageView(QLabel):
+    """Shows one image scaled to fit, keeping its aspect ratio; the blit is all the UI does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._image = QImage()
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setMinimumSize(200, 200)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setObjectName("imageView")
+
+    def set_image(self, image: QImage) -> None:
+        self._image = image
+        self._rescale()
+
+    def image(self) -> QImage:
+        return self._image
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self._rescale()
+        super().resizeEvent(event)
+
+    def _rescale(self) -> None:
+        if self._image.isNull():
+            self.setPixmap(QPixmap())
+            return
+        mode = Qt.TransformationMode.FastTransformation
+        if self._image.width() >= self.width() // 2:
+            mode = Qt.TransformationMode.SmoothTransformation
+        self.setPixmap(QPixmap.fromImage(self._image).scaled(self.size() * 0.98, Qt.AspectRatioMode.KeepAspectRatio, mode))
+
+
+class PreviewPane(QWidget):
+    generate_requested = Signal()
+    cancel_requested = Signal()
+    live_toggled = Signal(bool)
+    history_activated = Signal(int)  # restore settings of history item
+    history_action = Signal(str, int)  # "save" / "copy" / "reference", index
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        self.view = ImageView()
+        self.caption = QLabel("Press Generate (Ctrl+Enter) to make an image")
+        self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.caption)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("idle")
+        self.progress.setTextVisible(True)
+        layout.addWidget(self.progress)
+        row = QHBoxLayout()
+        self.generate_button = QPushButton("Generate")
+        self.generate_button.setDefault(True)
+        self.generate_button.setToolTip("Generate (Ctrl+Enter)")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Cancel (Esc)")
+        self.cancel_button.setEnabled(False)
+        self.live_check = QCheckBox("Live")
+        self.live_check.setToolTip("Generate again automatically after each edit")
+        row.addWidget(self.generate_button, 2)
+        row.addWidget(self.cancel_button, 1)
+        row.addWidget(self.live_check)
+        layout.addLayout(row)
+        self.history = QListWidget()
+        self.history.setViewMode(QListWidget.ViewMode.IconMode)
+        self.history.setFlow(QListWidget.Flow.LeftToRight)
+        self.history.setWrapping(False)
+        self.history.setIconSize(QSize(HISTORY_ICON, HISTORY_ICON))
+        self.history.setFixedHeight(HISTORY_ICON + 26)
+        self.history.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.history.customContextMenuRequested.connect(self._history_menu)
+        self.history.itemDoubleClicked.connect(lambda item: self.history_activated.emit(self.history.row(item)))
+        self.history.itemClicked.connect(self._show_history_item)
+        layout.addWidget(QLabel("History (double-click restores settings; right-click for more)"))
+        layout.addWidget(self.history)
+        self._images: list[QImage] = []
+        self.generate_button.clicked.connect(self.generate_requested)
+        self.cancel_button.clicked.connect(self.cancel_requested)
+        self.live_check.toggled.connect(self.live_toggled)
+
+    def set_busy(self, busy: bool) -> None:
+        self.cancel_button.setEnabled(busy)
+        if busy:
+            self.progress.setRange(0, 0)
+            self.progress.setFormat("starting…")
+
+    def show_status(self, text: str) -> None:
+        self.progress.setRange(0, 0)
+        self.progress.setFormat(text)
+
+    def show_preview(self, step: int, total: int, image: QImage) -> None:
+        self.view.set_image(image)
+        self.caption.setText(f"Preview, step {step} of {total}")
+
+    def show_progress(self, step: int, total: int, seconds_left: float) -> None:
+        self.progress.setRange(0, total)
+        self.progress.setValue(step)
+        self.progress.setFormat(f"step {step}/{total} · {seconds_left:.0f} s left")
+
+    def show_result(self, image: QImage, caption: str) -> None:
+        self.view.set_image(image)
+        self.caption.setText(caption)
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1)
+        self.progress.setFormat("done")
+
+    def show_stopped(self, text: str) -> None:
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat(text)
+
+    def set_history(self, images: list[QImage], tooltips: list[str]) -> None:
+        self._images = list(images)
+        self.history.clear()
+        for image, tip in zip(images, tooltips):
+            icon = QIcon(QPixmap.fromImage(image.scaled(HISTORY_ICON, HISTORY_ICON, Qt.AspectRatioMode.KeepAspectRatio,
+                                                        Qt.TransformationMode.SmoothTransformation)))
+            item = QListWidgetItem(icon, "")
+            item.setToolTip(tip)
+            self.history.addItem(item)
+        self.history.scrollToBottom()
+
+    def _show_history_item(self, item: QListWidgetItem) -> None:
+        index = self.history.row(item)
+        if 0 <= index < len(self._images):
+            self.show_result(self._images[index], f"Result {index + 1}: {item.toolTip().splitlines()[0]}")
+
+    def _history_menu(self, position) -> None:
+        item = self.history.itemAt(position)
+        if item is None:
+            return
+        index = self.history.row(item)
+        menu = QMenu(self)
+        menu.addAction("Restore settings", lambda: self.history_activated.emit(index))
+        menu.addAction("Save PNG…", lambda: self.history_action.emit("save", index))
+        menu.addAction("Copy image", lambda: self.history_action.emit("copy", index))
+        menu.addAction("Send to a new reference layer", lambda: self.history_action.emit("reference", index))
+        menu.exec(self.history.mapToGlobal(position))

@@ -1,0 +1,1 @@
+"""The only Qt glue around long work: QObject workers on QThreads, signals carrying a job id."""

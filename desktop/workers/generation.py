@@ -1,0 +1,206 @@
+"""Generation on a QThread: the worker runs the engine; the controller keeps the UI safe.
+
+Every signal carries a job id. The controller forwards only the current job's signals, so a
+cancelled or superseded job can never reach the widgets (Orange3's rule). The UI thread never
+waits on the worker, except at shutdown, after cancelling.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtGui import QImage
+
+from desktop.domain.errors import Cancelled, StudioError
+from desktop.domain.recipe import Recipe
+
+from .images import to_qimage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class GenerationResult:
+    image: QImage
+    pixels: np.ndarray
+    recipe: Recipe
+    notices: list[str]
+    seconds: float
+
+
+class GenerationWorker(QObject):
+    """Lives on the worker thread; owns the model cache so models stay loaded between runs."""
+
+    preview = Signal(int, int, int, QImage)  # job, step, total, image
+    progress = Signal(int, int, int)  # job, step, total
+    status = Signal(int, str)  # job, what is happening (loading a model...)
+    finished = Signal(int, object)  # job, GenerationResult
+    failed = Signal(int, str, str)  # job, error kind, message
+    cancelled = Signal(int)
+    device_ready = Signal(str)
+
+    def __init__(self, device_name: str = "auto") -> None:
+        super().__init__()
+        self._device_name = device_name
+        self._cache = None
+        self.preview_every = 1
+        self.sharp_every = 0
+
+    def _model_cache(self):
+        if self._cache is None:
+            from desktop.engine.device import choose_device
+            from desktop.engine.model_cache import ModelCache
+
+            choice = choose_device(self._device_name)
+            self._cache = ModelCache(choice)
+            self.device_ready.emit(choice.label)
+        return self._cache
+
+    @Slot(int, object, object)
+    def run(self, job_id: int, recipe_source, token) -> None:
+        """`recipe_source` is a Recipe, or a callable building one from a document snapshot
+        (control images are rendered here, off the UI thread)."""
+        from desktop.engine.render import PreviewSettings, render
+
+        if token.cancelled:
+            self.cancelled.emit(job_id)
+            return
+        try:
+            recipe = recipe_source() if callable(recipe_source) else recipe_source
+            self.status.emit(job_id, "loading models")
+            cache = self._model_cache()
+
+            def on_step(update) -> None:
+                self.progress.emit(job_id, update.step, update.total)
+                if update.preview is not None:
+                    self.preview.emit(job_id, update.step, update.total, to_qimage(update.preview))
+
+            def on_download(done: int, total: int) -> None:
+                self.status.emit(job_id, f"downloading {done / 1e6:.0f} / {total / 1e6:.0f} MB")
+
+            previews = PreviewSettings(self.preview_every, self.sharp_every)
+            result = render(cache, recipe, on_step=on_step, cancel=token, previews=previews, progress=on_download)
+            outcome = GenerationResult(to_qimage(result.image), result.image, result.recipe, result.notices, result.seconds)
+            self.finished.emit(job_id, outcome)
+        except Cancelled:
+            self.cancelled.emit(job_id)
+        except StudioError as err:
+            log.warning("job %d failed: %s | %s", job_id, err, err.detail)
+            self.failed.emit(job_id, type(err).__name__, str(err))
+        except Exception as err:  # noqa: BLE001 - the worker's edge: never let an error kill the thread
+            log.exception("job %d crashed", job_id)
+            self.failed.emit(job_id, "InternalError", f"something went wrong: {err}")
+
+
+class GenerationController(QObject):
+    """UI-thread side: starts jobs, cancels, filters stale signals, shuts the thread down."""
+
+    preview_ready = Signal(int, int, QImage)  # step, total, image
+    progress_changed = Signal(int, int, float)  # step, total, seconds left
+    status_changed = Signal(str)
+    result_ready = Signal(object)  # GenerationResult
+    error = Signal(str, str)  # kind, message
+    run_cancelled = Signal()
+    busy_changed = Signal(bool)
+    device_ready = Signal(str)
+    _submit = Signal(int, object, object)
+
+    def __init__(self, device_name: str = "auto", parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._thread = QThread()
+        self._thread.setObjectName("generation")
+        self.worker = GenerationWorker(device_name)
+        self.worker.moveToThread(self._thread)
+        self._submit.connect(self.worker.run)
+        self.worker.preview.connect(self._on_preview)
+        self.worker.progress.connect(self._on_progress)
+        self.worker.status.connect(self._on_status)
+        self.worker.finished.connect(self._on_finished)
+        self.worker.failed.connect(self._on_failed)
+        self.worker.cancelled.connect(self._on_cancelled)
+        self.worker.device_ready.connect(self.device_ready)
+        self._thread.start()
+        self._job = 0
+        self._token = None
+        self._started = 0.0
+        self.running = False
+
+    @property
+    def current_job(self) -> int:
+        return self._job
+
+    def start(self, recipe: Recipe | Callable[[], Recipe]) -> int:
+        """Start a job on a recipe snapshot (or a maker of one); a running job is cancelled first."""
+        from desktop.engine.cancel import CancelToken
+
+        if self._token is not None:
+            self._token.cancel()
+        self._job += 1
+        self._token = CancelToken()
+        self._started = time.perf_counter()
+        self._set_running(True)
+        self._submit.emit(self._job, recipe, self._token)
+        return self._job
+
+    def cancel(self) -> None:
+        if self._token is not None:
+            self._token.cancel()
+        if self.running:
+            self._set_running(False)
+            self.run_cancelled.emit()
+
+    def shutdown(self, timeout_ms: int = 30000) -> bool:
+        """Cancel, stop the thread and join it. True when the thread is gone."""
+        if self._token is not None:
+            self._token.cancel()
+        self._job += 1
+        self._thread.quit()
+        return self._thread.wait(timeout_ms)
+
+    def _set_running(self, running: bool) -> None:
+        if running != self.running:
+            self.running = running
+            self.busy_changed.emit(running)
+
+    def _current(self, job: int) -> bool:
+        return job == self._job and self.running
+
+    @Slot(int, int, int, QImage)
+    def _on_preview(self, job: int, step: int, total: int, image: QImage) -> None:
+        if self._current(job):
+            self.preview_ready.emit(step, total, image)
+
+    @Slot(int, int, int)
+    def _on_progress(self, job: int, step: int, total: int) -> None:
+        if self._current(job):
+            elapsed = time.perf_counter() - self._started
+            left = elapsed / step * (total - step) if step else 0.0
+            self.progress_changed.emit(step, total, left)
+
+    @Slot(int, str)
+    def _on_status(self, job: int, text: str) -> None:
+        if self._current(job):
+            self.status_changed.emit(text)
+
+    @Slot(int, object)
+    def _on_finished(self, job: int, result: GenerationResult) -> None:
+        if self._current(job):
+            self._set_running(False)
+            self.result_ready.emit(result)
+
+    @Slot(int, str, str)
+    def _on_failed(self, job: int, kind: str, message: str) -> None:
+        if self._current(job):
+            self._set_running(False)
+            self.error.emit(kind, message)
+
+    @Slot(int)
+    def _on_cancelled(self, job: int) -> None:
+        if self._current(job):
+            self._set_running(False)
+            self.run_cancelled.emit()
