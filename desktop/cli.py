@@ -17,7 +17,7 @@ EXIT_INTERNAL = 1
 EXIT_INTERRUPTED = 130
 
 
-SUBCOMMANDS = ("render",)
+SUBCOMMANDS = ("render", "train")
 
 
 def _add_app_options(parser: argparse.ArgumentParser) -> None:
@@ -48,6 +48,26 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--seed", type=int, help="override the recipe's seed")
     render.add_argument("--quiet", action="store_true", help="no progress lines")
 
+    train = sub.add_parser("train", help="train a ControlNet, or rebuild the built-in demo model")
+    train_sub = train.add_subparsers(dest="what", metavar="WHAT", required=True)
+    net = train_sub.add_parser("controlnet", help="train a ControlNet on a locked base model")
+    net.add_argument("--base", required=True, help="base model: a local diffusers folder")
+    net.add_argument("--data", required=True, help="'shapes', or a fill50k-layout folder (prompt.json)")
+    net.add_argument("--out", required=True, help="output folder (checkpoints, samples, log.csv, final/)")
+    net.add_argument("--steps", type=int, default=2000)
+    net.add_argument("--batch", type=int, default=16)
+    net.add_argument("--lr", type=float, default=1e-4)
+    net.add_argument("--resolution", type=int, default=64)
+    net.add_argument("--prompt-dropout", type=float, default=0.5)
+    net.add_argument("--init", choices=("zero", "gaussian", "lite"), default="zero")
+    net.add_argument("--sample-every", type=int, default=250)
+    net.add_argument("--seed", type=int, default=0)
+    demo = train_sub.add_parser("demo", help="train the built-in demo model from nothing (about 2 h on 2 CPU cores)")
+    demo.add_argument("--out", required=True, help="output folder")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--stages", default="vae,base,controlnet", help="comma-separated subset of vae,base,controlnet")
+    demo.add_argument("--threads", type=int, default=1, help="torch threads (one was steadiest on a busy 2-core CPU)")
+
     app = sub.add_parser("app", help="open the app (the default without a sub-command)")
     _add_app_options(app)
     return parser
@@ -65,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         from desktop.ui.launch import launch_app
 
         return launch_app(args)
-    handler = {"render": _render}[args.command]
+    handler = {"render": _render, "train": _train}[args.command]
     try:
         return handler(args)
     except Cancelled:
@@ -123,4 +143,33 @@ def _render(args: argparse.Namespace) -> int:
     write_png(output, result.image, result.recipe)
     height, width = result.image.shape[:2]
     print(f"wrote {output} ({width} x {height}, {result.seconds:.1f} s on {device.label})")
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    if args.what == "demo":
+        from desktop.train.demo import STAGES, default_plan, run_demo
+
+        stages = tuple(s.strip() for s in args.stages.split(",") if s.strip())
+        unknown = [s for s in stages if s not in STAGES]
+        if unknown:
+            raise InvalidRecipe("stages", f"unknown stage {unknown[0]!r}; use {', '.join(STAGES)}")
+        plan = default_plan(args.seed)
+        plan.threads = args.threads
+        run_demo(Path(args.out), plan, stages, say=lambda text: print(text, flush=True))
+        print(f"demo model written to {args.out}")
+        return 0
+    from desktop.train.controlnet_trainer import ControlNetSettings, train_controlnet
+
+    if args.data != "shapes" and not Path(args.data).is_dir():
+        raise InvalidRecipe("data", f"{args.data} is neither 'shapes' nor a folder")
+    if not Path(args.base).is_dir():
+        raise InvalidRecipe("base", f"{args.base} is not a local diffusers folder")
+    settings = ControlNetSettings(
+        base=args.base, data=args.data, out=args.out, steps=args.steps, batch=args.batch, lr=args.lr,
+        resolution=args.resolution, prompt_dropout=args.prompt_dropout, init=args.init,
+        sample_every=args.sample_every, checkpoint_every=args.sample_every, seed=args.seed,
+    )
+    final = train_controlnet(settings, say=lambda text: print(text, flush=True))
+    print(f"ControlNet written to {final}")
     return 0

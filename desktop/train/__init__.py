@@ -1,0 +1,1 @@
+"""ControlNet training the paper's way, and the built-in demo model's recipe. No Qt."""
