@@ -179,7 +179,6 @@ class MainWindow(QMainWindow):
     def _update_title(self) -> None:
         name = self.project_path.name if self.project_path else "Untitled"
         self.setWindowTitle(f"{name}{' •' if self.document.dirty else ''} — ControlNet Studio")
-        self.setWindowModified(self.document.dirty)
 
     def _take(self, other: Document, path: Path | None) -> None:
         self.document.replace_all(other)

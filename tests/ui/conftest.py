@@ -1,0 +1,98 @@
+"""Qt fixtures: a main window on the tiny models, app files in a temp folder, and a check that
+no test leaves a QThread running."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QThread
+
+from desktop.domain.document import Document, GenerationSettings
+from desktop.domain.layers import PoseLayer, ScribbleLayer, Stroke
+from desktop.domain.pose import t_pose
+
+SIZE = 64
+
+
+@pytest.fixture(autouse=True)
+def app_files(tmp_path, monkeypatch):
+    """Settings and recovery files go to a temp folder, never the user's."""
+    folder = tmp_path / "appdata"
+    folder.mkdir()
+    monkeypatch.setattr("desktop.ui.paths.app_data_dir", lambda: folder)
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def no_threads_left(monkeypatch):
+    """Fails a test that leaves a QThread running (napari's leak check)."""
+    started: list[QThread] = []
+    original = QThread.start
+
+    def tracking_start(self, *args):
+        started.append(self)
+        return original(self, *args)
+
+    monkeypatch.setattr(QThread, "start", tracking_start)
+    yield started
+    running = [t.objectName() or repr(t) for t in started if t.isRunning()]
+    for thread in started:
+        if thread.isRunning():
+            thread.quit()
+            thread.wait(5000)
+    assert running == [], f"threads left running: {running}"
+
+
+class FakeDialogs:
+    """Answers the app's questions like a user would, and remembers what it was told."""
+
+    def __init__(self) -> None:
+        self.errors: list[tuple[str, str]] = []
+        self.infos: list[tuple[str, str]] = []
+        self.save_answer = "discard"
+        self.restore_answer = True
+        self.next_open = ""
+        self.next_save = ""
+
+    def error(self, title, message):
+        self.errors.append((title, message))
+
+    def info(self, title, message):
+        self.infos.append((title, message))
+
+    def ask_save_changes(self, name):
+        return self.save_answer
+
+    def ask_restore_recovery(self):
+        return self.restore_answer
+
+    def open_file(self, title, filters):
+        return self.next_open
+
+    def open_folder(self, title):
+        return self.next_open
+
+    def save_file(self, title, filters, suggested=""):
+        return self.next_save
+
+
+def tiny_document(tiny_models, steps: int = 4) -> Document:
+    settings = GenerationSettings(prompt="a red circle", width=SIZE, height=SIZE, steps=steps,
+                                  base_model=str(tiny_models.base))
+    scribble = ScribbleLayer(name="Scribble", controlnet=str(tiny_models.controlnet),
+                             operations=(Stroke(((10.0, 10.0, 1.0), (50.0, 40.0, 1.0)), 4.0),))
+    pose = PoseLayer(name="Pose", people=(t_pose(SIZE, SIZE),), enabled=False)
+    return Document(settings, [pose, scribble])
+
+
+@pytest.fixture()
+def window(qtbot, tiny_models):
+    from desktop.ui.main_window import MainWindow
+
+    win = MainWindow(device="cpu")
+    win.dialogs = FakeDialogs()
+    qtbot.addWidget(win)
+    win._take(tiny_document(tiny_models), None)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.close_without_asking()

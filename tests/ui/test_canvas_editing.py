@@ -1,0 +1,97 @@
+"""Drawing and pose editing with the mouse, as a user does it, checked on the layer's pixels."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPoint, Qt
+
+from desktop.conditions.layer_images import control_image
+from desktop.domain.layers import PoseLayer, ScribbleLayer
+from desktop.domain.pose import COLORS
+
+
+def _to_widget(canvas, x, y) -> QPoint:
+    point = canvas.to_widget(x, y)
+    return QPoint(round(point.x()), round(point.y()))
+
+
+def _drag(qtbot, canvas, points, button=Qt.MouseButton.LeftButton, modifier=Qt.KeyboardModifier.NoModifier):
+    qtbot.mousePress(canvas, button, modifier, _to_widget(canvas, *points[0]))
+    for x, y in points[1:]:
+        qtbot.mouseMove(canvas, _to_widget(canvas, x, y))
+    qtbot.mouseRelease(canvas, button, modifier, _to_widget(canvas, *points[-1]))
+
+
+def _select(window, kind):
+    layer = next(layer for layer in window.document.layers if layer.kind == kind)
+    window.layer_panel.select_layer(layer.id)
+    return layer
+
+
+def test_drawing_a_fast_stroke_inks_the_layer_without_gaps(window, qtbot):
+    layer = _select(window, "scribble")
+    window.document.update_layer(layer.id, operations=())
+    canvas = window.canvas
+    canvas.set_brush_size(3)
+    _drag(qtbot, canvas, [(8, 32), (56, 32)])  # one jump across the canvas: a fast mouse
+    layer = window.document.layer(layer.id)
+    assert isinstance(layer, ScribbleLayer) and len(layer.operations) == 1
+    pixels = control_image(layer, 64, 64)
+    assert (pixels[32, 10:55, 0] == 255).all(), "the stroke must be continuous"
+    assert pixels[5, 5, 0] == 0 and pixels[60, 60, 0] == 0
+    assert window.document.undo()
+    assert window.document.layer(layer.id).operations == ()
+
+
+def test_eraser_removes_ink(window, qtbot):
+    layer = _select(window, "scribble")
+    canvas = window.canvas
+    canvas.set_brush_size(6)
+    _drag(qtbot, canvas, [(8, 20), (56, 20)])
+    canvas.tool = "eraser"
+    canvas.set_brush_size(10)
+    _drag(qtbot, canvas, [(30, 10), (30, 30)])
+    pixels = control_image(window.document.layer(layer.id), 64, 64)
+    assert pixels[20, 12, 0] == 255 and pixels[20, 30, 0] == 0
+
+
+def test_dragging_a_joint_moves_the_keypoint_and_the_control_image(window, qtbot):
+    layer = window.document.layers[0]
+    window.document.update_layer(layer.id, enabled=True)
+    _select(window, "pose")
+    wrist = layer.people[0].body[4]
+    target = (wrist[0], wrist[1] + 12)
+    _drag(qtbot, window.canvas, [wrist, (wrist[0], wrist[1] + 6), target])
+    moved = window.document.layer(layer.id)
+    assert isinstance(moved, PoseLayer)
+    x, y = moved.people[0].body[4]
+    assert abs(x - target[0]) <= 1 and abs(y - target[1]) <= 1
+    pixels = control_image(moved, 64, 64)
+    assert tuple(pixels[int(y), int(x)]) != (0, 0, 0)
+    assert tuple(control_image(layer, 64, 64)[int(y), int(x)]) == (0, 0, 0)
+    window.document.undo()
+    assert window.document.layer(layer.id).people[0].body[4] == wrist
+
+
+def test_right_click_hides_a_joint_and_its_limbs(window, qtbot):
+    layer = window.document.layers[0]
+    _select(window, "pose")
+    elbow = layer.people[0].body[3]
+    qtbot.mouseClick(window.canvas, Qt.MouseButton.RightButton, pos=_to_widget(window.canvas, *elbow))
+    hidden = window.document.layer(layer.id)
+    assert 3 in hidden.people[0].hidden
+    pixels = control_image(hidden, 64, 64)
+    # limb 2 (shoulder-elbow, colour [255,170,0] at 60%) is gone
+    assert not np.any(np.all(pixels == np.array([153, 102, 0]), axis=2))
+    assert tuple(COLORS[2]) == (255, 170, 0)
+
+
+def test_dragging_a_person_moves_every_joint(window, qtbot):
+    layer = window.document.layers[0]
+    _select(window, "pose")
+    hip = layer.people[0].body[8]
+    start = (hip[0] + 2, hip[1] - 6)  # on the body, not on a joint
+    _drag(qtbot, window.canvas, [start, (start[0] + 5, start[1] + 3)])
+    after = window.document.layer(layer.id).people[0]
+    for before, now in zip(layer.people[0].body, after.body):
+        assert abs(now[0] - before[0] - 5) < 0.5 and abs(now[1] - before[1] - 3) < 0.5

@@ -1,0 +1,110 @@
+"""Generate, preview, cancel, restart and close, through the app's worker thread."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from desktop.domain.recipe import Recipe
+
+
+def _capture_recipes(window, monkeypatch) -> list[Recipe]:
+    seen: list[Recipe] = []
+    original = window.controller.start
+
+    def start(recipe_source):
+        seen.append(recipe_source() if callable(recipe_source) else recipe_source)
+        return original(recipe_source)
+
+    monkeypatch.setattr(window.controller, "start", start)
+    return seen
+
+
+def test_weight_slider_reaches_the_recipe_the_worker_gets(window, qtbot, monkeypatch):
+    seen = _capture_recipes(window, monkeypatch)
+    layer = next(layer for layer in window.document.layers if layer.kind == "scribble")
+    window.layer_panel.select_layer(layer.id)
+    slider = window.layer_panel.weight_slider
+    slider.setFocus()
+    for _ in range(5):
+        QTest.keyClick(slider, Qt.Key.Key_Left)  # 1.00 -> 0.95
+    assert window.layer_panel.weight_label.text() == "0.95"
+    with qtbot.waitSignal(window.controller.result_ready, timeout=60000):
+        qtbot.mouseClick(window.preview_pane.generate_button, Qt.MouseButton.LeftButton)
+    assert seen[-1].conditions[0].weight == 0.95
+    assert seen[-1].conditions[0].image_data  # the control image travels with the snapshot
+
+
+def test_generate_shows_a_preview_per_step_then_the_result_in_history(window, qtbot):
+    previews = []
+    window.controller.preview_ready.connect(lambda step, total, image: previews.append((step, total, image.size())))
+    with qtbot.waitSignal(window.controller.result_ready, timeout=60000):
+        QTest.keyClick(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert [p[0] for p in previews] == [1, 2, 3, 4]
+    assert all(p[1] == 4 for p in previews)
+    assert window.preview_pane.history.count() == 1
+    assert window.preview_pane.progress.format() == "done"
+    assert window.preview_pane.view.image().width() == 64
+    assert len(window.document.history) == 1 and window.document.history[0].image_png.startswith(b"\x89PNG")
+
+
+def test_cancel_mid_run_stops_without_a_result(window, qtbot):
+    window.document.set_settings(steps=120)
+    window.controller.preview_ready.connect(lambda step, total, image: step == 2 and window.cancel())
+    with qtbot.waitSignal(window.controller.run_cancelled, timeout=60000):
+        window.generate()
+    qtbot.wait(300)
+    assert window.preview_pane.history.count() == 0
+    assert window.preview_pane.progress.format() == "cancelled"
+    assert not window.controller.running
+    assert window.dialogs.errors == []
+
+
+def test_a_run_started_right_after_cancel_shows_only_its_own_signals(window, qtbot):
+    window.document.set_settings(steps=120)
+    totals = []
+    window.controller.preview_ready.connect(lambda step, total, image: totals.append(total))
+    state = {"restarted": False}
+
+    def restart(step, total, image):
+        if not state["restarted"] and total == 120:
+            state["restarted"] = True
+            window.cancel()
+            window.document.set_settings(steps=3, seed=7)
+            window.generate()
+
+    window.controller.preview_ready.connect(restart)
+    with qtbot.waitSignal(window.controller.result_ready, timeout=60000) as blocker:
+        window.generate()
+    after = totals[totals.index(120) + 1 :]
+    assert after and set(after) == {3}
+    assert blocker.args[0].recipe.seed == 7 and blocker.args[0].recipe.steps == 3
+    assert window.preview_pane.history.count() == 1
+
+
+def test_closing_mid_run_cancels_joins_and_keeps_the_work(window, qtbot, app_files, no_threads_left):
+    window.document.set_settings(steps=150)
+    with qtbot.waitSignal(window.controller.preview_ready, timeout=60000):
+        window.generate()
+    window.close_without_asking()
+    assert not window.isVisible()
+    assert all(not thread.isRunning() for thread in no_threads_left)
+    assert (app_files / "recovery.cnstudio").exists()
+
+
+def test_errors_are_shown_once_and_the_document_is_untouched(window, qtbot):
+    window.document.set_settings(base_model="/nowhere/model.ckpt")
+    before = window.document.snapshot()
+    with qtbot.waitSignal(window.controller.error, timeout=60000):
+        window.generate()
+    assert len(window.dialogs.errors) == 1 and "pickle" in window.dialogs.errors[0][1]
+    assert window.document.snapshot() == before
+    assert window.preview_pane.generate_button.isEnabled()
+
+
+def test_an_empty_enabled_layer_is_refused_by_name(window, qtbot):
+    layer = next(layer for layer in window.document.layers if layer.kind == "scribble")
+    window.document.update_layer(layer.id, operations=())
+    with qtbot.waitSignal(window.controller.error, timeout=60000):
+        window.generate()
+    assert "layer Scribble" in window.dialogs.errors[0][1] and "empty" in window.dialogs.errors[0][1]
