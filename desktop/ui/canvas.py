@@ -38,7 +38,7 @@ class CanvasView(QWidget):
         self.show_model_view = False
         self.zoom = 1.0
         self.offset = QPointF(0, 0)
-        self._fitted = False
+        self._auto_fit = True  # until the user zooms or pans, the canvas follows the window size
         self._stroke: list[tuple[float, float, float]] = []
         self._pressure = 1.0
         self._drag: dict | None = None
@@ -62,13 +62,14 @@ class CanvasView(QWidget):
         scale = min((self.width() - margin) / width, (self.height() - margin) / height)
         self.zoom = max(0.05, scale)
         self.offset = QPointF((self.width() - width * self.zoom) / 2, (self.height() - height * self.zoom) / 2)
-        self._fitted = True
+        self._auto_fit = True
         self.zoom_changed.emit(self.zoom)
         self.update()
 
     def actual_size(self) -> None:
         width, height = self.canvas_size()
         self.zoom = 1.0
+        self._auto_fit = False
         self.offset = QPointF((self.width() - width) / 2, (self.height() - height) / 2)
         self.zoom_changed.emit(self.zoom)
         self.update()
@@ -101,15 +102,13 @@ class CanvasView(QWidget):
             return None
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        if not self._fitted or self.zoom <= 0:
+        if self._auto_fit:
             self.fit_to_window()
         super().resizeEvent(event)
 
     def _on_document_changed(self, reason: str, layer_id: str | None) -> None:
-        if reason in ("restore", "settings"):
-            self._fitted = False if reason == "restore" else self._fitted
-            if reason == "restore":
-                self.fit_to_window()
+        if reason == "restore" or (reason == "settings" and self._auto_fit):
+            self.fit_to_window()
         self.update()
 
     # -- painting ---------------------------------------------------------------------------
@@ -204,6 +203,7 @@ class CanvasView(QWidget):
         anchor = event.position()
         before = self.to_canvas(anchor)
         self.zoom = float(min(32.0, max(0.05, self.zoom * (1.15**steps))))
+        self._auto_fit = False
         self.offset = QPointF(anchor.x() - before.x() * self.zoom, anchor.y() - before.y() * self.zoom)
         self.zoom_changed.emit(self.zoom)
         self.update()
@@ -244,6 +244,7 @@ class CanvasView(QWidget):
             delta = event.position() - self._pan_from
             self._pan_from = event.position()
             self.offset += delta
+            self._auto_fit = False
             self.update()
             return
         point = self.to_canvas(event.position())
