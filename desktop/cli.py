@@ -17,7 +17,7 @@ EXIT_INTERNAL = 1
 EXIT_INTERRUPTED = 130
 
 
-SUBCOMMANDS = ("render", "train")
+SUBCOMMANDS = ("render", "train", "bench")
 
 
 def _add_app_options(parser: argparse.ArgumentParser) -> None:
@@ -68,6 +68,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--stages", default="vae,base,controlnet", help="comma-separated subset of vae,base,controlnet")
     demo.add_argument("--threads", type=int, default=1, help="torch threads (one was steadiest on a busy 2-core CPU)")
 
+    bench = sub.add_parser("bench", help="speed figures: our sampler vs diffusers, previews, conditions, UI stalls")
+    bench.add_argument("--device", default="cpu", help="cpu, cuda or mps")
+    bench.add_argument("--model", default="tiny", help="tiny, sd15-shape, or a model folder with controlnet*/")
+    bench.add_argument("--size", type=int, help="image size (default: 64 tiny, 256 sd15-shape)")
+    bench.add_argument("--steps", type=int, default=10)
+    bench.add_argument("--repeats", type=int, default=3)
+    bench.add_argument("--json", dest="json_out", help="write the figures here")
+    bench.add_argument("--workdir", help="keep the built benchmark models here (reused next time)")
+
     app = sub.add_parser("app", help="open the app (the default without a sub-command)")
     _add_app_options(app)
     return parser
@@ -85,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         from desktop.ui.launch import launch_app
 
         return launch_app(args)
-    handler = {"render": _render, "train": _train}[args.command]
+    handler = {"render": _render, "train": _train, "bench": _bench}[args.command]
     try:
         return handler(args)
     except Cancelled:
@@ -172,4 +181,15 @@ def _train(args: argparse.Namespace) -> int:
     )
     final = train_controlnet(settings, say=lambda text: print(text, flush=True))
     print(f"ControlNet written to {final}")
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from desktop.bench.runner import run_bench, table, write_json
+
+    result = run_bench(args.model, args.device, args.size, args.steps, args.repeats, args.workdir,
+                       say=lambda text: print(text, flush=True))
+    print(table(result))
+    if args.json_out:
+        write_json(result, args.json_out)
     return 0
