@@ -2,7 +2,28 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog, QWidget
+
+
+class DownloadDialog(QProgressDialog):
+    """Model downloads: size, speed and a Cancel that stops the download and the run."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__("Downloading model…", "Cancel", 0, 100, parent)
+        self.setWindowTitle("Downloading model")
+        self.setWindowModality(Qt.WindowModality.NonModal)
+        self.setAutoClose(False)
+        self.setAutoReset(False)
+        self.setMinimumDuration(0)
+        self.hide()
+
+    def show_progress(self, done: int, total: int, speed: float) -> None:
+        self.setMaximum(max(1, total // 2**20))
+        self.setValue(min(self.maximum(), done // 2**20))
+        self.setLabelText(f"Downloading model: {done / 2**20:,.0f} of {total / 2**20:,.0f} MB at {speed / 2**20:.1f} MB/s")
+        if not self.isVisible():
+            self.show()
 
 
 class Dialogs:

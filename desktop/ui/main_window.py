@@ -31,7 +31,7 @@ from desktop.workers.generation import GenerationController, GenerationResult
 from desktop.workers.images import to_qimage
 
 from .canvas import CanvasView
-from .dialogs import Dialogs
+from .dialogs import Dialogs, DownloadDialog
 from .example import example_document
 from .layer_panel import LayerPanel
 from .paths import recovery_file, settings_file
@@ -83,6 +83,7 @@ class MainWindow(QMainWindow):
         for label in (self.device_label, self.model_label, self.memory_label):
             self.statusBar().addPermanentWidget(label)
 
+        self.download_dialog = DownloadDialog(self)
         self._build_actions()
         self._connect()
         self.autosave_timer = QTimer(self, interval=AUTOSAVE_MS, timeout=self.autosave)
@@ -90,6 +91,7 @@ class MainWindow(QMainWindow):
         self.live_timer = QTimer(self, singleShot=True, interval=LIVE_DEBOUNCE_MS, timeout=self.generate)
         self.memory_timer = QTimer(self, interval=2000, timeout=self._update_memory)
         self.memory_timer.start()
+        self.setAcceptDrops(True)
         self.new_document(ask=False)
 
     # -- wiring -------------------------------------------------------------------------------
@@ -161,6 +163,9 @@ class MainWindow(QMainWindow):
         ctl.error.connect(self._on_error)
         ctl.run_cancelled.connect(lambda: pane.show_stopped("cancelled"))
         ctl.busy_changed.connect(pane.set_busy)
+        ctl.busy_changed.connect(lambda busy: busy or self.download_dialog.hide())
+        ctl.download_progress.connect(self.download_dialog.show_progress)
+        self.download_dialog.canceled.connect(self.cancel)
         ctl.device_ready.connect(lambda text: self.device_label.setText(f"device: {text}"))
 
     # -- document ---------------------------------------------------------------------------------
@@ -431,6 +436,26 @@ class MainWindow(QMainWindow):
             QGuiApplication.clipboard().setImage(self.result_images[index])
         elif action == "reference":
             self.add_image_layer(item.image_png, f"Result {index + 1}")
+
+    # -- drag and drop ---------------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if event.mimeData().hasUrls() or event.mimeData().hasImage():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """Dropped images become reference layers; a dropped project opens."""
+        mime = event.mimeData()
+        for url in mime.urls():
+            path = url.toLocalFile()
+            if path.endswith(PROJECT_SUFFIX):
+                self.open_project(path)
+            elif path:
+                self.add_image_layer(path)
+        if not mime.urls() and mime.hasImage():
+            from desktop.workers.images import from_qimage
+
+            self.add_image_layer(encode_png(from_qimage(mime.imageData())), "Dropped image")
+        event.acceptProposedAction()
 
     # -- status ------------------------------------------------------------------------------------------
     def _update_memory(self) -> None:

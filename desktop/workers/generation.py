@@ -39,6 +39,7 @@ class GenerationWorker(QObject):
     preview = Signal(int, int, int, QImage)  # job, step, total, image
     progress = Signal(int, int, int)  # job, step, total
     status = Signal(int, str)  # job, what is happening (loading a model...)
+    download = Signal(int, int, int)  # job, bytes done, bytes total
     finished = Signal(int, object)  # job, GenerationResult
     failed = Signal(int, str, str)  # job, error kind, message
     cancelled = Signal(int)
@@ -81,7 +82,9 @@ class GenerationWorker(QObject):
                     self.preview.emit(job_id, update.step, update.total, to_qimage(update.preview))
 
             def on_download(done: int, total: int) -> None:
-                self.status.emit(job_id, f"downloading {done / 1e6:.0f} / {total / 1e6:.0f} MB")
+                if token.cancelled:
+                    raise Cancelled()
+                self.download.emit(job_id, done, total)
 
             previews = PreviewSettings(self.preview_every, self.sharp_every)
             result = render(cache, recipe, on_step=on_step, cancel=token, previews=previews, progress=on_download)
@@ -103,6 +106,7 @@ class GenerationController(QObject):
     preview_ready = Signal(int, int, QImage)  # step, total, image
     progress_changed = Signal(int, int, float)  # step, total, seconds left
     status_changed = Signal(str)
+    download_progress = Signal(int, int, float)  # bytes done, bytes total, bytes per second
     result_ready = Signal(object)  # GenerationResult
     error = Signal(str, str)  # kind, message
     run_cancelled = Signal()
@@ -120,6 +124,7 @@ class GenerationController(QObject):
         self.worker.preview.connect(self._on_preview)
         self.worker.progress.connect(self._on_progress)
         self.worker.status.connect(self._on_status)
+        self.worker.download.connect(self._on_download)
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
         self.worker.cancelled.connect(self._on_cancelled)
@@ -186,6 +191,12 @@ class GenerationController(QObject):
     def _on_status(self, job: int, text: str) -> None:
         if self._current(job):
             self.status_changed.emit(text)
+
+    @Slot(int, int, int)
+    def _on_download(self, job: int, done: int, total: int) -> None:
+        if self._current(job):
+            elapsed = max(1e-6, time.perf_counter() - self._started)
+            self.download_progress.emit(done, total, done / elapsed)
 
     @Slot(int, object)
     def _on_finished(self, job: int, result: GenerationResult) -> None:

@@ -108,3 +108,32 @@ def test_an_empty_enabled_layer_is_refused_by_name(window, qtbot):
     with qtbot.waitSignal(window.controller.error, timeout=60000):
         window.generate()
     assert "layer Scribble" in window.dialogs.errors[0][1] and "empty" in window.dialogs.errors[0][1]
+
+
+def test_download_progress_shows_size_speed_and_cancel_stops_the_run(window, qtbot, monkeypatch):
+    """A hub download reports progress in a dialog; Cancel there stops the download."""
+    import desktop.engine.render as render_module
+
+    def fake_base(reference, progress=None):
+        for done in range(0, 50 * 2**20, 2**20):
+            progress(done, 100 * 2**20)
+            __import__("time").sleep(0.01)
+        raise AssertionError("the download should have been cancelled")
+
+    window.document.set_settings(base_model="someone/some-model")
+    monkeypatch.setattr(render_module.ModelCache, "base", lambda self, ref, progress=None: fake_base(ref, progress))
+
+    def on_progress(done, total, speed):
+        assert total == 100 * 2**20 and (speed > 0 or done == 0)
+        if done >= 5 * 2**20 and window.controller.running:
+            from PySide6.QtWidgets import QPushButton
+
+            window.download_dialog.findChild(QPushButton).click()  # the dialog's Cancel button
+
+    window.controller.download_progress.connect(on_progress)
+    with qtbot.waitSignal(window.controller.run_cancelled, timeout=30000):
+        window.generate()
+    assert "MB/s" in window.download_dialog.labelText()
+    qtbot.wait(400)
+    assert window.dialogs.errors == []
+    assert not window.controller.running
