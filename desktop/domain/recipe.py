@@ -28,7 +28,11 @@ STEPS_MIN, STEPS_MAX = 1, 150
 GUIDANCE_MAX = 30.0
 WEIGHT_MAX = 2.0
 
-_CONDITION_KEYS = {"kind", "image", "image_data", "controlnet", "weight", "start", "end", "mode", "enabled"}
+_CONDITION_KEYS = {
+    "kind", "image", "image_data", "controlnet", "weight", "start", "end", "mode", "enabled", "preprocess",
+    "params", "pose", "resize_mode", "pixel_perfect",
+}
+RESIZE_MODES = ("just_resize", "crop_and_resize", "resize_and_fill")
 _RECIPE_KEYS = {
     "version", "prompt", "negative_prompt", "seed", "steps", "guidance_scale", "width", "height",
     "scheduler", "base_model", "conditions",
@@ -48,6 +52,11 @@ class Condition:
     end: float = 1.0
     mode: str = "balanced"
     enabled: bool = True
+    preprocess: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    pose: Any = None  # an OpenPose JSON file name, or the OpenPose document inline
+    resize_mode: str = "just_resize"
+    pixel_perfect: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
     def is_active_at(self, step: int, total: int) -> bool:
@@ -120,6 +129,12 @@ def _condition_to_dict(condition: Condition, embed_images: bool) -> dict[str, An
         weight=condition.weight, start=condition.start, end=condition.end,
         mode=condition.mode, enabled=condition.enabled,
     )
+    if condition.preprocess is not None:
+        data.update(preprocess=condition.preprocess, params=dict(condition.params))
+    if condition.pose is not None:
+        data["pose"] = condition.pose
+    if condition.resize_mode != "just_resize" or not condition.pixel_perfect:
+        data.update(resize_mode=condition.resize_mode, pixel_perfect=condition.pixel_perfect)
     if embed_images and condition.image_data is not None:
         data["image_data"] = base64.b64encode(condition.image_data).decode("ascii")
     return data
@@ -190,6 +205,11 @@ def _condition_from_dict(where: str, data: Any) -> Condition:
         end=_get_float(data, "end", 1.0, where),
         mode=_get_str(data, "mode", "balanced", where),
         enabled=_get_bool(data, "enabled", True, where),
+        preprocess=_get_optional_str(data, "preprocess", where),
+        params=_get_dict(data, "params", where),
+        pose=_get_pose(data, where),
+        resize_mode=_get_str(data, "resize_mode", "just_resize", where),
+        pixel_perfect=_get_bool(data, "pixel_perfect", True, where),
         extra={k: v for k, v in data.items() if k not in _CONDITION_KEYS},
     )
 
@@ -204,8 +224,10 @@ def _validate_condition(where: str, condition: Condition) -> None:
     _check_number(f"{where}.end", condition.end, 0.0, 1.0)
     if not condition.start < condition.end:
         raise InvalidRecipe(f"{where}.start", f"must be below end ({condition.start} >= {condition.end})")
-    if condition.image is None and condition.image_data is None:
-        raise InvalidRecipe(f"{where}.image", "a condition needs a control image")
+    if condition.resize_mode not in RESIZE_MODES:
+        raise InvalidRecipe(f"{where}.resize_mode", f"must be one of {', '.join(RESIZE_MODES)}, got {condition.resize_mode!r}")
+    if condition.image is None and condition.image_data is None and condition.pose is None:
+        raise InvalidRecipe(f"{where}.image", "a condition needs a control image (or, for a pose, keypoints)")
 
 
 def _check_int(name: str, value: Any, low: int, high: int) -> None:
@@ -258,6 +280,20 @@ def _get_float(data: dict, key: str, default: float, where: str = "") -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidRecipe(_key(where, key), f"must be a number, got {value!r}")
     return float(value)
+
+
+def _get_dict(data: dict, key: str, where: str) -> dict[str, Any]:
+    value = data.get(key) or {}
+    if not isinstance(value, dict):
+        raise InvalidRecipe(_key(where, key), "must be an object of name: value")
+    return dict(value)
+
+
+def _get_pose(data: dict, where: str) -> Any:
+    value = data.get("pose")
+    if value is not None and not isinstance(value, (str, dict)):
+        raise InvalidRecipe(_key(where, "pose"), "must be an OpenPose JSON file name or an OpenPose object")
+    return value
 
 
 def _get_bool(data: dict, key: str, default: bool, where: str = "") -> bool:

@@ -7,6 +7,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from desktop.conditions.image_io import encode_png, read_image
+from desktop.conditions.prepare import control_from_photo
+from desktop.domain.errors import InvalidRecipe
 from desktop.domain.recipe import Recipe
 
 from .cancel import CancelToken
@@ -46,9 +48,20 @@ def prepare_request(
     embedded = []
     for index, condition in enumerate(recipe.conditions):
         where = f"conditions[{index}]"
-        image_bytes = condition.image_data
-        pixels = read_image(image_bytes if image_bytes is not None else recipe.resolve_path(condition.image or ""))
-        embedded.append(replace(condition, image_data=image_bytes or encode_png(pixels)))
+        if condition.pose is not None and condition.image is None and condition.image_data is None:
+            pixels = _pose_control(recipe, condition.pose, where)
+            embedded.append(replace(condition, pose=None, image_data=encode_png(pixels), preprocess=None))
+        else:
+            image_bytes = condition.image_data
+            photo = read_image(image_bytes if image_bytes is not None else recipe.resolve_path(condition.image or ""))
+            embedded.append(replace(condition, image_data=image_bytes or encode_png(photo)))
+            if not condition.enabled or condition.weight == 0.0:
+                continue
+            mask = _mask(recipe, condition.params.get("mask"), f"{where}.params.mask")
+            pixels = control_from_photo(
+                photo, condition.kind, recipe.width, recipe.height, preprocessor=condition.preprocess,
+                params={k: v for k, v in condition.params.items() if k != "mask"}, resize_mode=condition.resize_mode,
+                pixel_perfect=condition.pixel_perfect, mask=mask, where=f"{where}.params")
         if not condition.enabled or condition.weight == 0.0:
             continue
         reference = (
@@ -66,6 +79,31 @@ def prepare_request(
         preview_every=previews.every, sharp_preview_every=previews.sharp_every,
     )
     return base, request, recipe.with_overrides(conditions=embedded)
+
+
+def _pose_control(recipe: Recipe, pose, where: str) -> np.ndarray:
+    """A pose condition given as OpenPose keypoints (a file or inline) is rendered officially."""
+    from desktop.conditions.openpose_json import load_openpose_text, people_from_openpose
+    from desktop.conditions.pose_render import render_openpose
+
+    if isinstance(pose, str):
+        path = recipe.resolve_path(pose)
+        try:
+            text = open(path, encoding="utf-8").read()
+        except (OSError, UnicodeDecodeError) as err:
+            raise InvalidRecipe(f"{where}.pose", f"cannot read {pose}") from err
+        people = load_openpose_text(text, recipe.width, recipe.height)
+    else:
+        people = people_from_openpose(pose, recipe.width, recipe.height)
+    return render_openpose(people, recipe.width, recipe.height)
+
+
+def _mask(recipe: Recipe, reference, where: str) -> np.ndarray | None:
+    if reference is None:
+        return None
+    if not isinstance(reference, str):
+        raise InvalidRecipe(where, "must be the file name of a mask image")
+    return read_image(recipe.resolve_path(reference))[:, :, 0]
 
 
 def render(

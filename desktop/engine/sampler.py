@@ -189,7 +189,11 @@ def _prepare_controls(base: BaseModel, request: SamplerRequest, cfg: bool, laten
         net = control.controlnet
         heights = residual_heights(latent_h, len(net.config.down_block_types), net.config.layers_per_block)
         scaling = block_scaling(control.mode, control.weight, heights, global_pool=bool(net.config.global_pool_conditions))
-        pixels = processor.preprocess(Image.fromarray(control.image), height=request.height, width=request.width)
+        if control.image.dtype == np.uint8:
+            pixels = processor.preprocess(Image.fromarray(control.image), height=request.height, width=request.width)
+        else:  # float control images carry values outside 0..1 (inpaint: -1 marks masked pixels)
+            pixels = torch.from_numpy(np.ascontiguousarray(control.image.transpose(2, 0, 1)))[None].float()
+            pixels = torch.nn.functional.interpolate(pixels, size=(request.height, request.width), mode="nearest")
         single = pixels.to(dtype=torch.float32).to(device=base.device, dtype=net.dtype)
         both = torch.cat([single] * 2) if cfg else single
         prepared.append(_PreparedControl(control, scaling, single, both))

@@ -1,0 +1,109 @@
+"""From a loaded photo to the exact control image a ControlNet is fed: resize mode, the
+preprocessor (cached by image and parameters), and the kind's polarity (lineart is inverted)."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from typing import Any
+
+import cv2
+import numpy as np
+
+from desktop.domain.errors import InvalidRecipe
+
+from .preprocessors import get_preprocessor
+from .preprocessors.neural import NetworkCache
+
+RESIZE_MODES = ("just_resize", "crop_and_resize", "resize_and_fill")
+_CACHE_SIZE = 32
+
+
+def fit_image(image: np.ndarray, width: int, height: int, mode: str = "just_resize") -> np.ndarray:
+    """Resize as users know it: stretch; cover then centre-crop; or fit then pad with black."""
+    if mode not in RESIZE_MODES:
+        raise InvalidRecipe("resize_mode", f"must be one of {', '.join(RESIZE_MODES)}, got {mode!r}")
+    h, w = image.shape[:2]
+    if (w, h) == (width, height):
+        return image
+    interpolation = cv2.INTER_AREA if w * h > width * height else cv2.INTER_CUBIC
+    if mode == "just_resize":
+        return cv2.resize(image, (width, height), interpolation=interpolation)
+    scale = max(width / w, height / h) if mode == "crop_and_resize" else min(width / w, height / h)
+    new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
+    resized = cv2.resize(image, (new_w, new_h), interpolation=interpolation)
+    if mode == "crop_and_resize":
+        x0, y0 = (new_w - width) // 2, (new_h - height) // 2
+        return np.ascontiguousarray(resized[y0 : y0 + height, x0 : x0 + width])
+    canvas = np.zeros((height, width) + image.shape[2:], image.dtype)
+    x0, y0 = (width - new_w) // 2, (height - new_h) // 2
+    canvas[y0 : y0 + new_h, x0 : x0 + new_w] = resized
+    return canvas
+
+
+def feed_for_kind(kind: str, image: np.ndarray) -> np.ndarray:
+    """The lineart model is fed 1 - img/255: users give dark lines on white."""
+    return 255 - image if kind == "lineart" and image.dtype == np.uint8 else image
+
+
+class PreprocessCache:
+    """Results by (image, preprocessor, parameters): moving a weight never re-runs a preprocessor."""
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        self.runs = 0
+
+    def get_or_run(self, key: tuple, run) -> np.ndarray:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        result = run()
+        with self._lock:
+            self.runs += 1
+            self._items[key] = result
+            while len(self._items) > _CACHE_SIZE:
+                self._items.popitem(last=False)
+        return result
+
+
+PREPROCESS_CACHE = PreprocessCache()
+NETWORKS = NetworkCache()
+
+
+def preprocess(name: str, image: np.ndarray, params: dict[str, Any] | None = None, *, mask: np.ndarray | None = None,
+               networks: NetworkCache | None = None, cache: PreprocessCache | None = None,
+               where: str = "params") -> np.ndarray:
+    spec = get_preprocessor(name)
+    checked = spec.checked_params(params, where)
+    if name == "inpaint" and mask is None:
+        raise InvalidRecipe(f"{where}.mask", "the inpaint preprocessor needs a mask image")
+    nets = networks or NETWORKS
+
+    def run() -> np.ndarray:
+        if spec.network:
+            return spec.run(image, nets, **checked)
+        if name == "inpaint":
+            return spec.run(image, fit_image(mask, image.shape[1], image.shape[0]))
+        return spec.run(image, **checked)
+
+    digest = hashlib.sha1(np.ascontiguousarray(image).tobytes()).hexdigest()
+    mask_digest = hashlib.sha1(mask.tobytes()).hexdigest() if mask is not None else ""
+    key = (digest, image.shape, name, tuple(sorted(checked.items())), mask_digest)
+    return (cache or PREPROCESS_CACHE).get_or_run(key, run)
+
+
+def control_from_photo(pixels: np.ndarray, kind: str, width: int, height: int, *, preprocessor: str | None = None,
+                       params: dict[str, Any] | None = None, resize_mode: str = "just_resize",
+                       pixel_perfect: bool = True, mask: np.ndarray | None = None, where: str = "params") -> np.ndarray:
+    """The control image for a photo-based condition, at the output size where resizing applies."""
+    if preprocessor in (None, "none"):
+        image = pixels if resize_mode == "just_resize" else fit_image(pixels, width, height, resize_mode)
+        return feed_for_kind(kind, image)
+    source = fit_image(pixels, width, height, resize_mode) if pixel_perfect else pixels
+    image = preprocess(preprocessor, source, params, mask=mask, where=where)
+    if image.shape[:2] != (height, width):
+        image = fit_image(image, width, height, "just_resize")
+    return feed_for_kind(kind, image)

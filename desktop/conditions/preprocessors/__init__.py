@@ -1,0 +1,109 @@
+"""Every preprocessor by name: what it feeds, its parameters, and how to run it.
+
+A preprocessor turns a photo (H, W, 3 uint8) into the control image one official ControlNet 1.1
+model was trained on; `feeds` names that kind (REFERENCE.md), so picking "depth" picks both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from desktop.domain.catalog import OFFICIAL_CONTROLNETS
+from desktop.domain.errors import InvalidRecipe
+
+from . import classic, neural
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    default: Any
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def check(self, where: str, value: Any) -> Any:
+        if isinstance(self.default, str):
+            if not isinstance(value, str):
+                raise InvalidRecipe(f"{where}.{self.name}", f"must be text, got {value!r}")
+            return value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InvalidRecipe(f"{where}.{self.name}", f"must be a number, got {value!r}")
+        if not (self.minimum <= value <= self.maximum):
+            raise InvalidRecipe(f"{where}.{self.name}", f"must be between {self.minimum:g} and {self.maximum:g}, got {value}")
+        return int(value) if isinstance(self.default, int) else float(value)
+
+
+@dataclass(frozen=True)
+class Preprocessor:
+    name: str
+    label: str
+    feeds: str
+    params: tuple[Param, ...]
+    run: Callable[..., np.ndarray]
+    network: bool = False
+
+    @property
+    def controlnet(self) -> str | None:
+        return OFFICIAL_CONTROLNETS.get(self.feeds)
+
+    def checked_params(self, params: dict[str, Any] | None, where: str = "params") -> dict[str, Any]:
+        params = dict(params or {})
+        known = {p.name: p for p in self.params}
+        unknown = sorted(set(params) - set(known) - {"mask"})
+        if unknown:
+            raise InvalidRecipe(f"{where}.{unknown[0]}", f"is not a parameter of {self.name} "
+                                f"(it takes {', '.join(known) or 'none'})")
+        return {name: spec.check(where, params.get(name, spec.default)) for name, spec in known.items()}
+
+
+def _pose_image(image: np.ndarray, networks: neural.NetworkCache, **params) -> np.ndarray:
+    from ..pose_render import render_openpose
+
+    people = neural.detect_people(image, networks, params["detector"], params["pose_model"],
+                                  params["box_threshold"], params["keypoint_threshold"])
+    return render_openpose(people, image.shape[1], image.shape[0])
+
+
+def _normal(image: np.ndarray, networks: neural.NetworkCache, model: str, strength: float, background: float):
+    return neural.normal_from_depth(neural.depth_map(image, networks, model), strength, background)
+
+
+PREPROCESSORS: dict[str, Preprocessor] = {p.name: p for p in (
+    Preprocessor("none", "None: the image is the control image", "image", (), lambda img: img),
+    Preprocessor("invert", "Invert", "scribble", (), classic.invert),
+    Preprocessor("canny", "Canny edges", "canny",
+                 (Param("low", 100, 0, 255), Param("high", 200, 0, 255)), classic.canny),
+    Preprocessor("scribble", "Scribble (XDoG)", "scribble",
+                 (Param("threshold", 32, 1, 255), Param("thickness", 1, 1, 16)), classic.scribble_xdog),
+    Preprocessor("lineart", "Line art", "lineart",
+                 (Param("sigma", 1.2, 0.3, 8.0), Param("strength", 6.0, 0.5, 50.0)), classic.lineart_dog),
+    Preprocessor("lines", "Straight lines (M-LSD)", "lines",
+                 (Param("min_length", 20.0, 0.0, 2048.0), Param("merge_distance", 4.0, 0.0, 64.0),
+                  Param("thickness", 1, 1, 16)), classic.lines_lsd),
+    Preprocessor("shuffle", "Shuffle", "shuffle", (Param("seed", 0, 0, 2**32 - 1), Param("flow_scale", 0.25, 0.01, 4.0)),
+                 classic.shuffle),
+    Preprocessor("tile", "Tile (blurred)", "tile", (Param("downscale", 4.0, 1.0, 64.0), Param("blur", 1.0, 0.0, 32.0)),
+                 classic.tile),
+    Preprocessor("inpaint", "Inpaint (mask)", "inpaint", (), classic.inpaint),
+    Preprocessor("depth", "Depth (Depth Anything V2)", "depth", (Param("model", neural.DEPTH_MODEL),),
+                 neural.depth_map, network=True),
+    Preprocessor("normal", "Normals (from depth)", "normal",
+                 (Param("model", neural.DEPTH_MODEL), Param("strength", 4.0, 0.1, 100.0), Param("background", 0.1, 0.0, 1.0)),
+                 _normal, network=True),
+    Preprocessor("pose", "Pose (RT-DETR + ViTPose)", "pose",
+                 (Param("detector", neural.PERSON_DETECTOR), Param("pose_model", neural.POSE_MODEL),
+                  Param("box_threshold", 0.3, 0.0, 1.0), Param("keypoint_threshold", 0.3, 0.0, 1.0)),
+                 _pose_image, network=True),
+    Preprocessor("seg", "Segmentation (ADE20K, UperNet)", "seg", (Param("model", neural.SEG_MODEL),),
+                 neural.segment, network=True),
+)}
+
+
+def get_preprocessor(name: str, where: str = "preprocess") -> Preprocessor:
+    if name not in PREPROCESSORS:
+        raise InvalidRecipe(where, f"unknown preprocessor {name!r}; choose one of {', '.join(PREPROCESSORS)}")
+    return PREPROCESSORS[name]
