@@ -17,7 +17,7 @@ EXIT_INTERNAL = 1
 EXIT_INTERRUPTED = 130
 
 
-SUBCOMMANDS = ("render", "train", "bench")
+SUBCOMMANDS = ("render", "train", "bench", "preprocess", "pose")
 
 
 def _add_app_options(parser: argparse.ArgumentParser) -> None:
@@ -77,6 +77,28 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", dest="json_out", help="write the figures here")
     bench.add_argument("--workdir", help="keep the built benchmark models here (reused next time)")
 
+    pre = sub.add_parser("preprocess", help="turn a photo into a control image")
+    pre.add_argument("name", help="preprocessor: " + ", ".join(_preprocessor_names()))
+    pre.add_argument("image", help="input photo")
+    pre.add_argument("-o", "--output", required=True, help="output .png")
+    pre.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="a preprocessor parameter")
+    pre.add_argument("--width", type=int, help="output width (pixel perfect: preprocess at this size)")
+    pre.add_argument("--height", type=int, help="output height")
+    pre.add_argument("--resize-mode", default="crop_and_resize", help="just_resize, crop_and_resize or resize_and_fill")
+    pre.add_argument("--mask", help="mask image (inpaint)")
+    pose = sub.add_parser("pose", help="render OpenPose JSON, or detect the people in a photo")
+    pose_sub = pose.add_subparsers(dest="what", metavar="WHAT", required=True)
+    pose_render = pose_sub.add_parser("render", help="OpenPose JSON -> the official control image")
+    pose_render.add_argument("pose", help="OpenPose JSON file")
+    pose_render.add_argument("-o", "--output", required=True)
+    pose_render.add_argument("--width", type=int)
+    pose_render.add_argument("--height", type=int)
+    pose_detect = pose_sub.add_parser("detect", help="photo -> OpenPose JSON (RT-DETR + ViTPose)")
+    pose_detect.add_argument("photo")
+    pose_detect.add_argument("-o", "--output", required=True, help="output .json")
+    pose_detect.add_argument("--detector", default=None, help="person detector: hub id or folder")
+    pose_detect.add_argument("--pose-model", default=None, help="ViTPose model: hub id or folder")
+
     app = sub.add_parser("app", help="open the app (the default without a sub-command)")
     _add_app_options(app)
     return parser
@@ -94,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         from desktop.ui.launch import launch_app
 
         return launch_app(args)
-    handler = {"render": _render, "train": _train, "bench": _bench}[args.command]
+    handler = {"render": _render, "train": _train, "bench": _bench, "preprocess": _preprocess, "pose": _pose}[args.command]
     try:
         return handler(args)
     except Cancelled:
@@ -192,4 +214,104 @@ def _bench(args: argparse.Namespace) -> int:
     print(table(result))
     if args.json_out:
         write_json(result, args.json_out)
+    return 0
+
+
+def _preprocessor_names() -> list[str]:
+    from desktop.conditions.preprocessors import PREPROCESSORS
+
+    return list(PREPROCESSORS)
+
+
+def _parse_params(pairs: list[str]) -> dict:
+    params: dict = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise InvalidRecipe("param", f"must look like key=value, got {pair!r}")
+        try:
+            params[key] = int(value)
+        except ValueError:
+            try:
+                params[key] = float(value)
+            except ValueError:
+                params[key] = value
+    return params
+
+
+def _png_output(path: str) -> Path:
+    output = Path(path)
+    if output.suffix.lower() != ".png":
+        raise InvalidRecipe("output", f"must be a .png file, got {output.name}")
+    if not output.resolve().parent.is_dir():
+        raise InvalidRecipe("output", f"folder {output.resolve().parent} does not exist")
+    return output
+
+
+def _preprocess(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from desktop.conditions.image_io import encode_png, read_image
+    from desktop.conditions.prepare import control_from_photo
+    from desktop.conditions.preprocessors import get_preprocessor
+    from desktop.domain.atomic import write_bytes_atomic
+
+    output = _png_output(args.output)
+    spec = get_preprocessor(args.name, "name")
+    params = _parse_params(args.param)
+    photo = read_image(args.image)
+    width, height = args.width or photo.shape[1], args.height or photo.shape[0]
+    mask = read_image(args.mask)[:, :, 0] if args.mask else None
+    started = time.perf_counter()
+    image = control_from_photo(photo, spec.feeds, width, height, preprocessor=args.name, params=params,
+                               resize_mode=args.resize_mode, mask=mask)
+    if image.dtype != np.uint8:  # inpaint: show masked pixels (-1) as black
+        image = (np.clip(image, 0, 1) * 255).round().astype(np.uint8)
+    write_bytes_atomic(output, encode_png(image))
+    print(f"wrote {output} ({width} x {height}, {args.name} for {spec.controlnet or 'any model'}, "
+          f"{time.perf_counter() - started:.2f} s)")
+    return 0
+
+
+def _pose(args: argparse.Namespace) -> int:
+    import json as json_module
+
+    from desktop.conditions.image_io import encode_png, read_image
+    from desktop.conditions.openpose_json import load_openpose_text, people_to_openpose
+    from desktop.conditions.pose_render import render_openpose
+    from desktop.domain.atomic import write_bytes_atomic, write_text_atomic
+
+    if args.what == "render":
+        output = _png_output(args.output)
+        try:
+            text = Path(args.pose).read_text(encoding="utf-8")
+        except FileNotFoundError as err:
+            raise InvalidRecipe("pose", f"file not found: {args.pose}") from err
+        except (OSError, UnicodeDecodeError) as err:
+            raise InvalidRecipe("pose", f"cannot read {args.pose}") from err
+        try:
+            data = json_module.loads(text)
+        except ValueError as err:
+            raise InvalidRecipe("pose", f"{args.pose} is not valid JSON") from err
+        data = data if isinstance(data, dict) else None
+        width = args.width or (data or {}).get("canvas_width") or 512
+        height = args.height or (data or {}).get("canvas_height") or 512
+        if not (isinstance(width, int) and isinstance(height, int) and 8 <= width <= 4096 and 8 <= height <= 4096):
+            raise InvalidRecipe("size", "width and height must be whole numbers between 8 and 4096")
+        people = load_openpose_text(text, width, height)
+        write_bytes_atomic(output, encode_png(render_openpose(people, width, height)))
+        print(f"wrote {output} ({width} x {height}, {len(people)} people)")
+        return 0
+    from desktop.conditions.prepare import NETWORKS
+    from desktop.conditions.preprocessors import neural
+
+    output = Path(args.output)
+    if output.suffix.lower() != ".json":
+        raise InvalidRecipe("output", f"must be a .json file, got {output.name}")
+    photo = read_image(args.photo)
+    people = neural.detect_people(photo, NETWORKS, args.detector or neural.PERSON_DETECTOR,
+                                  args.pose_model or neural.POSE_MODEL)
+    height, width = photo.shape[:2]
+    write_text_atomic(output, json_module.dumps(people_to_openpose(people, width, height), indent=1))
+    print(f"wrote {output} ({len(people)} people)")
     return 0

@@ -49,7 +49,7 @@ def lines_lsd(image: np.ndarray, min_length: float = 20.0, merge_distance: float
     """
     detector = cv2.createLineSegmentDetector()
     found = detector.detect(_grey(image))[0]
-    segments = [] if found is None else [tuple(map(float, s[0])) for s in found]
+    segments = [] if found is None else [tuple(map(float, s)) for s in np.asarray(found).reshape(-1, 4)]
     segments = _merge_segments(segments, float(merge_distance))
     canvas = np.zeros(image.shape[:2], np.uint8)
     for x1, y1, x2, y2 in segments:
