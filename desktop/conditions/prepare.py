@@ -55,6 +55,10 @@ class PreprocessCache:
         self._lock = threading.Lock()
         self.runs = 0
 
+    def peek(self, key: tuple) -> np.ndarray | None:
+        with self._lock:
+            return self._items.get(key)
+
     def get_or_run(self, key: tuple, run) -> np.ndarray:
         with self._lock:
             if key in self._items:
@@ -75,7 +79,9 @@ NETWORKS = NetworkCache()
 
 def preprocess(name: str, image: np.ndarray, params: dict[str, Any] | None = None, *, mask: np.ndarray | None = None,
                networks: NetworkCache | None = None, cache: PreprocessCache | None = None,
-               where: str = "params") -> np.ndarray:
+               where: str = "params", cached_only: bool = False) -> np.ndarray | None:
+    """Run (or reuse) a preprocessor. With `cached_only`, a network preprocessor that has not run
+    yet returns None instead of running: the UI thread never waits on a network."""
     spec = get_preprocessor(name)
     checked = spec.checked_params(params, where)
     if name == "inpaint" and mask is None:
@@ -92,18 +98,25 @@ def preprocess(name: str, image: np.ndarray, params: dict[str, Any] | None = Non
     digest = hashlib.sha1(np.ascontiguousarray(image).tobytes()).hexdigest()
     mask_digest = hashlib.sha1(mask.tobytes()).hexdigest() if mask is not None else ""
     key = (digest, image.shape, name, tuple(sorted(checked.items())), mask_digest)
-    return (cache or PREPROCESS_CACHE).get_or_run(key, run)
+    store = cache or PREPROCESS_CACHE
+    if cached_only and spec.network:
+        return store.peek(key)
+    return store.get_or_run(key, run)
 
 
 def control_from_photo(pixels: np.ndarray, kind: str, width: int, height: int, *, preprocessor: str | None = None,
                        params: dict[str, Any] | None = None, resize_mode: str = "just_resize",
-                       pixel_perfect: bool = True, mask: np.ndarray | None = None, where: str = "params") -> np.ndarray:
-    """The control image for a photo-based condition, at the output size where resizing applies."""
+                       pixel_perfect: bool = True, mask: np.ndarray | None = None, where: str = "params",
+                       cached_only: bool = False) -> np.ndarray | None:
+    """The control image for a photo-based condition, at the output size where resizing applies
+    (None only when `cached_only` and a network preprocessor has not run yet)."""
     if preprocessor in (None, "none"):
         image = pixels if resize_mode == "just_resize" else fit_image(pixels, width, height, resize_mode)
         return feed_for_kind(kind, image)
     source = fit_image(pixels, width, height, resize_mode) if pixel_perfect else pixels
-    image = preprocess(preprocessor, source, params, mask=mask, where=where)
+    image = preprocess(preprocessor, source, params, mask=mask, where=where, cached_only=cached_only)
+    if image is None:
+        return None
     if image.shape[:2] != (height, width):
         image = fit_image(image, width, height, "just_resize")
     return feed_for_kind(kind, image)

@@ -190,10 +190,13 @@ def build_recipe(state: DocState, control_images: dict[str, bytes], seed: int | 
             continue
         if layer.id not in control_images:
             raise InvalidRecipe(f"layer {layer.name}", "is empty: draw on it, or hide it with its eye")
+        photo = isinstance(layer, ImageLayer) and layer.preprocessor != "none"
         conditions.append(Condition(
             kind=condition_kind(layer), image=f"{layer.name}.png", image_data=control_images[layer.id],
             controlnet=layer.controlnet, weight=layer.weight, start=layer.start, end=layer.end,
             mode=layer.mode, enabled=layer.enabled, extra={"layer": layer.name},
+            preprocess=layer.preprocessor if photo else None, params=dict(layer.params) if photo else {},
+            resize_mode=layer.resize_mode if isinstance(layer, ImageLayer) else "just_resize",
         ))
     return Recipe(
         prompt=s.prompt, negative_prompt=s.negative_prompt, seed=s.seed if seed is None else seed,

@@ -69,6 +69,8 @@ class ImageLayer(Layer):
     condition_kind: str = "image"
     png: bytes = b""
     preprocessor: str = "none"
+    params: dict = field(default_factory=dict)
+    resize_mode: str = "crop_and_resize"
 
 
 def new_layer_id() -> str:

@@ -15,7 +15,7 @@ from .document import Document, GenerationSettings, HistoryItem
 from .errors import InvalidProject
 from .layers import Fill, ImageLayer, Layer, PoseLayer, ScribbleLayer, Stroke
 from .pose import Person
-from .recipe import CONTROL_MODES, CONDITION_KINDS, SCHEDULERS
+from .recipe import CONDITION_KINDS, CONTROL_MODES, RESIZE_MODES, SCHEDULERS
 
 PROJECT_FORMAT = "controlnet-studio-project"
 PROJECT_VERSION = 1
@@ -66,7 +66,8 @@ def _layer_to_dict(layer: Layer) -> dict[str, Any]:
             for person in layer.people
         ]
     elif isinstance(layer, ImageLayer):
-        data.update(png=_b64(layer.png), preprocessor=layer.preprocessor, condition_kind=layer.condition_kind)
+        data.update(png=_b64(layer.png), preprocessor=layer.preprocessor, condition_kind=layer.condition_kind,
+                    params=dict(layer.params), resize_mode=layer.resize_mode)
     return data
 
 
@@ -185,7 +186,10 @@ def _layer(raw: Any) -> Layer:
             raise ValueError("its image is missing")
         condition = raw.get("condition_kind") if raw.get("condition_kind") in CONDITION_KINDS else "image"
         preprocessor = raw.get("preprocessor") if isinstance(raw.get("preprocessor"), str) else "none"
-        return ImageLayer(**common, png=png, preprocessor=preprocessor, condition_kind=condition)
+        params = raw.get("params") if isinstance(raw.get("params"), dict) else {}
+        resize = raw.get("resize_mode") if raw.get("resize_mode") in RESIZE_MODES else "crop_and_resize"
+        return ImageLayer(**common, png=png, preprocessor=preprocessor, condition_kind=condition, params=params,
+                          resize_mode=resize)
     raise ValueError(f"unknown layer kind {kind!r}")
 
 

@@ -14,7 +14,9 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPainterPath, QPen, QTabletEvent, QWheelEvent
 from PySide6.QtWidgets import QWidget
 
+from desktop.conditions.image_io import read_image
 from desktop.conditions.layer_images import control_image
+from desktop.conditions.prepare import fit_image
 from desktop.conditions.scribble import rasterize
 from desktop.domain.document import Document
 from desktop.domain.layers import Fill, ImageLayer, Layer, PoseLayer, ScribbleLayer, Stroke
@@ -80,6 +82,11 @@ class CanvasView(QWidget):
     def to_widget(self, x: float, y: float) -> QPointF:
         return QPointF(x * self.zoom + self.offset.x(), y * self.zoom + self.offset.y())
 
+    def invalidate(self, layer_id: str) -> None:
+        """A layer's control image changed outside the document (a preprocessor finished)."""
+        self._cache.pop(layer_id, None)
+        self.update()
+
     def set_current_layer(self, layer_id: str | None) -> None:
         self.current_layer_id = layer_id
         self.update()
@@ -119,11 +126,13 @@ class CanvasView(QWidget):
         if cached and cached[0] is layer and cached[1] == model_view and cached[2].size().width() == width:
             return cached[2]
         if model_view:
-            image = to_qimage(control_image(layer, width, height))
+            image = to_qimage(control_image(layer, width, height, cached_only=True))
         elif isinstance(layer, ScribbleLayer):
             image = _ink_image(rasterize(layer.operations, width, height))
+        elif isinstance(layer, ImageLayer):
+            image = to_qimage(fit_image(read_image(layer.png), width, height, layer.resize_mode))
         else:
-            image = to_qimage(control_image(layer, width, height))
+            image = to_qimage(control_image(layer, width, height, cached_only=True))
         self._cache[layer.id] = (layer, model_view, image)
         return image
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QListWidget,
-    QListWidgetItem, QMenu, QPushButton, QSlider, QStackedWidget, QToolButton, QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
+    QListWidgetItem, QMenu, QPushButton, QSlider, QSpinBox, QStackedWidget, QToolButton, QVBoxLayout, QWidget,
 )
 
 from desktop.conditions.layer_images import control_image
+from desktop.conditions.preprocessors import PREPROCESSORS
 from desktop.domain.document import Document, condition_kind, is_layer_empty
 from desktop.domain.layers import ImageLayer, Layer, PoseLayer, ScribbleLayer
 from desktop.domain.recipe import CONDITION_KINDS
@@ -34,6 +35,7 @@ class LayerPanel(QWidget):
     pose_action = Signal(str)  # "add", "mirror", "import", "export"
     browse_controlnet = Signal()
     clear_requested = Signal()
+    detect_pose_requested = Signal()
 
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -98,10 +100,25 @@ class LayerPanel(QWidget):
         self.kind_label = QLabel("Use as")
         form.addRow(self.kind_label, self.kind_combo)
         self.preprocessor_combo = QComboBox()
-        self.preprocessor_combo.addItem("none: the image is the control image", "none")
-        self.preprocessor_combo.setToolTip("Photo preprocessors (edges, depth, pose...) will appear here")
+        for spec in PREPROCESSORS.values():
+            if spec.name != "inpaint":  # needs a mask painting tool; available in recipes
+                self.preprocessor_combo.addItem(spec.label, spec.name)
+        self.preprocessor_combo.setToolTip("Turns the photo into the control image its ControlNet was trained on")
         self.preprocessor_label = QLabel("Preprocessor")
         form.addRow(self.preprocessor_label, self.preprocessor_combo)
+        self.resize_combo = QComboBox()
+        for mode, label in (("crop_and_resize", "Crop and resize"), ("just_resize", "Just resize"),
+                            ("resize_and_fill", "Resize and fill")):
+            self.resize_combo.addItem(label, mode)
+        self.resize_label = QLabel("Resize")
+        form.addRow(self.resize_label, self.resize_combo)
+        self.params_box = QWidget()
+        self.params_form = QFormLayout(self.params_box)
+        self.params_form.setContentsMargins(0, 0, 0, 0)
+        form.addRow(self.params_box)
+        self.detect_pose_button = QPushButton("Detect pose → new pose layer")
+        self.detect_pose_button.clicked.connect(self.detect_pose_requested)
+        form.addRow(self.detect_pose_button)
         self.controlnet_combo = QComboBox()
         self.controlnet_combo.setEditable(True)
         self.controlnet_combo.addItem(DEFAULT_CONTROLNET)
@@ -131,6 +148,8 @@ class LayerPanel(QWidget):
         self.end_spin.valueChanged.connect(lambda v: self._set_range(end=v))
         self.mode_combo.currentIndexChanged.connect(lambda _: self._update(mode=self.mode_combo.currentData()))
         self.kind_combo.currentIndexChanged.connect(self._on_kind)
+        self.preprocessor_combo.currentIndexChanged.connect(self._on_preprocessor)
+        self.resize_combo.currentIndexChanged.connect(lambda _: self._update(resize_mode=self.resize_combo.currentData()))
         self.controlnet_combo.lineEdit().editingFinished.connect(self._on_controlnet)
         self.controlnet_combo.activated.connect(lambda _: self._on_controlnet())
         self.opacity_slider.valueChanged.connect(lambda v: self._update(merge="opacity", opacity=v / 100))
@@ -202,6 +221,10 @@ class LayerPanel(QWidget):
             self._on_row_changed(-1)
         self._load_properties()
 
+    def invalidate(self, layer_id: str) -> None:
+        self._thumbs.pop(layer_id, None)
+        self.refresh()
+
     def _thumbnail(self, layer: Layer) -> QIcon:
         cached = self._thumbs.get(layer.id)
         if cached and cached[0] is layer and not isinstance(layer, ImageLayer):
@@ -215,7 +238,7 @@ class LayerPanel(QWidget):
             pixmap = QPixmap(small_w, small_h)
             pixmap.fill(Qt.GlobalColor.black)
         else:
-            image = to_qimage(control_image(layer, width, height))
+            image = to_qimage(control_image(layer, width, height, cached_only=True))
             pixmap = QPixmap.fromImage(image.scaled(small_w, small_h, Qt.AspectRatioMode.KeepAspectRatio,
                                                     Qt.TransformationMode.SmoothTransformation))
         icon = QIcon(pixmap)
@@ -236,10 +259,14 @@ class LayerPanel(QWidget):
         self.end_spin.setValue(layer.end)
         self.mode_combo.setCurrentIndex([k for k, _ in MODE_LABELS].index(layer.mode))
         is_image = isinstance(layer, ImageLayer)
-        for widget in (self.kind_combo, self.kind_label, self.preprocessor_combo, self.preprocessor_label):
+        for widget in (self.kind_combo, self.kind_label, self.preprocessor_combo, self.preprocessor_label,
+                       self.resize_combo, self.resize_label, self.params_box, self.detect_pose_button):
             widget.setVisible(is_image)
         if is_image:
             self.kind_combo.setCurrentIndex(CONDITION_KINDS.index(layer.condition_kind))
+            self.preprocessor_combo.setCurrentIndex(max(0, self.preprocessor_combo.findData(layer.preprocessor)))
+            self.resize_combo.setCurrentIndex(max(0, self.resize_combo.findData(layer.resize_mode)))
+            self._build_params(layer)
         self.controlnet_combo.setEditText(layer.controlnet or DEFAULT_CONTROLNET)
         self.opacity_slider.setValue(round(layer.opacity * 100))
         self.tools.setCurrentIndex(1 if isinstance(layer, ScribbleLayer) else 2 if isinstance(layer, PoseLayer) else 0)
@@ -304,6 +331,46 @@ class LayerPanel(QWidget):
         layer = self._current()
         if isinstance(layer, ImageLayer):
             self._update(condition_kind=self.kind_combo.currentData())
+
+    def _on_preprocessor(self, _index: int) -> None:
+        layer = self._current()
+        name = self.preprocessor_combo.currentData()
+        if self._updating or not isinstance(layer, ImageLayer) or name == layer.preprocessor:
+            return
+        spec = PREPROCESSORS[name]
+        kind = spec.feeds if spec.feeds in CONDITION_KINDS and name != "none" else layer.condition_kind
+        self.document.update_layer(layer.id, f"Preprocessor: {spec.label}", preprocessor=name, params={},
+                                   condition_kind=kind)
+
+    def _build_params(self, layer: ImageLayer) -> None:
+        """One field per parameter of the layer's preprocessor, bound to layer.params."""
+        while self.params_form.rowCount():
+            self.params_form.removeRow(0)
+        spec = PREPROCESSORS.get(layer.preprocessor)
+        if spec is None:
+            return
+        for param in spec.params:
+            value = layer.params.get(param.name, param.default)
+            if isinstance(param.default, str):
+                field = QLineEdit(str(value))
+                field.editingFinished.connect(lambda p=param.name, f=field: self._set_param(p, f.text()))
+            elif isinstance(param.default, int):
+                field = QSpinBox(minimum=int(param.minimum), maximum=int(min(param.maximum, 2**31 - 1)))
+                field.setValue(int(value))
+                field.valueChanged.connect(lambda v, p=param.name: self._set_param(p, int(v)))
+            else:
+                field = QDoubleSpinBox(decimals=2, minimum=param.minimum, maximum=param.maximum, singleStep=0.1)
+                field.setValue(float(value))
+                field.valueChanged.connect(lambda v, p=param.name: self._set_param(p, float(v)))
+            field.setObjectName(f"param_{param.name}")
+            self.params_form.addRow(param.name.replace("_", " "), field)
+
+    def _set_param(self, name: str, value) -> None:
+        layer = self._current()
+        if self._updating or not isinstance(layer, ImageLayer) or layer.params.get(name) == value:
+            return
+        self.document.update_layer(layer.id, f"Change {name}", merge_key=f"{layer.id}:param:{name}",
+                                   params={**layer.params, name: value})
 
     def _on_controlnet(self) -> None:
         text = self.controlnet_combo.currentText().strip()

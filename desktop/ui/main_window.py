@@ -147,6 +147,7 @@ class MainWindow(QMainWindow):
         self.layer_panel.pose_action.connect(self.pose_action)
         self.layer_panel.clear_requested.connect(self.clear_layer)
         self.layer_panel.browse_controlnet.connect(self._browse_controlnet)
+        self.layer_panel.detect_pose_requested.connect(self.detect_pose)
         self.prompt_panel.notice.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.prompt_panel.browse_model.connect(self._browse_model)
         pane = self.preview_pane
@@ -167,9 +168,46 @@ class MainWindow(QMainWindow):
         ctl.download_progress.connect(self.download_dialog.show_progress)
         self.download_dialog.canceled.connect(self.cancel)
         ctl.device_ready.connect(lambda text: self.device_label.setText(f"device: {text}"))
+        ctl.worker.preprocessed.connect(self._on_preprocessed)
+        ctl.worker.people_found.connect(self._on_people_found)
+        ctl.worker.side_failed.connect(lambda message: self.dialogs.error("Preprocessing failed", message))
 
     # -- document ---------------------------------------------------------------------------------
-    def _on_document_changed(self, reason: str, _layer_id) -> None:
+    def _on_document_changed(self, reason: str, layer_id) -> None:
+        self._request_network_preprocess(layer_id)
+        self._after_document_change(reason)
+
+    def _request_network_preprocess(self, layer_id) -> None:
+        """A network preprocessor runs on the worker thread; the canvas shows the photo meanwhile."""
+        from desktop.conditions.preprocessors import PREPROCESSORS
+
+        for layer in self.document.layers:
+            if (layer_id in (None, layer.id) and isinstance(layer, ImageLayer)
+                    and PREPROCESSORS.get(layer.preprocessor) is not None and PREPROCESSORS[layer.preprocessor].network):
+                s = self.document.settings
+                self.controller.request_preprocess(layer.copy(), s.width, s.height)
+
+    def _on_preprocessed(self, layer_id: str) -> None:
+        self.canvas.invalidate(layer_id)
+        self.layer_panel.invalidate(layer_id)
+
+    def detect_pose(self) -> None:
+        layer = self.canvas.current_layer()
+        if isinstance(layer, ImageLayer):
+            s = self.document.settings
+            self.statusBar().showMessage(f"Detecting people in {layer.name}…")
+            self.controller.request_pose_detection(layer.copy(), s.width, s.height)
+
+    def _on_people_found(self, people, source: str) -> None:
+        if not people:
+            self.statusBar().showMessage(f"No people found in {source}", 6000)
+            return
+        layer = PoseLayer(name=f"Pose from {source}", people=tuple(people))
+        self.document.add_layer(layer)
+        self.layer_panel.select_layer(layer.id)
+        self.statusBar().showMessage(f"{len(people)} people found in {source}: drag their joints to edit", 6000)
+
+    def _after_document_change(self, reason: str) -> None:
         self._update_title()
         self.undo_action.setEnabled(self.document.undo_stack.can_undo)
         self.redo_action.setEnabled(self.document.undo_stack.can_redo)

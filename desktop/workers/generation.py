@@ -44,6 +44,9 @@ class GenerationWorker(QObject):
     failed = Signal(int, str, str)  # job, error kind, message
     cancelled = Signal(int)
     device_ready = Signal(str)
+    preprocessed = Signal(str)  # layer id whose control image is now cached
+    people_found = Signal(object, str)  # list of Person, source layer name
+    side_failed = Signal(str)  # message from a preprocess or pose detection request
 
     def __init__(self, device_name: str = "auto") -> None:
         super().__init__()
@@ -100,6 +103,42 @@ class GenerationWorker(QObject):
             self.failed.emit(job_id, "InternalError", f"something went wrong: {err}")
 
 
+    @Slot(object, int, int)
+    def preprocess(self, layer, width: int, height: int) -> None:
+        """Run an image layer's (network) preprocessor here, off the UI thread, filling the cache."""
+        from desktop.conditions.layer_images import control_image
+
+        try:
+            control_image(layer, width, height)
+            self.preprocessed.emit(layer.id)
+        except StudioError as err:
+            self.side_failed.emit(str(err))
+        except Exception as err:  # noqa: BLE001 - the worker's edge
+            log.exception("preprocessing failed")
+            self.side_failed.emit(f"preprocessing failed: {err}")
+
+    @Slot(object, int, int)
+    def detect_pose(self, layer, width: int, height: int) -> None:
+        """People in an image layer's photo, in canvas pixels, for a new editable pose layer."""
+        from desktop.conditions.image_io import read_image
+        from desktop.conditions.prepare import NETWORKS, fit_image
+        from desktop.conditions.preprocessors import get_preprocessor
+        from desktop.conditions.preprocessors.neural import detect_people
+
+        try:
+            params = get_preprocessor("pose").checked_params(
+                {k: v for k, v in layer.params.items() if layer.preprocessor == "pose"})
+            photo = fit_image(read_image(layer.png), width, height, layer.resize_mode)
+            people = detect_people(photo, NETWORKS, params["detector"], params["pose_model"],
+                                   params["box_threshold"], params["keypoint_threshold"])
+            self.people_found.emit(people, layer.name)
+        except StudioError as err:
+            self.side_failed.emit(str(err))
+        except Exception as err:  # noqa: BLE001 - the worker's edge
+            log.exception("pose detection failed")
+            self.side_failed.emit(f"pose detection failed: {err}")
+
+
 class GenerationController(QObject):
     """UI-thread side: starts jobs, cancels, filters stale signals, shuts the thread down."""
 
@@ -113,6 +152,8 @@ class GenerationController(QObject):
     busy_changed = Signal(bool)
     device_ready = Signal(str)
     _submit = Signal(int, object, object)
+    _preprocess = Signal(object, int, int)
+    _detect_pose = Signal(object, int, int)
 
     def __init__(self, device_name: str = "auto", parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -121,6 +162,8 @@ class GenerationController(QObject):
         self.worker = GenerationWorker(device_name)
         self.worker.moveToThread(self._thread)
         self._submit.connect(self.worker.run)
+        self._preprocess.connect(self.worker.preprocess)
+        self._detect_pose.connect(self.worker.detect_pose)
         self.worker.preview.connect(self._on_preview)
         self.worker.progress.connect(self._on_progress)
         self.worker.status.connect(self._on_status)
@@ -151,6 +194,12 @@ class GenerationController(QObject):
         self._set_running(True)
         self._submit.emit(self._job, recipe, self._token)
         return self._job
+
+    def request_preprocess(self, layer, width: int, height: int) -> None:
+        self._preprocess.emit(layer, width, height)
+
+    def request_pose_detection(self, layer, width: int, height: int) -> None:
+        self._detect_pose.emit(layer, width, height)
 
     def cancel(self) -> None:
         if self._token is not None:
