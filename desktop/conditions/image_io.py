@@ -23,7 +23,7 @@ MAX_PIXELS = 64_000_000
 
 def read_image(source: str | os.PathLike[str] | bytes, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Return an (H, W, 3) uint8 RGB array, or raise InvalidImage with one clear sentence."""
-    name = "image data" if isinstance(source, bytes) else str(source)
+    name = "the image" if isinstance(source, bytes) else str(source)
     try:
         data = source if isinstance(source, bytes) else Path(source).read_bytes()
     except FileNotFoundError as err:
@@ -39,13 +39,13 @@ def read_image(source: str | os.PathLike[str] | bytes, *, max_pixels: int = MAX_
             width, height = image.size
             if width * height > max_pixels:
                 raise InvalidImage(
-                    f"image {name} is {width} x {height} pixels, over the limit of {max_pixels:,} pixels"
+                    f"cannot open {name}: it is {width} x {height} pixels, over the limit of {max_pixels:,} pixels"
                 )
             image.load()
     except InvalidImage:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
-        raise InvalidImage(f"image {name} is too large to open safely ({err})") from err
+        raise InvalidImage(f"cannot open {name}: it is too large to open safely") from err
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
         raise InvalidImage(f"cannot read image {name}: it is damaged or not an image") from err
     return to_rgb_array(ImageOps.exif_transpose(image))
@@ -79,3 +79,4 @@ def encode_png(pixels: np.ndarray) -> bytes:
 
 
 ImageFile.LOAD_TRUNCATED_IMAGES = False
+Image.MAX_IMAGE_PIXELS = None  # our own cap (MAX_PIXELS) is checked on the header, before decoding

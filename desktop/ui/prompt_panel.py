@@ -147,7 +147,7 @@ class PromptPanel(QWidget):
         if self._updating:
             return
         width, height = self.width_spin.value(), self.height_spin.value()
-        rounded = (max(SIZE_MIN, round(width / 8) * 8), max(SIZE_MIN, round(height / 8) * 8))
+        rounded = (max(SIZE_MIN, int(width / 8 + 0.5) * 8), max(SIZE_MIN, int(height / 8 + 0.5) * 8))
         if rounded != (width, height):
             self.notice.emit(f"Size rounded to {rounded[0]} × {rounded[1]}: sizes must be multiples of 8")
         s = self.document.settings

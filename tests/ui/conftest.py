@@ -42,6 +42,31 @@ def no_threads_left(monkeypatch):
     assert running == [], f"threads left running: {running}"
 
 
+@pytest.fixture(autouse=True)
+def no_timers_left(monkeypatch):
+    """Fails a test that leaves a QTimer running once its widgets are closed."""
+    from PySide6.QtCore import QTimer
+
+    started: list[QTimer] = []
+    original = QTimer.start
+
+    def tracking_start(self, *args):
+        started.append(self)
+        return original(self, *args)
+
+    monkeypatch.setattr(QTimer, "start", tracking_start)
+    yield started
+    active = []
+    for timer in started:
+        try:
+            if timer.isActive():
+                active.append(timer.objectName() or repr(timer))
+                timer.stop()
+        except RuntimeError:  # its C++ object is already deleted: nothing left running
+            pass
+    assert active == [], f"timers left running: {active}"
+
+
 class FakeDialogs:
     """Answers the app's questions like a user would, and remembers what it was told."""
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
 from PIL import Image
 
-from desktop.domain.errors import ModelDamaged, ModelNotFound, StudioError
+from desktop.domain.errors import ModelDamaged, ModelNotFound, ModelRejected, StudioError
 from desktop.domain.pose import Person
 
 from ..ade_palette import paint_classes
@@ -55,6 +56,10 @@ def _load(kind: str, reference: str) -> _Loaded:
         VitPoseForPoseEstimation,
     )
 
+    folder = Path(reference)
+    if folder.is_dir() and not list(folder.glob("*.safetensors")) and any(
+            p.suffix in (".bin", ".pt", ".pth", ".ckpt") for p in folder.iterdir()):
+        raise ModelRejected(f"{folder.name} holds only pickle weights, which are never opened; convert it to safetensors")
     model_class = {
         "depth": AutoModelForDepthEstimation, "detector": RTDetrForObjectDetection,
         "pose": VitPoseForPoseEstimation, "seg": UperNetForSemanticSegmentation,
