@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import time
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from desktop.domain.app_settings import load_settings
@@ -18,12 +21,32 @@ from .paths import APP_NAME, ORG_NAME, recovery_file, settings_file
 from .theme import apply_theme
 
 
+ICONS = Path(__file__).resolve().parents[2] / "resources" / "icons"
+
+
 def create_app(argv: list[str] | None = None) -> QApplication:
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(ORG_NAME)
+    app.setDesktopFileName("controlnet-studio")
+    icon = QIcon()
+    for png in sorted(ICONS.glob("controlnet-studio-*.png")):
+        icon.addFile(str(png))
+    app.setWindowIcon(icon)
     apply_theme(app)
     return app
+
+
+class _FirstPaint(QObject):
+    """Prints the time from start to the first painted window (CNS_REPORT_STARTUP=1)."""
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.Paint:
+            import desktop
+
+            print(f"first paint after {(time.perf_counter() - desktop.STARTED) * 1000:.0f} ms", file=sys.stderr)
+            watched.removeEventFilter(self)
+        return False
 
 
 def build_window(device: str = "auto") -> MainWindow:
@@ -62,6 +85,9 @@ def launch_app(args: argparse.Namespace) -> int:
         window.open_project(project, ask=False)
     elif not (args.generate and args.quit):
         offer_recovery(window)
+    if os.environ.get("CNS_REPORT_STARTUP"):
+        window._first_paint = _FirstPaint(window)
+        window.installEventFilter(window._first_paint)
     window.show()
     if args.generate or args.screenshot:
         _script(window, args)
