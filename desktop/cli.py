@@ -62,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     net.add_argument("--init", choices=("zero", "gaussian", "lite"), default="zero")
     net.add_argument("--sample-every", type=int, default=250)
     net.add_argument("--seed", type=int, default=0)
+    report = train_sub.add_parser("report", help="the paper's claims at small scale, from finished ablation runs")
+    report.add_argument("--base", required=True, help="the base model the arms were trained on")
+    report.add_argument("--runs", required=True, help="folder with one sub-folder per arm (zero, gaussian, lite)")
+    report.add_argument("--out", required=True, help="markdown file to write the measured section to")
     demo = train_sub.add_parser("demo", help="train the built-in demo model from nothing (about 2 h on 2 CPU cores)")
     demo.add_argument("--out", required=True, help="output folder")
     demo.add_argument("--seed", type=int, default=0)
@@ -178,6 +182,17 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    if args.what == "report":
+        from desktop.domain.atomic import write_text_atomic
+        from desktop.train.reproduce import write_report
+
+        runs = Path(args.runs)
+        commands = [f"python main.py train controlnet --base {args.base} --data shapes --out {runs / arm} --init {arm} "
+                    f"(settings in {runs / arm / 'settings.json'})" for arm in ("zero", "gaussian", "lite")]
+        commands.append(f"python main.py train report --base {args.base} --runs {args.runs} --out {args.out}")
+        write_text_atomic(args.out, write_report(args.base, runs, Path(args.out), commands) + "\n")
+        print(f"wrote {args.out}")
+        return 0
     if args.what == "demo":
         from desktop.train.demo import STAGES, default_plan, run_demo
 

@@ -80,8 +80,11 @@ def zero_conv_norm(net) -> float:
     return float(sum(c.weight.detach().abs().sum() for c in [*convs, net.controlnet_mid_block]))
 
 
-def train_controlnet(settings: ControlNetSettings, say=print, cancel=None) -> Path:
-    """Train; returns the folder of the final ControlNet (diffusers layout, safetensors)."""
+def train_controlnet(settings: ControlNetSettings, say=print, cancel=None, progress=None) -> Path:
+    """Train; returns the folder of the final ControlNet (diffusers layout, safetensors).
+
+    `progress(step, total, loss)` is called every step; `cancel.cancelled` stops after the
+    current step (the last checkpoint stays, and the next run resumes from it)."""
     from accelerate import Accelerator
 
     if settings.init not in INITS:
@@ -136,6 +139,8 @@ def train_controlnet(settings: ControlNetSettings, say=print, cancel=None) -> Pa
         accelerator.backward(loss)
         optimizer.step()
         running.append(float(loss.detach()))
+        if progress is not None:
+            progress(step, settings.steps, running[-1])
         if accelerator.is_main_process and (step % settings.sample_every == 0 or step == settings.steps):
             _evaluate(base, accelerator.unwrap_model(net), held_out, settings, table, step, float(np.mean(running)),
                       began, out, say)
@@ -143,6 +148,9 @@ def train_controlnet(settings: ControlNetSettings, say=print, cancel=None) -> Pa
         if accelerator.is_main_process and (step % settings.checkpoint_every == 0 or step == settings.steps):
             save_checkpoint(out / "checkpoints", step, {"controlnet": accelerator.unwrap_model(net)}, optimizer)
     final = out / "final"
+    if cancel is not None and cancel.cancelled:
+        say("stopped; run again to resume from the last checkpoint")
+        return final
     if accelerator.is_main_process:
         model = accelerator.unwrap_model(net)
         if hasattr(model, "save_pretrained"):

@@ -57,6 +57,7 @@ class MainWindow(QMainWindow):
         self.controller.worker.preview_every = self.app_settings.preview_every
         self.controller.worker.sharp_every = self.app_settings.sharp_preview_every
         self._closing = False
+        self.train_window = None
 
         self.canvas = CanvasView(self.document)
         self.layer_panel = LayerPanel(self.document)
@@ -131,6 +132,8 @@ class MainWindow(QMainWindow):
         view_menu = bar.addMenu("&View")
         self._action("&Fit", self.canvas.fit_to_window, "Ctrl+0", view_menu)
         self._action("&100 %", self.canvas.actual_size, "Ctrl+1", view_menu)
+        tools_menu = bar.addMenu("&Tools")
+        self._action("&Train a ControlNet…", self.open_train_window, None, tools_menu)
         generate_menu = bar.addMenu("&Generate")
         self.generate_action = self._action(
             "&Generate", self.generate, [QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")], generate_menu)
@@ -475,6 +478,17 @@ class MainWindow(QMainWindow):
         elif action == "reference":
             self.add_image_layer(item.image_png, f"Result {index + 1}")
 
+    def open_train_window(self) -> None:
+        from desktop.engine.defaults import DEMO_MODEL, demo_model_installed
+
+        from .train_window import TrainWindow
+
+        if self.train_window is None:
+            base = self.document.settings.base_model or (str(DEMO_MODEL) if demo_model_installed() else "")
+            self.train_window = TrainWindow(self, base)
+        self.train_window.show()
+        self.train_window.raise_()
+
     # -- drag and drop ---------------------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt's name
         if event.mimeData().hasUrls() or event.mimeData().hasImage():
@@ -534,6 +548,8 @@ class MainWindow(QMainWindow):
         except OSError as err:
             log.warning("could not save settings: %s", err)
         self.controller.shutdown()
+        if self.train_window is not None:
+            self.train_window.close()
         event.accept()
 
     def close_without_asking(self) -> None:
