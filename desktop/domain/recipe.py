@@ -60,10 +60,15 @@ class Condition:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def is_active_at(self, step: int, total: int) -> bool:
-        """Whether this condition runs at step `step` (0-based) of `total`; diffusers' rule."""
-        if not self.enabled or self.weight == 0.0:
-            return False
-        return not (step / total < self.start or (step + 1) / total > self.end)
+        return runs_at(self.enabled, self.weight, self.start, self.end, step, total)
+
+
+def runs_at(enabled: bool, weight: float, start: float, end: float, step: int, total: int) -> bool:
+    """Whether a condition runs at step `step` (0-based) of `total`: diffusers' start/end rule,
+    and never when disabled or at weight 0 (no compute is spent on it)."""
+    if not enabled or weight == 0.0:
+        return False
+    return not (step / total < start or (step + 1) / total > end)
 
 
 @dataclass

@@ -19,6 +19,7 @@ import torch
 from PIL import Image
 
 from desktop.domain.errors import Cancelled, NaNOutput, StudioError
+from desktop.domain.recipe import runs_at
 
 from .cancel import CancelToken
 from .components import BaseModel
@@ -42,9 +43,7 @@ class ControlInput:
     enabled: bool = True
 
     def active_at(self, step: int, total: int) -> bool:
-        if not self.enabled or self.weight == 0.0:
-            return False
-        return not (step / total < self.start or (step + 1) / total > self.end)
+        return runs_at(self.enabled, self.weight, self.start, self.end, step, total)
 
 
 @dataclass

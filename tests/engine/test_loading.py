@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import pickle
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from desktop.domain.errors import ArchitectureMismatch, ModelDamaged, ModelNotFound, ModelRejected
+from desktop.domain.errors import ArchitectureMismatch, ModelDamaged, ModelNotFound
 from desktop.domain.recipe import Condition, Recipe
 from desktop.engine.device import choose_device
 from desktop.engine.model_cache import ModelCache
@@ -21,56 +20,9 @@ from tests.conftest import scribble_pixels
 from .helpers import max_diff, ours
 from desktop.engine.sampler import ControlInput
 
-MARKER = "payload_ran.txt"
-
-
-class _Payload:
-    """Unpickling this writes a marker file: proof that code ran."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self):
-        return (Path.write_text, (self.marker, "pwned"))
-
-
-def _write_pickle(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(pickle.dumps(_Payload(path.parent / MARKER)))
-    return path
-
-
 @pytest.fixture()
 def cache():
     return ModelCache(choose_device("cpu"))
-
-
-@pytest.mark.parametrize("suffix", [".ckpt", ".pt", ".pth", ".bin"])
-def test_pickle_files_are_refused_and_never_run(tmp_path, cache, suffix):
-    evil = _write_pickle(tmp_path / f"model{suffix}")
-    with pytest.raises(ModelRejected, match="pickle"):
-        cache.base(str(evil))
-    with pytest.raises(ModelRejected):
-        cache.controlnet(str(evil))
-    assert not (tmp_path / MARKER).exists()
-
-
-def test_folder_with_only_pickle_weights_is_refused_unopened(tmp_path, cache, tiny_models):
-    folder = tmp_path / "pickled"
-    shutil.copytree(tiny_models.base, folder)
-    for weights in (folder / "unet").glob("*.safetensors"):
-        weights.unlink()
-    _write_pickle(folder / "unet" / "diffusion_pytorch_model.bin")
-    with pytest.raises(ModelRejected, match="pickle"):
-        cache.base(str(folder))
-    net_folder = tmp_path / "pickled_net"
-    shutil.copytree(tiny_models.controlnet, net_folder)
-    for weights in net_folder.glob("*.safetensors"):
-        weights.unlink()
-    _write_pickle(net_folder / "diffusion_pytorch_model.bin")
-    with pytest.raises(ModelRejected):
-        cache.controlnet(str(net_folder))
-    assert not list(tmp_path.rglob(MARKER))
 
 
 @pytest.mark.parametrize("damage", ["truncate", "header", "empty"])
