@@ -62,6 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
     net.add_argument("--init", choices=("zero", "gaussian", "lite"), default="zero")
     net.add_argument("--sample-every", type=int, default=250)
     net.add_argument("--seed", type=int, default=0)
+    evaluate = train_sub.add_parser("evaluate", help="the demo quality bar: IoU and colour on outlines never trained on")
+    evaluate.add_argument("--base", help="base model folder (default: the built-in demo model)")
+    evaluate.add_argument("--controlnet", help="ControlNet folder (default: the demo model's scribble ControlNet)")
+    evaluate.add_argument("--samples", type=int, default=50)
+    evaluate.add_argument("--steps", type=int, default=20)
+    evaluate.add_argument("--guidance", type=float, default=5.0)
+    evaluate.add_argument("--grid", help="also save the held-out outlines and results as a PNG grid")
     report = train_sub.add_parser("report", help="the paper's claims at small scale, from finished ablation runs")
     report.add_argument("--base", required=True, help="the base model the arms were trained on")
     report.add_argument("--runs", required=True, help="folder with one sub-folder per arm (zero, gaussian, lite)")
@@ -182,6 +189,8 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    if args.what == "evaluate":
+        return _evaluate(args)
     if args.what == "report":
         from desktop.domain.atomic import write_text_atomic
         from desktop.train.reproduce import write_report
@@ -329,4 +338,32 @@ def _pose(args: argparse.Namespace) -> int:
     height, width = photo.shape[:2]
     write_text_atomic(output, json_module.dumps(people_to_openpose(people, width, height), indent=1))
     print(f"wrote {output} ({len(people)} people)")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    import numpy as np
+    from PIL import Image
+
+    from desktop.engine.defaults import DEMO_MODEL, default_base_model
+    from desktop.engine.device import choose_device
+    from desktop.engine.model_cache import ModelCache
+    from desktop.train.evaluate import held_out_samples, measure
+
+    base_ref = args.base or default_base_model()
+    net_ref = args.controlnet or str(DEMO_MODEL / "controlnet_scribble")
+    cache = ModelCache(choose_device("cpu"))
+    base, net = cache.base(base_ref), cache.controlnet(net_ref)
+    samples = held_out_samples(args.samples, 64)
+    started = time.perf_counter()
+    with_prompt = measure(base, [net], samples, steps=args.steps, guidance=args.guidance)
+    without = measure(base, [net], samples, steps=args.steps, with_prompt=False)
+    print(f"held-out outlines: {len(samples)} at 64 x 64, {args.steps} steps ({time.perf_counter() - started:.0f} s)")
+    print(f"IoU with prompt     {with_prompt.iou:.3f}  (bar: >= 0.80)")
+    print(f"colour as prompted  {with_prompt.colour_accuracy:.1%}  (bar: >= 90 %)")
+    print(f"IoU without prompt  {without.iou:.3f}")
+    if args.grid:
+        rows = [np.concatenate([s.outline for s in samples[:12]], 1), np.concatenate(with_prompt.images[:12], 1),
+                np.concatenate(without.images[:12], 1)]
+        Image.fromarray(np.concatenate(rows, 0)).resize((12 * 64 * 2, 3 * 64 * 2), Image.NEAREST).save(args.grid)
     return 0

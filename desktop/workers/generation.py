@@ -69,12 +69,12 @@ class GenerationWorker(QObject):
     def run(self, job_id: int, recipe_source, token) -> None:
         """`recipe_source` is a Recipe, or a callable building one from a document snapshot
         (control images are rendered here, off the UI thread)."""
-        from desktop.engine.render import PreviewSettings, render
-
         if token.cancelled:
             self.cancelled.emit(job_id)
             return
         try:
+            from desktop.engine.render import PreviewSettings, render
+
             recipe = recipe_source() if callable(recipe_source) else recipe_source
             self.status.emit(job_id, "loading models")
             cache = self._model_cache()
