@@ -83,8 +83,8 @@ def launch_app(args: argparse.Namespace) -> int:
     project = args.open_project or args.project
     if project:
         window.open_project(project, ask=False)
-    elif not (args.generate and args.quit):
-        offer_recovery(window)
+    elif not (args.generate or args.screenshot or args.quit):
+        offer_recovery(window)  # scripted runs never stop on a question; the file waits for the next start
     if os.environ.get("CNS_REPORT_STARTUP"):
         window._first_paint = _FirstPaint(window)
         window.installEventFilter(window._first_paint)

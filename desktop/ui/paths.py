@@ -8,7 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QStandardPaths
 
 APP_NAME = "ControlNet Studio"
-ORG_NAME = "ControlNet Studio"
+ORG_NAME = ""  # app data in <data dir>/ControlNet Studio, not <data dir>/<org>/<app>
 
 
 def app_data_dir() -> Path:
