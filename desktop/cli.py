@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 import time
@@ -69,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--steps", type=int, default=20)
     evaluate.add_argument("--guidance", type=float, default=5.0)
     evaluate.add_argument("--grid", help="also save the held-out outlines and results as a PNG grid")
+    export = train_sub.add_parser("export-base", help="the demo base at one of its checkpoints, as a model folder")
+    export.add_argument("--work", required=True, help="the demo run's work folder (OUT/work)")
+    export.add_argument("--step", type=int, required=True)
+    export.add_argument("--out", required=True)
     report = train_sub.add_parser("report", help="the paper's claims at small scale, from finished ablation runs")
     report.add_argument("--base", required=True, help="the base model the arms were trained on")
     report.add_argument("--runs", required=True, help="folder with one sub-folder per arm (zero, gaussian, lite)")
@@ -191,13 +196,26 @@ def _render(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     if args.what == "evaluate":
         return _evaluate(args)
+    if args.what == "export-base":
+        from desktop.train.demo import export_base_checkpoint
+
+        checkpoint = Path(args.work) / "base_stage" / "checkpoints" / f"step-{args.step:06d}"
+        if not checkpoint.is_dir():
+            raise InvalidRecipe("step", f"no checkpoint at {checkpoint}")
+        print(f"wrote {export_base_checkpoint(Path(args.work), args.step, Path(args.out))}")
+        return 0
     if args.what == "report":
         from desktop.domain.atomic import write_text_atomic
         from desktop.train.reproduce import write_report
 
         runs = Path(args.runs)
-        commands = [f"python main.py train controlnet --base {args.base} --data shapes --out {runs / arm} --init {arm} "
-                    f"(settings in {runs / arm / 'settings.json'})" for arm in ("zero", "gaussian", "lite")]
+        commands = []
+        for arm in ("zero", "gaussian", "lite"):
+            settings = json.loads((runs / arm / "settings.json").read_text(encoding="utf-8"))
+            commands.append(
+                f"python main.py train controlnet --base {args.base} --data shapes --out {runs / arm} --init {arm} "
+                f"--steps {settings['steps']} --batch {settings['batch']} --lr {settings['lr']} "
+                f"--sample-every {settings['sample_every']} --seed {settings['seed']}")
         commands.append(f"python main.py train report --base {args.base} --runs {args.runs} --out {args.out}")
         write_text_atomic(args.out, write_report(args.base, runs, Path(args.out), commands) + "\n")
         print(f"wrote {args.out}")
@@ -298,7 +316,6 @@ def _preprocess(args: argparse.Namespace) -> int:
 
 
 def _pose(args: argparse.Namespace) -> int:
-    import json as json_module
 
     from desktop.conditions.image_io import encode_png, read_image
     from desktop.conditions.openpose_json import load_openpose_text, people_to_openpose
@@ -314,7 +331,7 @@ def _pose(args: argparse.Namespace) -> int:
         except (OSError, UnicodeDecodeError) as err:
             raise InvalidRecipe("pose", f"cannot read {args.pose}") from err
         try:
-            data = json_module.loads(text)
+            data = json.loads(text)
         except ValueError as err:
             raise InvalidRecipe("pose", f"{args.pose} is not valid JSON") from err
         data = data if isinstance(data, dict) else None
@@ -336,7 +353,7 @@ def _pose(args: argparse.Namespace) -> int:
     people = neural.detect_people(photo, NETWORKS, args.detector or neural.PERSON_DETECTOR,
                                   args.pose_model or neural.POSE_MODEL)
     height, width = photo.shape[:2]
-    write_text_atomic(output, json_module.dumps(people_to_openpose(people, width, height), indent=1))
+    write_text_atomic(output, json.dumps(people_to_openpose(people, width, height), indent=1))
     print(f"wrote {output} ({len(people)} people)")
     return 0
 

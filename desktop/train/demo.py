@@ -34,7 +34,7 @@ def default_plan(seed: int = 0) -> DemoPlan:
     return DemoPlan(
         vae=StageSettings(steps=1500, batch=16, lr=1e-3, seed=seed),
         base=StageSettings(steps=9000, batch=32, lr=6e-4, seed=seed, checkpoint_every=500),
-        controlnet=StageSettings(steps=3000, batch=32, lr=3e-4, seed=seed, checkpoint_every=250),
+        controlnet=StageSettings(steps=2000, batch=32, lr=3e-4, seed=seed, checkpoint_every=250),
     )
 
 
@@ -98,3 +98,21 @@ def _reporter(stage: str, say):
             say(f"{stage}: step {step}/{total} loss {loss:.4f}")
 
     return report
+
+
+def export_base_checkpoint(work: Path, step: int, out: Path) -> Path:
+    """The demo base as it was at `step` of its training, as a diffusers folder (for ablations)."""
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+    from desktop.engine.synthetic_models import TINY_TOKENIZER
+
+    from .architecture import TEXT_CONFIG, UNET_CONFIG
+    from .checkpoints import load_checkpoint
+
+    unet = UNet2DConditionModel(**UNET_CONFIG)
+    text_encoder = CLIPTextModel(CLIPTextConfig(**TEXT_CONFIG))
+    load_checkpoint(work / "base_stage" / "checkpoints" / f"step-{step:06d}", {"unet": unet, "text_encoder": text_encoder},
+                    None)
+    vae = AutoencoderKL.from_pretrained(work / "vae" / "final", use_safetensors=True)
+    return save_base_folder(out, CLIPTokenizer.from_pretrained(TINY_TOKENIZER), text_encoder, unet, vae)
