@@ -27,4 +27,9 @@ def apply_theme(app: QApplication) -> str:
     for role in (QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText, QPalette.ColorRole.WindowText):
         palette.setColor(QPalette.ColorGroup.Disabled, role, QColor(120, 120, 124))
     app.setPalette(palette)
+    # Unticked boxes would vanish into the dark base colour: give them a visible frame.
+    app.setStyleSheet(
+        "QListView::indicator:unchecked, QCheckBox::indicator:unchecked "
+        "{ border: 1px solid #8a8d96; background: #1e1f22; width: 12px; height: 12px; border-radius: 2px; }"
+    )
     return "dark"
