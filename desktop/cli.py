@@ -92,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--repeats", type=int, default=3)
     bench.add_argument("--json", dest="json_out", help="write the figures here")
     bench.add_argument("--workdir", help="keep the built benchmark models here (reused next time)")
+    bench.add_argument("--threads", type=int, help="torch CPU threads (default: torch's own choice)")
 
     pre = sub.add_parser("preprocess", help="turn a photo into a control image")
     pre.add_argument("name", help="preprocessor: " + ", ".join(_preprocessor_names()))
@@ -251,6 +252,10 @@ def _train(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from desktop.bench.runner import run_bench, table, write_json
 
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     result = run_bench(args.model, args.device, args.size, args.steps, args.repeats, args.workdir,
                        say=lambda text: print(text, flush=True))
     print(table(result))

@@ -30,7 +30,8 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def ours_step_times(base, controls: list[ControlInput], size: int, steps: int, preview_every: int = 0) -> list[float]:
+def ours_step_times(base, controls: list[ControlInput], size: int, steps: int, preview_every: int = 0,
+                    preview_costs: list[float] | None = None) -> list[float]:
     stamps: list[float] = []
 
     def on_step(_update) -> None:
@@ -39,7 +40,9 @@ def ours_step_times(base, controls: list[ControlInput], size: int, steps: int, p
 
     request = SamplerRequest(prompt="a red circle on a blue background", seed=1, steps=steps, width=size, height=size,
                              controls=controls, preview_every=preview_every)
-    sample(base, request, on_step=on_step)
+    result = sample(base, request, on_step=on_step)
+    if preview_costs is not None:
+        preview_costs.append(result.preview_seconds / steps)
     return list(np.diff(stamps))
 
 
@@ -92,9 +95,10 @@ def engine_figures(base, nets: list, size: int, steps: int, repeats: int) -> dic
         "ours": lambda: ours_step_times(base, one, size, steps),
         "diffusers": lambda: diffusers_step_times(base, one, size, steps),
     }, repeats)
+    preview_costs: list[float] = []
     preview = alternate({
         "off": lambda: ours_step_times(base, one, size, steps, preview_every=0),
-        "every_step": lambda: ours_step_times(base, one, size, steps, preview_every=1),
+        "every_step": lambda: ours_step_times(base, one, size, steps, preview_every=1, preview_costs=preview_costs),
     }, repeats)
     conditions = alternate({
         "1": lambda: ours_step_times(base, one, size, steps),
@@ -107,6 +111,8 @@ def engine_figures(base, nets: list, size: int, steps: int, repeats: int) -> dic
         "ours_step_ms": loop["ours"] * 1000,
         "diffusers_step_ms": loop["diffusers"] * 1000,
         "preview_overhead": preview["every_step"] / preview["off"],
+        "preview_cost_ms": statistics.median(preview_costs) * 1000,
+        "preview_cost_share": statistics.median(preview_costs) / preview["off"],
         "conditions_1_2_3_ms": {k: v * 1000 for k, v in conditions.items()},
         "inactive_vs_1": conditions["3_with_2_inactive"] / conditions["1"],
     }

@@ -65,6 +65,7 @@ def table(result: dict) -> str:
     rows = [
         ("loop_vs_diffusers", f"{f['loop_vs_diffusers']:.3f}", f"ours {f['ours_step_ms']:.1f} ms / diffusers {f['diffusers_step_ms']:.1f} ms per step", "<= 1.02"),
         ("preview_overhead", f"{f['preview_overhead']:.3f}", "preview every step / none", "<= 1.03"),
+        ("preview_cost_ms", f"{f['preview_cost_ms']:.2f}", f"inside the previewer per step: {f['preview_cost_share']:.2%} of a step", ""),
         ("conditions_1_2_3", f"{c['1']:.1f} / {c['2']:.1f} / {c['3']:.1f} ms", "per step with 1, 2, 3 active", ""),
         ("3 with 2 inactive", f"{c['3_with_2_inactive']:.1f} ms", f"{f['inactive_vs_1']:.3f} x one condition", "<= 1.03"),
         ("first_preview_ms", f"{f['first_preview_ms']:.0f}", "request to first preview, warm worker", "~ one step"),

@@ -76,6 +76,7 @@ class SampleResult:
     image: np.ndarray
     notices: list[str]
     seconds: float
+    preview_seconds: float = 0.0  # host time spent making and handing over previews
 
 
 StepCallback = Callable[[StepUpdate], None]
@@ -132,6 +133,7 @@ def _sample(base: BaseModel, request: SamplerRequest, on_step: StepCallback | No
     step_kwargs = _step_kwargs(scheduler, generator)
 
     previews = _Previewer(base, scheduler, request, on_step) if on_step else None
+    preview_seconds = 0.0
     for i, t in enumerate(timesteps):
         if cancel is not None and cancel.cancelled:
             raise Cancelled()
@@ -146,10 +148,14 @@ def _sample(base: BaseModel, request: SamplerRequest, on_step: StepCallback | No
             uncond, cond = noise.chunk(2)
             noise = uncond + request.guidance_scale * (cond - uncond)
         if previews is not None:
+            mark = time.perf_counter()
             previews.after_model(i, latent_in[-1:], noise)
+            preview_seconds += time.perf_counter() - mark
         latents = scheduler.step(noise, t, latents, **step_kwargs, return_dict=False)[0]
         if previews is not None:
+            mark = time.perf_counter()
             previews.after_step(i, latents)
+            preview_seconds += time.perf_counter() - mark
     if previews is not None:
         previews.finish()
     if cancel is not None and cancel.cancelled:
@@ -157,7 +163,7 @@ def _sample(base: BaseModel, request: SamplerRequest, on_step: StepCallback | No
     if not bool(torch.isfinite(latents).all()):
         raise NaNOutput("the model produced invalid values (NaN); no image was kept. Try another seed or float32")
     image = decode_latents(base, latents)
-    return SampleResult(image, notices, time.perf_counter() - started)
+    return SampleResult(image, notices, time.perf_counter() - started, preview_seconds)
 
 
 def decode_latents(base: BaseModel, latents: torch.Tensor) -> np.ndarray:
