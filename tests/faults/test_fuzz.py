@@ -43,7 +43,9 @@ def test_recipe_from_any_json(value):
         recipe = recipe_from_dict(value)
     except InvalidRecipe:
         return
-    assert recipe_from_dict(json.loads(json.dumps(recipe.to_dict(embed_images=True)))) == recipe
+    again = recipe_from_dict(json.loads(json.dumps(recipe.to_dict(embed_images=True))))
+    as_text = lambda r: json.dumps(r.to_dict(embed_images=True), sort_keys=True)  # noqa: E731 - NaN != NaN
+    assert as_text(again) == as_text(recipe)
 
 
 project_like = st.fixed_dictionaries({"format": st.just("controlnet-studio-project")}, optional={
