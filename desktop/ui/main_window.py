@@ -234,6 +234,7 @@ class MainWindow(QMainWindow):
         self.layer_panel.refresh()
         self._update_title()
         self.canvas.set_current_layer(self.layer_panel.current_layer_id())
+        self.canvas.set_brush_size(max(2.0, self.document.settings.width / 32))
 
     def new_document(self, ask: bool = True, example: bool = True) -> None:
         if ask and not self._may_discard():
