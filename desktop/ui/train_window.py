@@ -55,6 +55,7 @@ class TrainWindow(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Train a ControlNet")
         self.controller = TrainingController(self)
+        self.eval_samples, self.eval_steps = 4, 20  # held-out fidelity at each sample grid
         layout = QVBoxLayout(self)
         form = QFormLayout()
         self.base_edit = QLineEdit(base_model)
@@ -111,7 +112,8 @@ class TrainWindow(QDialog):
             out=self.out_edit.text().strip(), steps=self.steps_spin.value(), batch=self.batch_spin.value(),
             lr=self.lr_spin.value(), resolution=self.resolution_spin.value(), init=self.init_combo.currentData(),
             sample_every=max(1, min(250, self.steps_spin.value() // 4)),
-            checkpoint_every=max(1, min(250, self.steps_spin.value() // 4)), eval_samples=4,
+            checkpoint_every=max(1, min(250, self.steps_spin.value() // 4)), eval_samples=self.eval_samples,
+            eval_steps=self.eval_steps,
         )
 
     def start(self) -> None:

@@ -14,12 +14,13 @@ def _open(window, tiny_models, tmp_path, steps):
     train.steps_spin.setValue(steps)
     train.batch_spin.setValue(2)
     train.resolution_spin.setValue(32)
+    train.eval_samples, train.eval_steps = 2, 3  # keep the held-out checks cheap in tests
     return train
 
 
 def test_training_shows_progress_loss_and_samples(window, qtbot, tiny_models, tmp_path):
     train = _open(window, tiny_models, tmp_path, steps=4)
-    with qtbot.waitSignal(train.controller.worker.finished, timeout=120000) as done:
+    with qtbot.waitSignal(train.controller.worker.finished, timeout=300000) as done:
         train.start_button.click()
     assert done.args[0].endswith("final")
     assert (tmp_path / "run" / "final" / "config.json").exists()
@@ -39,14 +40,14 @@ def test_stop_then_resume_continues_from_the_checkpoint(window, qtbot, tiny_mode
             train.stop()
 
     train.controller.worker.step.connect(stop_at_3)
-    with qtbot.waitSignal(train.controller.worker.finished, timeout=120000) as stopped:
+    with qtbot.waitSignal(train.controller.worker.finished, timeout=300000) as stopped:
         train.start_button.click()
     assert stopped.args[0] == ""
     latest = json.loads((tmp_path / "run" / "checkpoints" / "latest.json").read_text())
     assert latest["step"] in (2, 4)
     steps = []
     train.controller.worker.step.connect(lambda step, total, loss: steps.append(step))
-    with qtbot.waitSignal(train.controller.worker.finished, timeout=120000):
+    with qtbot.waitSignal(train.controller.worker.finished, timeout=300000):
         train.start_button.click()
     assert steps[0] == latest["step"] + 1 and steps[-1] == 8
 
