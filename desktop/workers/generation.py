@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -108,14 +109,9 @@ class GenerationWorker(QObject):
         """Run an image layer's (network) preprocessor here, off the UI thread, filling the cache."""
         from desktop.conditions.layer_images import control_image
 
-        try:
+        with self._side_edge("preprocessing"):
             control_image(layer, width, height)
             self.preprocessed.emit(layer.id)
-        except StudioError as err:
-            self.side_failed.emit(str(err))
-        except Exception as err:  # noqa: BLE001 - the worker's edge
-            log.exception("preprocessing failed")
-            self.side_failed.emit(f"preprocessing failed: {err}")
 
     @Slot(object, int, int)
     def detect_pose(self, layer, width: int, height: int) -> None:
@@ -125,18 +121,24 @@ class GenerationWorker(QObject):
         from desktop.conditions.preprocessors import get_preprocessor
         from desktop.conditions.preprocessors.neural import detect_people
 
-        try:
+        with self._side_edge("pose detection"):
             params = get_preprocessor("pose").checked_params(
                 {k: v for k, v in layer.params.items() if layer.preprocessor == "pose"})
             photo = fit_image(read_image(layer.png), width, height, layer.resize_mode)
             people = detect_people(photo, NETWORKS, params["detector"], params["pose_model"],
                                    params["box_threshold"], params["keypoint_threshold"])
             self.people_found.emit(people, layer.name)
+
+    @contextmanager
+    def _side_edge(self, what: str):
+        """The edge of a side request: its failure becomes one message, never a dead thread."""
+        try:
+            yield
         except StudioError as err:
             self.side_failed.emit(str(err))
         except Exception as err:  # noqa: BLE001 - the worker's edge
-            log.exception("pose detection failed")
-            self.side_failed.emit(f"pose detection failed: {err}")
+            log.exception("%s failed", what)
+            self.side_failed.emit(f"{what} failed: {err}")
 
 
 class GenerationController(QObject):
