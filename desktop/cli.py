@@ -296,9 +296,8 @@ def _png_output(path: str) -> Path:
 
 
 def _preprocess(args: argparse.Namespace) -> int:
-    import numpy as np
-
     from desktop.conditions.image_io import encode_png, read_image
+    from desktop.conditions.layer_images import displayable
     from desktop.conditions.prepare import control_from_photo
     from desktop.conditions.preprocessors import get_preprocessor
     from desktop.domain.atomic import write_bytes_atomic
@@ -312,9 +311,7 @@ def _preprocess(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     image = control_from_photo(photo, spec.feeds, width, height, preprocessor=args.name, params=params,
                                resize_mode=args.resize_mode, mask=mask)
-    if image.dtype != np.uint8:  # inpaint: show masked pixels (-1) as black
-        image = (np.clip(image, 0, 1) * 255).round().astype(np.uint8)
-    write_bytes_atomic(output, encode_png(image))
+    write_bytes_atomic(output, encode_png(displayable(image)))
     print(f"wrote {output} ({width} x {height}, {args.name} for {spec.controlnet or 'any model'}, "
           f"{time.perf_counter() - started:.2f} s)")
     return 0

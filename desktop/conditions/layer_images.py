@@ -23,10 +23,24 @@ def control_image(layer: Layer, width: int, height: int, *, cached_only: bool = 
         return render_openpose(list(layer.people), width, height)
     if isinstance(layer, ImageLayer):
         photo = read_image(layer.png)
+        mask = inpaint_mask(layer, width, height) if layer.paints_mask else None
         image = control_from_photo(photo, layer.condition_kind, width, height, preprocessor=layer.preprocessor,
-                                   params=layer.params, resize_mode=layer.resize_mode, cached_only=cached_only)
+                                   params=layer.params, resize_mode=layer.resize_mode, mask=mask,
+                                   cached_only=cached_only)
         return fit_image(photo, width, height, layer.resize_mode) if image is None else image
     raise TypeError(f"no control image for {type(layer).__name__}")
+
+
+def inpaint_mask(layer: ImageLayer, width: int, height: int) -> np.ndarray:
+    """(height, width) uint8: 255 where the user painted the area to repaint."""
+    return rasterize(layer.mask_operations, width, height)
+
+
+def displayable(control: np.ndarray) -> np.ndarray:
+    """A control image as a person can look at it: the inpaint model's masked pixels (-1) show black."""
+    if control.dtype == np.uint8:
+        return control
+    return (np.clip(control, 0.0, 1.0) * 255.0).round().astype(np.uint8)
 
 
 def control_images_png(layers: list[Layer], width: int, height: int) -> dict[str, bytes]:
@@ -39,4 +53,13 @@ def control_images_png(layers: list[Layer], width: int, height: int) -> dict[str
         layer.id: layer.png if isinstance(layer, ImageLayer) else encode_png(control_image(layer, width, height))
         for layer in layers
         if layer.enabled and not is_layer_empty(layer)
+    }
+
+
+def mask_images_png(layers: list[Layer], width: int, height: int) -> dict[str, bytes]:
+    """The painted inpaint mask of each enabled inpaint layer that has one, keyed by layer id."""
+    return {
+        layer.id: encode_png(inpaint_mask(layer, width, height))
+        for layer in layers
+        if isinstance(layer, ImageLayer) and layer.enabled and layer.paints_mask and layer.mask_operations
     }

@@ -151,8 +151,9 @@ class Document:
         self.changed.emit("history", None)
 
     # -- recipe --------------------------------------------------------------------------------
-    def to_recipe(self, control_images: dict[str, bytes], seed: int | None = None) -> Recipe:
-        return build_recipe(self.snapshot(), control_images, seed)
+    def to_recipe(self, control_images: dict[str, bytes], seed: int | None = None,
+                  masks: dict[str, bytes] | None = None) -> Recipe:
+        return build_recipe(self.snapshot(), control_images, seed, masks)
 
     def replace_all(self, other: "Document") -> None:
         """Take another document's content (open, new, restore): one change, history cleared."""
@@ -178,18 +179,23 @@ def is_layer_empty(layer: Layer) -> bool:
     return True
 
 
-def build_recipe(state: DocState, control_images: dict[str, bytes], seed: int | None = None) -> Recipe:
-    """The recipe a render needs; `control_images` maps layer id -> control PNG bytes.
+def build_recipe(state: DocState, control_images: dict[str, bytes], seed: int | None = None,
+                 masks: dict[str, bytes] | None = None) -> Recipe:
+    """The recipe a render needs; `control_images` maps layer id -> control PNG bytes, `masks`
+    layer id -> painted inpaint mask PNG bytes.
 
     An enabled layer with nothing on it is refused by name: it would silently steer nothing.
     """
     s = state.settings
+    masks = masks or {}
     conditions = []
     for layer in state.layers:
         if not layer.enabled:
             continue
         if layer.id not in control_images:
             raise InvalidRecipe(f"layer {layer.name}", "is empty: draw on it, or hide it with its eye")
+        if isinstance(layer, ImageLayer) and layer.paints_mask and layer.id not in masks:
+            raise InvalidRecipe(f"layer {layer.name}", "has no inpaint mask: paint the area to repaint with the brush")
         photo = isinstance(layer, ImageLayer) and layer.preprocessor != "none"
         conditions.append(Condition(
             kind=condition_kind(layer), image=f"{layer.name}.png", image_data=control_images[layer.id],
@@ -197,6 +203,7 @@ def build_recipe(state: DocState, control_images: dict[str, bytes], seed: int | 
             mode=layer.mode, enabled=layer.enabled, extra={"layer": layer.name},
             preprocess=layer.preprocessor if photo else None, params=dict(layer.params) if photo else {},
             resize_mode=layer.resize_mode if isinstance(layer, ImageLayer) else "just_resize",
+            mask_data=masks.get(layer.id),
         ))
     return Recipe(
         prompt=s.prompt, negative_prompt=s.negative_prompt, seed=s.seed if seed is None else seed,

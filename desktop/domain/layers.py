@@ -63,7 +63,8 @@ class PoseLayer(Layer):
 @dataclass
 class ImageLayer(Layer):
     """A reference photo: PNG bytes (normalised on load), and the preprocessor that turns it
-    into a control image ('none' uses it as it is)."""
+    into a control image ('none' uses it as it is). With the inpaint preprocessor the brush
+    paints `mask_operations`: the area the model repaints, in canvas pixels."""
 
     kind: str = "image"
     condition_kind: str = "image"
@@ -71,6 +72,20 @@ class ImageLayer(Layer):
     preprocessor: str = "none"
     params: dict = field(default_factory=dict)
     resize_mode: str = "crop_and_resize"
+    mask_operations: tuple[Stroke | Fill, ...] = ()
+
+    @property
+    def paints_mask(self) -> bool:
+        return self.preprocessor == "inpaint"
+
+
+def painted_operations(layer: Layer | None) -> str | None:
+    """The field the brush paints on this layer: a scribble's ink, an inpaint layer's mask."""
+    if isinstance(layer, ScribbleLayer):
+        return "operations"
+    if isinstance(layer, ImageLayer) and layer.paints_mask:
+        return "mask_operations"
+    return None
 
 
 def new_layer_id() -> str:

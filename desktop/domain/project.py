@@ -53,11 +53,7 @@ def _layer_to_dict(layer: Layer) -> dict[str, Any]:
         "controlnet": layer.controlnet, "opacity": layer.opacity,
     }
     if isinstance(layer, ScribbleLayer):
-        data["operations"] = [
-            {"type": "stroke", "points": [list(p) for p in op.points], "size": op.size, "erase": op.erase}
-            if isinstance(op, Stroke) else {"type": "fill", "x": op.x, "y": op.y, "erase": op.erase}
-            for op in layer.operations
-        ]
+        data["operations"] = _operations_to_list(layer.operations)
     elif isinstance(layer, PoseLayer):
         data["people"] = [
             {"body": [list(p) if p else None for p in person.body], "hidden": sorted(person.hidden),
@@ -67,8 +63,17 @@ def _layer_to_dict(layer: Layer) -> dict[str, Any]:
         ]
     elif isinstance(layer, ImageLayer):
         data.update(png=_b64(layer.png), preprocessor=layer.preprocessor, condition_kind=layer.condition_kind,
-                    params=dict(layer.params), resize_mode=layer.resize_mode)
+                    params=dict(layer.params), resize_mode=layer.resize_mode,
+                    mask_operations=_operations_to_list(layer.mask_operations))
     return data
+
+
+def _operations_to_list(operations) -> list[dict[str, Any]]:
+    return [
+        {"type": "stroke", "points": [list(p) for p in op.points], "size": op.size, "erase": op.erase}
+        if isinstance(op, Stroke) else {"type": "fill", "x": op.x, "y": op.y, "erase": op.erase}
+        for op in operations
+    ]
 
 
 def _points(points):
@@ -188,8 +193,9 @@ def _layer(raw: Any) -> Layer:
         preprocessor = raw.get("preprocessor") if isinstance(raw.get("preprocessor"), str) else "none"
         params = raw.get("params") if isinstance(raw.get("params"), dict) else {}
         resize = raw.get("resize_mode") if raw.get("resize_mode") in RESIZE_MODES else "crop_and_resize"
+        mask = tuple(_operation(op) for op in raw.get("mask_operations") or [])
         return ImageLayer(**common, png=png, preprocessor=preprocessor, condition_kind=condition, params=params,
-                          resize_mode=resize)
+                          resize_mode=resize, mask_operations=mask)
     raise ValueError(f"unknown layer kind {kind!r}")
 
 

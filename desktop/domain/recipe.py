@@ -30,7 +30,7 @@ WEIGHT_MAX = 2.0
 
 _CONDITION_KEYS = {
     "kind", "image", "image_data", "controlnet", "weight", "start", "end", "mode", "enabled", "preprocess",
-    "params", "pose", "resize_mode", "pixel_perfect",
+    "params", "pose", "resize_mode", "pixel_perfect", "mask_data",
 }
 RESIZE_MODES = ("just_resize", "crop_and_resize", "resize_and_fill")
 _RECIPE_KEYS = {
@@ -57,6 +57,7 @@ class Condition:
     pose: Any = None  # an OpenPose JSON file name, or the OpenPose document inline
     resize_mode: str = "just_resize"
     pixel_perfect: bool = True
+    mask_data: bytes | None = None  # inpaint: the mask as PNG bytes (white = repaint); or params.mask names a file
     extra: dict[str, Any] = field(default_factory=dict)
 
     def is_active_at(self, step: int, total: int) -> bool:
@@ -142,6 +143,8 @@ def _condition_to_dict(condition: Condition, embed_images: bool) -> dict[str, An
         data.update(resize_mode=condition.resize_mode, pixel_perfect=condition.pixel_perfect)
     if embed_images and condition.image_data is not None:
         data["image_data"] = base64.b64encode(condition.image_data).decode("ascii")
+    if condition.mask_data is not None:
+        data["mask_data"] = base64.b64encode(condition.mask_data).decode("ascii")
     return data
 
 
@@ -191,19 +194,10 @@ def load_recipe_file(path: str | Path) -> Recipe:
 def _condition_from_dict(where: str, data: Any) -> Condition:
     if not isinstance(data, dict):
         raise InvalidRecipe(where, "must be a JSON object")
-    image_data = None
-    if data.get("image_data") is not None:
-        encoded = data["image_data"]
-        if not isinstance(encoded, str):
-            raise InvalidRecipe(f"{where}.image_data", "must be base64 text")
-        try:
-            image_data = base64.b64decode(encoded, validate=True)
-        except ValueError as err:
-            raise InvalidRecipe(f"{where}.image_data", "is not valid base64") from err
     return Condition(
         kind=_get_str(data, "kind", "scribble", where),
         image=_get_optional_str(data, "image", where),
-        image_data=image_data,
+        image_data=_get_base64(data, "image_data", where),
         controlnet=_get_optional_str(data, "controlnet", where),
         weight=_get_float(data, "weight", 1.0, where),
         start=_get_float(data, "start", 0.0, where),
@@ -215,6 +209,7 @@ def _condition_from_dict(where: str, data: Any) -> Condition:
         pose=_get_pose(data, where),
         resize_mode=_get_str(data, "resize_mode", "just_resize", where),
         pixel_perfect=_get_bool(data, "pixel_perfect", True, where),
+        mask_data=_get_base64(data, "mask_data", where),
         extra={k: v for k, v in data.items() if k not in _CONDITION_KEYS},
     )
 
@@ -292,6 +287,18 @@ def _get_dict(data: dict, key: str, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidRecipe(_key(where, key), "must be an object of name: value")
     return dict(value)
+
+
+def _get_base64(data: dict, key: str, where: str) -> bytes | None:
+    encoded = data.get(key)
+    if encoded is None:
+        return None
+    if not isinstance(encoded, str):
+        raise InvalidRecipe(_key(where, key), "must be base64 text")
+    try:
+        return base64.b64decode(encoded, validate=True)
+    except ValueError as err:
+        raise InvalidRecipe(_key(where, key), "is not valid base64") from err
 
 
 def _get_pose(data: dict, where: str) -> Any:

@@ -54,13 +54,15 @@ def prepare_request(
         else:
             image_bytes = condition.image_data
             photo = read_image(image_bytes if image_bytes is not None else recipe.resolve_path(condition.image or ""))
-            embedded.append(replace(condition, image_data=image_bytes or encode_png(photo)))
+            mask = _mask(recipe, condition, where)
+            params = {k: v for k, v in condition.params.items() if k != "mask"}
+            embedded.append(replace(condition, image_data=image_bytes or encode_png(photo), params=params,
+                                    mask_data=None if mask is None else encode_png(mask)))
             if not condition.enabled or condition.weight == 0.0:
                 continue
-            mask = _mask(recipe, condition.params.get("mask"), f"{where}.params.mask")
             pixels = control_from_photo(
                 photo, condition.kind, recipe.width, recipe.height, preprocessor=condition.preprocess,
-                params={k: v for k, v in condition.params.items() if k != "mask"}, resize_mode=condition.resize_mode,
+                params=params, resize_mode=condition.resize_mode,
                 pixel_perfect=condition.pixel_perfect, mask=mask, where=f"{where}.params")
         if not condition.enabled or condition.weight == 0.0:
             continue
@@ -98,11 +100,15 @@ def _pose_control(recipe: Recipe, pose, where: str) -> np.ndarray:
     return render_openpose(people, recipe.width, recipe.height)
 
 
-def _mask(recipe: Recipe, reference, where: str) -> np.ndarray | None:
+def _mask(recipe: Recipe, condition, where: str) -> np.ndarray | None:
+    """An inpaint mask, embedded (`mask_data`) or named by file (`params.mask`): white repaints."""
+    if condition.mask_data is not None:
+        return read_image(condition.mask_data)[:, :, 0]
+    reference = condition.params.get("mask")
     if reference is None:
         return None
     if not isinstance(reference, str):
-        raise InvalidRecipe(where, "must be the file name of a mask image")
+        raise InvalidRecipe(f"{where}.params.mask", "must be the file name of a mask image")
     return read_image(recipe.resolve_path(reference))[:, :, 0]
 
 

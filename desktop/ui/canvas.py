@@ -1,8 +1,9 @@
 """The canvas: the stack of condition layers at the output size, with zoom, pan and tools.
 
-Scribble layers take brush, eraser and fill; pose layers take joint drags, person drags
-(Ctrl rotates, Shift scales), and right-click hides or shows a joint. Every finished gesture
-is one undoable document edit.
+Scribble layers take brush, eraser and fill; so does an image layer with the inpaint
+preprocessor, whose brush paints the area to repaint (shown tinted over the photo). Pose
+layers take joint drags, person drags (Ctrl rotates, Shift scales), and right-click hides or
+shows a joint. Every finished gesture is one undoable document edit.
 """
 
 from __future__ import annotations
@@ -15,16 +16,18 @@ from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPainterPath, Q
 from PySide6.QtWidgets import QWidget
 
 from desktop.conditions.image_io import read_image
-from desktop.conditions.layer_images import control_image
+from desktop.conditions.layer_images import control_image, displayable, inpaint_mask
 from desktop.conditions.prepare import fit_image
 from desktop.conditions.scribble import rasterize
 from desktop.domain.document import Document
-from desktop.domain.layers import Fill, ImageLayer, Layer, PoseLayer, ScribbleLayer, Stroke
+from desktop.domain.layers import Fill, ImageLayer, Layer, PoseLayer, ScribbleLayer, Stroke, painted_operations
 from desktop.domain.pose import COLORS, LIMBS, Person
 from desktop.workers.images import to_qimage
 
 JOINT_HIT_PX = 9
 INK = (20, 20, 28)
+MASK_TINT = (236, 64, 160)
+MASK_ALPHA = 0.55
 
 
 class CanvasView(QWidget):
@@ -126,11 +129,14 @@ class CanvasView(QWidget):
         if cached and cached[0] is layer and cached[1] == model_view and cached[2].size().width() == width:
             return cached[2]
         if model_view:
-            image = to_qimage(control_image(layer, width, height, cached_only=True))
+            image = to_qimage(displayable(control_image(layer, width, height, cached_only=True)))
         elif isinstance(layer, ScribbleLayer):
             image = _ink_image(rasterize(layer.operations, width, height))
         elif isinstance(layer, ImageLayer):
-            image = to_qimage(fit_image(read_image(layer.png), width, height, layer.resize_mode))
+            photo = fit_image(read_image(layer.png), width, height, layer.resize_mode)
+            if layer.paints_mask:
+                photo = _tinted(photo, inpaint_mask(layer, width, height))
+            image = to_qimage(photo)
         else:
             image = to_qimage(control_image(layer, width, height, cached_only=True))
         self._cache[layer.id] = (layer, model_view, image)
@@ -191,7 +197,10 @@ class CanvasView(QWidget):
         if len(self._stroke) < 1:
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        colour = QColor(246, 244, 238) if self.tool == "eraser" else QColor(*INK)
+        if painted_operations(self.current_layer()) == "mask_operations":
+            colour = QColor(255, 255, 255, 140) if self.tool == "eraser" else QColor(*MASK_TINT, round(255 * MASK_ALPHA))
+        else:
+            colour = QColor(246, 244, 238) if self.tool == "eraser" else QColor(*INK)
         painter.setPen(QPen(colour, self.brush_size, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin))
         path = QPainterPath(QPointF(self._stroke[0][0], self._stroke[0][1]))
         for x, y, _ in self._stroke[1:]:
@@ -239,9 +248,10 @@ class CanvasView(QWidget):
         if layer is None or self.show_model_view:
             return
         point = self.to_canvas(event.position())
-        if isinstance(layer, ScribbleLayer) and event.button() == Qt.MouseButton.LeftButton:
+        target = painted_operations(layer)
+        if target and event.button() == Qt.MouseButton.LeftButton:
             if self.tool == "fill":
-                self._commit(layer, layer.operations + (Fill(point.x(), point.y()),), "Fill")
+                self._commit(layer, target, getattr(layer, target) + (Fill(point.x(), point.y()),), "Fill")
             else:
                 self._stroke = [(point.x(), point.y(), self._pressure)]
                 self.update()
@@ -270,20 +280,22 @@ class CanvasView(QWidget):
             self._pan_from = None
             return
         layer = self.current_layer()
-        if self._stroke and isinstance(layer, ScribbleLayer):
+        target = painted_operations(layer)
+        if self._stroke and target:
             erase = self.tool == "eraser"
             stroke = Stroke(tuple(self._stroke), self.brush_size, erase)
             self._stroke = []
-            self._commit(layer, layer.operations + (stroke,), "Erase" if erase else "Brush stroke")
+            label = ("Erase" if erase else "Brush stroke") + (" (mask)" if target == "mask_operations" else "")
+            self._commit(layer, target, getattr(layer, target) + (stroke,), label)
         self._stroke = []
         if self._drag is not None:
             self._drag = None
             self.document.end_gesture()
         self.update()
 
-    def _commit(self, layer: ScribbleLayer, operations, label: str) -> None:
+    def _commit(self, layer: Layer, target: str, operations, label: str) -> None:
         self._gesture += 1
-        self.document.update_layer(layer.id, label, merge_key=f"{layer.id}:gesture{self._gesture}", operations=operations)
+        self.document.update_layer(layer.id, label, merge_key=f"{layer.id}:gesture{self._gesture}", **{target: operations})
         self.document.end_gesture()
 
     # -- pose editing ------------------------------------------------------------------------
@@ -359,6 +371,12 @@ class CanvasView(QWidget):
             people[drag["person"]] = original.moved(point.x() - start.x(), point.y() - start.y())
             label = "Move person"
         self.document.update_layer(layer.id, label, merge_key=key, people=tuple(people))
+
+
+def _tinted(photo: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The photo with the inpaint mask laid over it in a tint, so the user sees what will be repainted."""
+    alpha = (mask.astype(np.float32) / 255.0 * MASK_ALPHA)[:, :, None]
+    return (photo * (1.0 - alpha) + np.array(MASK_TINT, np.float32) * alpha).round().astype(np.uint8)
 
 
 def _ink_image(mask: np.ndarray) -> QImage:

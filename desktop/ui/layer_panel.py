@@ -10,10 +10,10 @@ from PySide6.QtWidgets import (
     QListWidgetItem, QMenu, QPushButton, QSlider, QSpinBox, QStackedWidget, QToolButton, QVBoxLayout, QWidget,
 )
 
-from desktop.conditions.layer_images import control_image
+from desktop.conditions.layer_images import control_image, displayable
 from desktop.conditions.preprocessors import PREPROCESSORS
 from desktop.domain.document import Document, condition_kind, is_layer_empty
-from desktop.domain.layers import ImageLayer, Layer, PoseLayer, ScribbleLayer
+from desktop.domain.layers import ImageLayer, Layer, PoseLayer, painted_operations
 from desktop.domain.recipe import CONDITION_KINDS
 from desktop.workers.images import to_qimage
 
@@ -101,8 +101,7 @@ class LayerPanel(QWidget):
         form.addRow(self.kind_label, self.kind_combo)
         self.preprocessor_combo = QComboBox()
         for spec in PREPROCESSORS.values():
-            if spec.name != "inpaint":  # needs a mask painting tool; available in recipes
-                self.preprocessor_combo.addItem(spec.label, spec.name)
+            self.preprocessor_combo.addItem(spec.label, spec.name)
         self.preprocessor_combo.setToolTip("Turns the photo into the control image its ControlNet was trained on")
         self.preprocessor_label = QLabel("Preprocessor")
         form.addRow(self.preprocessor_label, self.preprocessor_combo)
@@ -140,6 +139,9 @@ class LayerPanel(QWidget):
         self.tools.addWidget(self._scribble_tools())
         self.tools.addWidget(self._pose_tools())
         form.addRow(self.tools)
+        self.mask_hint = QLabel("Paint the area to repaint on the canvas; Eraser takes it back.")
+        self.mask_hint.setWordWrap(True)
+        form.addRow(self.mask_hint)
         layout.addWidget(self.properties)
 
         self.weight_slider.valueChanged.connect(self._on_weight)
@@ -227,9 +229,7 @@ class LayerPanel(QWidget):
 
     def _thumbnail(self, layer: Layer) -> QIcon:
         cached = self._thumbs.get(layer.id)
-        if cached and cached[0] is layer and not isinstance(layer, ImageLayer):
-            return cached[1]
-        if cached and isinstance(layer, ImageLayer) and cached[0].png is layer.png:
+        if cached and _same_thumbnail(cached[0], layer):
             return cached[1]
         width, height = self.document.settings.width, self.document.settings.height
         scale = THUMB / max(width, height)
@@ -238,7 +238,7 @@ class LayerPanel(QWidget):
             pixmap = QPixmap(small_w, small_h)
             pixmap.fill(Qt.GlobalColor.black)
         else:
-            image = to_qimage(control_image(layer, width, height, cached_only=True))
+            image = to_qimage(displayable(control_image(layer, width, height, cached_only=True)))
             pixmap = QPixmap.fromImage(image.scaled(small_w, small_h, Qt.AspectRatioMode.KeepAspectRatio,
                                                     Qt.TransformationMode.SmoothTransformation))
         icon = QIcon(pixmap)
@@ -250,6 +250,7 @@ class LayerPanel(QWidget):
         self.properties.setEnabled(layer is not None)
         if layer is None:
             self.tools.setCurrentIndex(0)
+            self.mask_hint.setVisible(False)
             return
         self._updating = True
         self.properties.setTitle(f"Layer: {layer.name}")
@@ -269,7 +270,8 @@ class LayerPanel(QWidget):
             self._build_params(layer)
         self.controlnet_combo.setEditText(layer.controlnet or DEFAULT_CONTROLNET)
         self.opacity_slider.setValue(round(layer.opacity * 100))
-        self.tools.setCurrentIndex(1 if isinstance(layer, ScribbleLayer) else 2 if isinstance(layer, PoseLayer) else 0)
+        self.tools.setCurrentIndex(1 if painted_operations(layer) else 2 if isinstance(layer, PoseLayer) else 0)
+        self.mask_hint.setVisible(painted_operations(layer) == "mask_operations")
         self._updating = False
 
     # -- widgets -> model -----------------------------------------------------------------------
@@ -375,3 +377,15 @@ class LayerPanel(QWidget):
     def _on_controlnet(self) -> None:
         text = self.controlnet_combo.currentText().strip()
         self._update(controlnet=None if text in ("", DEFAULT_CONTROLNET) else text)
+
+
+def _same_thumbnail(cached: Layer, layer: Layer) -> bool:
+    """Whether a cached thumbnail still shows `layer`: the same object, or for an image layer the
+    same photo, preprocessing and mask (its other edits, like weight, change no pixel)."""
+    if cached is layer:
+        return True
+    if not (isinstance(cached, ImageLayer) and isinstance(layer, ImageLayer)):
+        return False
+    return (cached.png is layer.png and cached.preprocessor == layer.preprocessor and cached.params == layer.params
+            and cached.resize_mode == layer.resize_mode and cached.condition_kind == layer.condition_kind
+            and cached.mask_operations == layer.mask_operations)

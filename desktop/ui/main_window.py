@@ -16,13 +16,13 @@ from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QImage, QKeySeq
 from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidget
 
 from desktop.conditions.image_io import encode_png, read_image
-from desktop.conditions.layer_images import control_images_png
+from desktop.conditions.layer_images import control_images_png, mask_images_png
 from desktop.conditions.openpose_json import load_openpose_text, people_to_openpose
 from desktop.domain.app_settings import AppSettings, save_settings
 from desktop.domain.atomic import write_text_atomic
 from desktop.domain.document import Document, HistoryItem, build_recipe
 from desktop.domain.errors import InvalidProject, StudioError
-from desktop.domain.layers import ImageLayer, PoseLayer, ScribbleLayer
+from desktop.domain.layers import ImageLayer, PoseLayer, ScribbleLayer, painted_operations
 from desktop.domain.pose import t_pose
 from desktop.domain.project import PROJECT_SUFFIX, load_project, save_project
 from desktop.domain.recipe import SEED_MAX
@@ -356,8 +356,10 @@ class MainWindow(QMainWindow):
 
     def clear_layer(self) -> None:
         layer = self.canvas.current_layer()
-        if isinstance(layer, ScribbleLayer) and layer.operations:
-            self.document.update_layer(layer.id, "Clear layer", merge_key="", operations=())
+        target = painted_operations(layer)
+        if target and getattr(layer, target):
+            label = "Clear mask" if target == "mask_operations" else "Clear layer"
+            self.document.update_layer(layer.id, label, merge_key="", **{target: ()})
 
     def _set_tool(self, tool: str) -> None:
         self.canvas.tool = tool
@@ -410,7 +412,9 @@ class MainWindow(QMainWindow):
         width, height = state.settings.width, state.settings.height
 
         def make_recipe():
-            return build_recipe(state, control_images_png(list(state.layers), width, height), seed)
+            layers = list(state.layers)
+            return build_recipe(state, control_images_png(layers, width, height), seed,
+                                mask_images_png(layers, width, height))
 
         self.prompt_panel.remember_seed(seed)
         self.controller.start(make_recipe)

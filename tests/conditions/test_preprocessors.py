@@ -70,6 +70,14 @@ def test_inpaint_marks_masked_pixels_minus_one(photo):
     assert 0 <= control[50, 50].min() and control[50, 50].max() <= 1
 
 
+def test_inpaint_masks_above_half_grey_only(photo):
+    """Anti-aliased brush edges and JPEG noise must not spread the mask."""
+    mask = np.zeros(photo.shape[:2], np.uint8)
+    mask[0, :4] = (20, 127, 128, 255)
+    control = inpaint(photo, mask)
+    assert list(control[0, :4, 0] == -1) == [False, False, True, True]
+
+
 def test_resize_modes(photo):
     assert fit_image(photo, 64, 64, "just_resize").shape == (64, 64, 3)
     cropped = fit_image(photo, 64, 64, "crop_and_resize")

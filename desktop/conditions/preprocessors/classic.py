@@ -120,8 +120,9 @@ def invert(image: np.ndarray) -> np.ndarray:
 
 
 def inpaint(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The inpaint model's input: the image in 0..1 with masked pixels set to -1 (float32)."""
+    """The inpaint model's input: the image in 0..1 with masked pixels set to -1 (float32).
+    A pixel is masked above half grey, so anti-aliased brush edges and JPEG noise do not spread it."""
     control = image.astype(np.float32) / 255.0
-    masked = mask.astype(bool) if mask.ndim == 2 else mask.max(axis=2) > 127
+    masked = (mask if mask.ndim == 2 else mask.max(axis=2)) > 127
     control[masked] = -1.0
     return control
