@@ -1,8 +1,9 @@
 """Per-step timings of our sampler and of diffusers' pipeline on the same loaded model.
 
-A step's time is the median gap between consecutive step callbacks, so prompt encoding,
-setup and VAE decode are left out on both sides. Runs alternate between the variants being
-compared, so a busy machine slows both alike.
+The generations compared run in lockstep (`lockstep.py`): one step each in turn, so both sides
+sample the machine at the same moments. A ratio is the median, over every step of every round,
+of the two sides' times for that step; prompt encoding, setup, the first step and the VAE
+decode are left out on both sides.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ from PIL import Image
 from desktop.engine.sampler import ControlInput, SamplerRequest, sample
 from desktop.engine.schedulers import make_scheduler
 
+from .lockstep import Generation, StepHook, lockstep
+
+PROMPT = "a red circle on a blue background"
+
 
 def control_image(size: int, variant: int) -> np.ndarray:
     pixels = np.zeros((size, size, 3), np.uint8)
@@ -25,28 +30,35 @@ def control_image(size: int, variant: int) -> np.ndarray:
     return pixels
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
+def _synced(device: torch.device, hook: StepHook) -> StepHook:
+    def step_done() -> None:
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        hook()
+    return step_done
 
 
-def ours_step_times(base, controls: list[ControlInput], size: int, steps: int, preview_every: int = 0,
-                    preview_costs: list[float] | None = None) -> list[float]:
-    stamps: list[float] = []
+def ours(base, controls: list[ControlInput], size: int, steps: int, preview_every: int = 0,
+         preview_costs: list[float] | None = None) -> Generation:
+    def run(hook: StepHook) -> None:
+        step_done = _synced(base.device, hook)
+        outside = 0.0  # time in the hook (device sync, other generations' turns): not the previewer's
 
-    def on_step(_update) -> None:
-        _sync(base.device)
-        stamps.append(time.perf_counter())
+        def on_step(_update) -> None:
+            nonlocal outside
+            mark = time.perf_counter()
+            step_done()
+            outside += time.perf_counter() - mark
 
-    request = SamplerRequest(prompt="a red circle on a blue background", seed=1, steps=steps, width=size, height=size,
-                             controls=controls, preview_every=preview_every)
-    result = sample(base, request, on_step=on_step)
-    if preview_costs is not None:
-        preview_costs.append(result.preview_seconds / steps)
-    return list(np.diff(stamps))
+        request = SamplerRequest(prompt=PROMPT, seed=1, steps=steps, width=size, height=size, controls=controls,
+                                 preview_every=preview_every)
+        result = sample(base, request, on_step=on_step)
+        if preview_costs is not None:
+            preview_costs.append((result.preview_seconds - outside) / steps)
+    return run
 
 
-def diffusers_step_times(base, controls: list[ControlInput], size: int, steps: int) -> list[float]:
+def diffusers_pipeline(base, controls: list[ControlInput], size: int, steps: int) -> Generation:
     from diffusers import StableDiffusionControlNetPipeline
     from diffusers.models.controlnets import MultiControlNetModel
 
@@ -58,32 +70,52 @@ def diffusers_step_times(base, controls: list[ControlInput], size: int, steps: i
         requires_safety_checker=False,
     )
     pipe.set_progress_bar_config(disable=True)
-    stamps: list[float] = []
-
-    def on_step_end(_pipe, _i, _t, kwargs):
-        _sync(base.device)
-        stamps.append(time.perf_counter())
-        return kwargs
-
     images = [Image.fromarray(c.image) for c in controls]
-    pipe("a red circle on a blue background", image=images[0] if len(images) == 1 else images,
-         num_inference_steps=steps, height=size, width=size, generator=torch.Generator("cpu").manual_seed(1),
-         output_type="latent", callback_on_step_end=on_step_end)
-    return list(np.diff(stamps))
+
+    def run(hook: StepHook) -> None:
+        step_done = _synced(base.device, hook)
+
+        def on_step_end(_pipe, _i, _t, kwargs):
+            step_done()
+            return kwargs
+
+        pipe(PROMPT, image=images[0] if len(images) == 1 else images, num_inference_steps=steps, height=size,
+             width=size, generator=torch.Generator("cpu").manual_seed(1), output_type="latent",
+             callback_on_step_end=on_step_end)
+    return run
 
 
-def alternate(variants: dict[str, Callable[[], list[float]]], repeats: int) -> dict[str, float]:
-    """Median per-step seconds of each variant, over `repeats` interleaved rounds after one warm-up."""
-    for run in variants.values():
-        run()
-    samples: dict[str, list[float]] = {name: [] for name in variants}
-    for _ in range(repeats):
-        for name, run in variants.items():
-            samples[name].extend(run())
-    return {name: statistics.median(values) for name, values in samples.items()}
+def compare(make: dict[str, Callable[[], Generation]], steps: int, repeats: int) -> dict[str, list[list[float]]]:
+    """Each variant's step times in each of `repeats` lockstep rounds, after a warm-up round.
+
+    Inference mode is held around the whole round: the generations interleave, so their own
+    grad-mode guards (ours: inference_mode, diffusers: no_grad) open and close out of order."""
+    rounds: dict[str, list[list[float]]] = {name: [] for name in make}
+    with torch.inference_mode():
+        lockstep({name: factory() for name, factory in make.items()}, steps)
+        for _ in range(repeats):
+            for name, durations in lockstep({name: factory() for name, factory in make.items()}, steps).items():
+                rounds[name].append(durations)
+    return rounds
+
+
+def paired_ratio(rounds: dict[str, list[list[float]]], a: str, b: str) -> float:
+    """Median over every step of every round of a / b: the two steps of a pair ran back to back."""
+    return statistics.median(x / y for ra, rb in zip(rounds[a], rounds[b]) for x, y in zip(ra, rb))
+
+
+def round_ratios(rounds: dict[str, list[list[float]]], a: str, b: str) -> list[float]:
+    """Each round's total time of a over b: how steady the figure is from round to round."""
+    return [sum(ra) / sum(rb) for ra, rb in zip(rounds[a], rounds[b])]
+
+
+def step_ms(rounds: dict[str, list[list[float]]], name: str) -> float:
+    return statistics.median(d for durations in rounds[name] for d in durations) * 1000
 
 
 def engine_figures(base, nets: list, size: int, steps: int, repeats: int) -> dict:
+    if steps < 2:
+        raise ValueError("the benchmark needs at least 2 steps per run (the first is not timed)")
     one = [ControlInput(nets[0], control_image(size, 0))]
     three = [ControlInput(nets[k], control_image(size, k)) for k in range(3)]
     inactive = [
@@ -91,28 +123,32 @@ def engine_figures(base, nets: list, size: int, steps: int, repeats: int) -> dic
         ControlInput(nets[1], control_image(size, 1), weight=0.0),
         ControlInput(nets[2], control_image(size, 2), start=0.0, end=0.01),
     ]
-    loop = alternate({
-        "ours": lambda: ours_step_times(base, one, size, steps),
-        "diffusers": lambda: diffusers_step_times(base, one, size, steps),
-    }, repeats)
+    loop = compare({
+        "ours": lambda: ours(base, one, size, steps),
+        "diffusers": lambda: diffusers_pipeline(base, one, size, steps),
+    }, steps, repeats)
     preview_costs: list[float] = []
-    preview = alternate({
-        "off": lambda: ours_step_times(base, one, size, steps, preview_every=0),
-        "every_step": lambda: ours_step_times(base, one, size, steps, preview_every=1, preview_costs=preview_costs),
-    }, repeats)
-    conditions = alternate({
-        "1": lambda: ours_step_times(base, one, size, steps),
-        "2": lambda: ours_step_times(base, three[:2], size, steps),
-        "3": lambda: ours_step_times(base, three, size, steps),
-        "3_with_2_inactive": lambda: ours_step_times(base, inactive, size, steps),
-    }, repeats)
+    preview = compare({
+        "off": lambda: ours(base, one, size, steps, preview_every=0),
+        "every_step": lambda: ours(base, one, size, steps, preview_every=1, preview_costs=preview_costs),
+    }, steps, repeats)
+    conditions = compare({  # the two compared for the inactive figure step next to each other
+        "1": lambda: ours(base, one, size, steps),
+        "3_with_2_inactive": lambda: ours(base, inactive, size, steps),
+        "2": lambda: ours(base, three[:2], size, steps),
+        "3": lambda: ours(base, three, size, steps),
+    }, steps, repeats)
+
     return {
-        "loop_vs_diffusers": loop["ours"] / loop["diffusers"],
-        "ours_step_ms": loop["ours"] * 1000,
-        "diffusers_step_ms": loop["diffusers"] * 1000,
-        "preview_overhead": preview["every_step"] / preview["off"],
+        "loop_vs_diffusers": paired_ratio(loop, "ours", "diffusers"),
+        "loop_vs_diffusers_rounds": round_ratios(loop, "ours", "diffusers"),
+        "ours_step_ms": step_ms(loop, "ours"),
+        "diffusers_step_ms": step_ms(loop, "diffusers"),
+        "preview_overhead": paired_ratio(preview, "every_step", "off"),
+        "preview_overhead_rounds": round_ratios(preview, "every_step", "off"),
         "preview_cost_ms": statistics.median(preview_costs) * 1000,
-        "preview_cost_share": statistics.median(preview_costs) / preview["off"],
-        "conditions_1_2_3_ms": {k: v * 1000 for k, v in conditions.items()},
-        "inactive_vs_1": conditions["3_with_2_inactive"] / conditions["1"],
+        "preview_cost_share": statistics.median(preview_costs) / (step_ms(preview, "off") / 1000),
+        "conditions_1_2_3_ms": {name: step_ms(conditions, name) for name in conditions},
+        "inactive_vs_1": paired_ratio(conditions, "3_with_2_inactive", "1"),
+        "inactive_vs_1_rounds": round_ratios(conditions, "3_with_2_inactive", "1"),
     }
