@@ -114,6 +114,8 @@ def control_from_photo(pixels: np.ndarray, kind: str, width: int, height: int, *
         image = pixels if resize_mode == "just_resize" else fit_image(pixels, width, height, resize_mode)
         return feed_for_kind(kind, image)
     source = fit_image(pixels, width, height, resize_mode) if pixel_perfect else pixels
+    if mask is not None and source is not pixels and mask.shape[:2] == pixels.shape[:2]:
+        mask = fit_image(mask, width, height, resize_mode)  # drawn over the photo: it moves with the photo
     image = preprocess(preprocessor, source, params, mask=mask, where=where, cached_only=cached_only)
     if image is None:
         return None

@@ -153,3 +153,16 @@ def test_a_missing_network_is_a_clear_error(photo, tmp_path):
 
     with pytest.raises(ModelNotFound, match="local folder"):
         preprocess("depth", photo, {"model": str(tmp_path / "no-model")}, networks=NetworkCache())
+
+
+def test_a_mask_the_size_of_the_photo_is_cropped_with_the_photo():
+    """A mask drawn over a 128 x 64 photo covers the same pixels after crop-and-resize to 64 x 64."""
+    from desktop.conditions.prepare import control_from_photo
+
+    photo = np.full((64, 128, 3), 200, np.uint8)
+    mask = np.zeros((64, 128), np.uint8)
+    mask[:, 48:80] = 255
+    control = control_from_photo(photo, "inpaint", 64, 64, preprocessor="inpaint", resize_mode="crop_and_resize",
+                                 mask=mask)
+    masked_columns = np.flatnonzero((control[..., 0] == -1).all(axis=0))
+    assert masked_columns.min() == 16 and masked_columns.max() == 47
