@@ -42,6 +42,13 @@ def fit_image(image: np.ndarray, width: int, height: int, mode: str = "just_resi
     return canvas
 
 
+def fit_mask(mask: np.ndarray, photo_shape: tuple, width: int, height: int, resize_mode: str) -> np.ndarray:
+    """A mask at the output size. One the size of its photo was drawn over it, so it moves with
+    the photo (same resize mode); any other size is stretched to the output."""
+    mode = resize_mode if mask.shape[:2] == tuple(photo_shape[:2]) else "just_resize"
+    return fit_image(mask, width, height, mode)
+
+
 def feed_for_kind(kind: str, image: np.ndarray) -> np.ndarray:
     """The lineart model is fed 1 - img/255: users give dark lines on white."""
     return 255 - image if kind == "lineart" and image.dtype == np.uint8 else image
@@ -114,8 +121,8 @@ def control_from_photo(pixels: np.ndarray, kind: str, width: int, height: int, *
         image = pixels if resize_mode == "just_resize" else fit_image(pixels, width, height, resize_mode)
         return feed_for_kind(kind, image)
     source = fit_image(pixels, width, height, resize_mode) if pixel_perfect else pixels
-    if mask is not None and source is not pixels and mask.shape[:2] == pixels.shape[:2]:
-        mask = fit_image(mask, width, height, resize_mode)  # drawn over the photo: it moves with the photo
+    if mask is not None and source is not pixels:
+        mask = fit_mask(mask, pixels.shape, width, height, resize_mode)
     image = preprocess(preprocessor, source, params, mask=mask, where=where, cached_only=cached_only)
     if image is None:
         return None

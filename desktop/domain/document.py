@@ -204,6 +204,7 @@ def build_recipe(state: DocState, control_images: dict[str, bytes], seed: int | 
             preprocess=layer.preprocessor if photo else None, params=dict(layer.params) if photo else {},
             resize_mode=layer.resize_mode if isinstance(layer, ImageLayer) else "just_resize",
             mask_data=masks.get(layer.id),
+            keep_unmasked=isinstance(layer, ImageLayer) and layer.paints_mask and layer.keep_unmasked,
         ))
     return Recipe(
         prompt=s.prompt, negative_prompt=s.negative_prompt, seed=s.seed if seed is None else seed,

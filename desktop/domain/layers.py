@@ -64,7 +64,8 @@ class PoseLayer(Layer):
 class ImageLayer(Layer):
     """A reference photo: PNG bytes (normalised on load), and the preprocessor that turns it
     into a control image ('none' uses it as it is). With the inpaint preprocessor the brush
-    paints `mask_operations`: the area the model repaints, in canvas pixels."""
+    paints `mask_operations`: the area the model repaints, in canvas pixels; `keep_unmasked`
+    lays the photo back over the result outside it."""
 
     kind: str = "image"
     condition_kind: str = "image"
@@ -73,6 +74,7 @@ class ImageLayer(Layer):
     params: dict = field(default_factory=dict)
     resize_mode: str = "crop_and_resize"
     mask_operations: tuple[Stroke | Fill, ...] = ()
+    keep_unmasked: bool = True
 
     @property
     def paints_mask(self) -> bool:

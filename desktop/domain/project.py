@@ -64,7 +64,7 @@ def _layer_to_dict(layer: Layer) -> dict[str, Any]:
     elif isinstance(layer, ImageLayer):
         data.update(png=_b64(layer.png), preprocessor=layer.preprocessor, condition_kind=layer.condition_kind,
                     params=dict(layer.params), resize_mode=layer.resize_mode,
-                    mask_operations=_operations_to_list(layer.mask_operations))
+                    mask_operations=_operations_to_list(layer.mask_operations), keep_unmasked=layer.keep_unmasked)
     return data
 
 
@@ -195,7 +195,8 @@ def _layer(raw: Any) -> Layer:
         resize = raw.get("resize_mode") if raw.get("resize_mode") in RESIZE_MODES else "crop_and_resize"
         mask = tuple(_operation(op) for op in raw.get("mask_operations") or [])
         return ImageLayer(**common, png=png, preprocessor=preprocessor, condition_kind=condition, params=params,
-                          resize_mode=resize, mask_operations=mask)
+                          resize_mode=resize, mask_operations=mask,
+                          keep_unmasked=raw.get("keep_unmasked") is not False)
     raise ValueError(f"unknown layer kind {kind!r}")
 
 

@@ -30,7 +30,7 @@ WEIGHT_MAX = 2.0
 
 _CONDITION_KEYS = {
     "kind", "image", "image_data", "controlnet", "weight", "start", "end", "mode", "enabled", "preprocess",
-    "params", "pose", "resize_mode", "pixel_perfect", "mask_data",
+    "params", "pose", "resize_mode", "pixel_perfect", "mask_data", "keep_unmasked",
 }
 RESIZE_MODES = ("just_resize", "crop_and_resize", "resize_and_fill")
 _RECIPE_KEYS = {
@@ -58,6 +58,7 @@ class Condition:
     resize_mode: str = "just_resize"
     pixel_perfect: bool = True
     mask_data: bytes | None = None  # inpaint: the mask as PNG bytes (white = repaint); or params.mask names a file
+    keep_unmasked: bool = False  # inpaint: lay the photo back over the result outside the mask
     extra: dict[str, Any] = field(default_factory=dict)
 
     def is_active_at(self, step: int, total: int) -> bool:
@@ -145,6 +146,8 @@ def _condition_to_dict(condition: Condition, embed_images: bool) -> dict[str, An
         data["image_data"] = base64.b64encode(condition.image_data).decode("ascii")
     if condition.mask_data is not None:
         data["mask_data"] = base64.b64encode(condition.mask_data).decode("ascii")
+    if condition.keep_unmasked:
+        data["keep_unmasked"] = True
     return data
 
 
@@ -210,6 +213,7 @@ def _condition_from_dict(where: str, data: Any) -> Condition:
         resize_mode=_get_str(data, "resize_mode", "just_resize", where),
         pixel_perfect=_get_bool(data, "pixel_perfect", True, where),
         mask_data=_get_base64(data, "mask_data", where),
+        keep_unmasked=_get_bool(data, "keep_unmasked", False, where),
         extra={k: v for k, v in data.items() if k not in _CONDITION_KEYS},
     )
 
@@ -226,6 +230,8 @@ def _validate_condition(where: str, condition: Condition) -> None:
         raise InvalidRecipe(f"{where}.start", f"must be below end ({condition.start} >= {condition.end})")
     if condition.resize_mode not in RESIZE_MODES:
         raise InvalidRecipe(f"{where}.resize_mode", f"must be one of {', '.join(RESIZE_MODES)}, got {condition.resize_mode!r}")
+    if condition.keep_unmasked and condition.preprocess != "inpaint":
+        raise InvalidRecipe(f"{where}.keep_unmasked", "applies only to a condition with the inpaint preprocessor")
     if condition.image is None and condition.image_data is None and condition.pose is None:
         raise InvalidRecipe(f"{where}.image", "a condition needs a control image (or, for a pose, keypoints)")
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from desktop.conditions.image_io import encode_png, read_image
+from desktop.conditions.inpaint_overlay import keep_unmasked
 from desktop.conditions.prepare import control_from_photo
 from desktop.domain.errors import InvalidRecipe
 from desktop.domain.recipe import Recipe
@@ -123,4 +124,13 @@ def render(
 ) -> RenderResult:
     base, request, embedded = prepare_request(cache, recipe, previews or PreviewSettings(), progress)
     result = sample(base, request, on_step=on_step, cancel=cancel)
-    return RenderResult(result.image, embedded, result.notices, result.seconds)
+    return RenderResult(keep_unmasked_areas(result.image, embedded), embedded, result.notices, result.seconds)
+
+
+def keep_unmasked_areas(image: np.ndarray, recipe: Recipe) -> np.ndarray:
+    """Each active inpaint condition that asks for it gets its photo back outside its mask."""
+    for condition in recipe.conditions:
+        if condition.keep_unmasked and condition.enabled and condition.weight > 0.0 and condition.mask_data:
+            photo = read_image(condition.image_data)
+            image = keep_unmasked(image, photo, read_image(condition.mask_data)[:, :, 0], condition.resize_mode)
+    return image

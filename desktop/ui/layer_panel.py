@@ -142,6 +142,11 @@ class LayerPanel(QWidget):
         self.mask_hint = QLabel("Paint the area to repaint on the canvas; Eraser takes it back.")
         self.mask_hint.setWordWrap(True)
         form.addRow(self.mask_hint)
+        self.keep_unmasked_check = QCheckBox("Keep the rest of the photo exactly")
+        self.keep_unmasked_check.setToolTip("Lay the photo back over the result outside the mask, with a soft edge")
+        self.keep_unmasked_check.toggled.connect(
+            lambda on: self._update(keep_unmasked=on) if isinstance(self._current(), ImageLayer) else None)
+        form.addRow(self.keep_unmasked_check)
         layout.addWidget(self.properties)
 
         self.weight_slider.valueChanged.connect(self._on_weight)
@@ -251,6 +256,7 @@ class LayerPanel(QWidget):
         if layer is None:
             self.tools.setCurrentIndex(0)
             self.mask_hint.setVisible(False)
+            self.keep_unmasked_check.setVisible(False)
             return
         self._updating = True
         self.properties.setTitle(f"Layer: {layer.name}")
@@ -271,7 +277,11 @@ class LayerPanel(QWidget):
         self.controlnet_combo.setEditText(layer.controlnet or DEFAULT_CONTROLNET)
         self.opacity_slider.setValue(round(layer.opacity * 100))
         self.tools.setCurrentIndex(1 if painted_operations(layer) else 2 if isinstance(layer, PoseLayer) else 0)
-        self.mask_hint.setVisible(painted_operations(layer) == "mask_operations")
+        paints_mask = painted_operations(layer) == "mask_operations"
+        self.mask_hint.setVisible(paints_mask)
+        self.keep_unmasked_check.setVisible(paints_mask)
+        if paints_mask:
+            self.keep_unmasked_check.setChecked(layer.keep_unmasked)
         self._updating = False
 
     # -- widgets -> model -----------------------------------------------------------------------

@@ -3,6 +3,7 @@ networks through the real transformers loading path."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -166,3 +167,20 @@ def test_a_mask_the_size_of_the_photo_is_cropped_with_the_photo():
                                  mask=mask)
     masked_columns = np.flatnonzero((control[..., 0] == -1).all(axis=0))
     assert masked_columns.min() == 16 and masked_columns.max() == 47
+
+
+def test_keep_unmasked_lays_the_photo_back_outside_the_mask_only():
+    from desktop.conditions.inpaint_overlay import feather_px, keep_unmasked
+
+    photo = np.random.default_rng(0).integers(0, 256, (96, 192, 3), dtype=np.uint8)
+    generated = np.full((64, 64, 3), 7, np.uint8)
+    mask = np.zeros((96, 192), np.uint8)
+    mask[30:60, 80:110] = 255  # drawn over the photo: it follows the photo's crop
+    out = keep_unmasked(generated, photo, mask, "crop_and_resize")
+    fitted = fit_image(photo, 64, 64, "crop_and_resize")
+    inside = fit_image(mask, 64, 64, "crop_and_resize") > 127
+    assert (out[inside] == 7).all(), "every masked pixel is the generated image"
+    far = ~cv2.dilate(inside.astype(np.uint8), np.ones((8 * feather_px(64, 64) + 1,) * 2, np.uint8)).astype(bool)
+    assert np.array_equal(out[far], fitted[far]), "away from the edge the photo is exact"
+    edge = ~inside & ~far
+    assert not np.array_equal(out[edge], fitted[edge]), "the edge is blended, not cut"

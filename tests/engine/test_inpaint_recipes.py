@@ -91,3 +91,27 @@ def test_an_inpaint_recipe_without_a_mask_says_so(inpaint_recipe, cpu_cache):
     data["conditions"][0]["params"] = {}
     with pytest.raises(InvalidRecipe, match="needs a mask image"):
         prepare_request(cpu_cache, recipe_from_dict(data, inpaint_recipe.parent), PreviewSettings())
+
+
+def test_keep_unmasked_gives_back_the_photo_outside_the_mask(inpaint_recipe, tmp_path):
+    data = json.loads(inpaint_recipe.read_text())
+    plain, kept = tmp_path / "plain.png", tmp_path / "kept.png"
+    assert main(["render", str(inpaint_recipe), "-o", str(plain), "--quiet"]) == 0
+    data["conditions"][0]["keep_unmasked"] = True
+    kept_recipe = tmp_path / "kept.json"
+    kept_recipe.write_text(json.dumps(data))
+    assert main(["render", str(kept_recipe), "-o", str(kept), "--quiet"]) == 0
+    far_from_mask = np.zeros((SIZE, SIZE), bool)
+    far_from_mask[:20, :] = True  # the mask is rows 32..55
+    plain_pixels, kept_pixels = np.asarray(Image.open(plain))[..., :3], np.asarray(Image.open(kept))[..., :3]
+    assert not np.array_equal(plain_pixels[far_from_mask], _photo()[far_from_mask])
+    assert np.array_equal(kept_pixels[far_from_mask], _photo()[far_from_mask])
+    inside = _mask() > 127
+    assert np.array_equal(kept_pixels[inside], plain_pixels[inside])
+    assert json.loads(Image.open(kept).info[RECIPE_KEY])["conditions"][0]["keep_unmasked"] is True
+
+
+def test_keep_unmasked_on_another_kind_is_named():
+    data = {"conditions": [{"kind": "canny", "image": "photo.png", "preprocess": "canny", "keep_unmasked": True}]}
+    with pytest.raises(InvalidRecipe, match=r"conditions\[0\]\.keep_unmasked"):
+        recipe_from_dict(data)

@@ -30,6 +30,7 @@ def test_the_brush_paints_the_mask_the_user_sees_and_the_model_is_fed(window, tm
     layer = _inpaint_layer(window, tmp_path)
     panel, canvas = window.layer_panel, window.canvas
     assert panel.tools.currentIndex() == 1 and panel.mask_hint.isVisibleTo(panel)
+    assert panel.keep_unmasked_check.isVisibleTo(panel) and panel.keep_unmasked_check.isChecked()
     before = canvas.grab().toImage().pixelColor(_to_widget(canvas, 32, 40))
     canvas.set_brush_size(8)
     _drag(qtbot, canvas, [(6, 40), (58, 40)])
@@ -79,6 +80,9 @@ def test_generate_sends_the_painted_mask_and_the_project_keeps_it(window, tmp_pa
     mask = read_image(condition.mask_data)[..., 0]
     assert mask[20, 30] == 255 and mask[50, 30] == 0
     assert condition.preprocess == "inpaint" and condition.image_data == window.document.layer(layer.id).png
+    assert condition.keep_unmasked
+    window.layer_panel.keep_unmasked_check.click()
+    assert window.document.layer(layer.id).keep_unmasked is False
 
     painted = window.document.layer(layer.id).mask_operations
     path = tmp_path / "inpaint.cnstudio"
@@ -88,3 +92,16 @@ def test_generate_sends_the_painted_mask_and_the_project_keeps_it(window, tmp_pa
     assert window.open_project(str(path), ask=False)
     reopened = window.document.layer(layer.id)
     assert reopened.mask_operations == painted and reopened.preprocessor == "inpaint"
+    assert reopened.keep_unmasked is False and not window.layer_panel.keep_unmasked_check.isChecked()
+
+
+def test_the_keep_option_shows_only_for_inpaint_layers(window, tmp_path):
+    panel = window.layer_panel
+    layer = _add_photo(window, tmp_path)
+    assert not panel.keep_unmasked_check.isVisibleTo(panel)
+    panel.preprocessor_combo.setCurrentIndex(panel.preprocessor_combo.findData("inpaint"))
+    assert panel.keep_unmasked_check.isVisibleTo(panel)
+    scribble = next(l for l in window.document.layers if l.kind == "scribble")
+    panel.select_layer(scribble.id)
+    assert not panel.keep_unmasked_check.isVisibleTo(panel)
+    assert window.document.layer(layer.id).keep_unmasked
