@@ -51,6 +51,7 @@ class CanvasView(QWidget):
         self._space_down = False
         self._cache: dict[str, tuple[Layer, bool, QImage]] = {}
         self._gesture = 0
+        self._hover: QPointF | None = None  # the pointer in widget pixels, for the brush outline
         self.setMinimumSize(320, 240)
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -96,6 +97,10 @@ class CanvasView(QWidget):
 
     def set_model_view(self, on: bool) -> None:
         self.show_model_view = on
+        self.update()
+
+    def set_tool(self, tool: str) -> None:
+        self.tool = tool
         self.update()
 
     def set_brush_size(self, size: float) -> None:
@@ -170,7 +175,24 @@ class CanvasView(QWidget):
         painter.restore()
         painter.setPen(QPen(QColor(90, 90, 90), 1))
         painter.drawRect(QRectF(self.to_widget(0, 0), self.to_widget(width, height)))
+        self._paint_brush_outline(painter)
         painter.end()
+
+    def shows_brush_outline(self) -> bool:
+        return (self._hover is not None and not self.show_model_view and self._pan_from is None
+                and self.tool in ("brush", "eraser") and painted_operations(self.current_layer()) is not None)
+
+    def _paint_brush_outline(self, painter: QPainter) -> None:
+        """The brush's size at the pointer, light over dark so it shows on any content."""
+        if not self.shows_brush_outline():
+            return
+        radius = max(1.0, self.brush_size * self.zoom / 2)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setPen(QPen(QColor(0, 0, 0, 200), 3))
+        painter.drawEllipse(self._hover, radius, radius)
+        painter.setPen(QPen(QColor(255, 255, 255, 230), 1))
+        painter.drawEllipse(self._hover, radius, radius)
 
     def _paint_people(self, painter: QPainter, layer: PoseLayer, editing: bool) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -258,7 +280,16 @@ class CanvasView(QWidget):
         elif isinstance(layer, PoseLayer):
             self._press_pose(layer, event, point)
 
+    def leaveEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self._hover = None
+        self.update()
+        super().leaveEvent(event)
+
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
+        showed = self.shows_brush_outline()
+        self._hover = event.position()
+        if showed or self.shows_brush_outline():
+            self.update()
         if self._pan_from is not None:
             delta = event.position() - self._pan_from
             self._pan_from = event.position()

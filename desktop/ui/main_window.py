@@ -362,7 +362,7 @@ class MainWindow(QMainWindow):
             self.document.update_layer(layer.id, label, merge_key="", **{target: ()})
 
     def _set_tool(self, tool: str) -> None:
-        self.canvas.tool = tool
+        self.canvas.set_tool(tool)
 
     def pose_action(self, action: str) -> None:
         layer = self.canvas.current_layer()

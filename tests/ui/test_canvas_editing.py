@@ -95,3 +95,27 @@ def test_dragging_a_person_moves_every_joint(window, qtbot):
     after = window.document.layer(layer.id).people[0]
     for before, now in zip(layer.people[0].body, after.body):
         assert abs(now[0] - before[0] - 5) < 0.5 and abs(now[1] - before[1] - 3) < 0.5
+
+
+def _grab(canvas) -> np.ndarray:
+    from desktop.workers.images import from_qimage
+
+    return from_qimage(canvas.grab().toImage()).astype(int)
+
+
+def test_the_brush_outline_follows_the_pointer_at_the_brush_size(window, qtbot):
+    _select(window, "scribble")
+    canvas = window.canvas
+    canvas.set_brush_size(20)
+    centre = _to_widget(canvas, 32, 32)
+    radius = 20 * canvas.zoom / 2
+    before = _grab(canvas)
+    qtbot.mouseMove(canvas, centre)
+    assert canvas.shows_brush_outline()
+    changed = np.argwhere(np.abs(_grab(canvas) - before).max(axis=2) > 30)
+    assert len(changed) > 2 * np.pi * radius, "a full ring is drawn"
+    distance = np.hypot(changed[:, 0] - centre.y(), changed[:, 1] - centre.x())
+    assert np.abs(distance - radius).max() < 3, "only at the brush's radius around the pointer"
+    window.layer_panel.tool_buttons["fill"].click()
+    assert not canvas.shows_brush_outline()
+    assert np.array_equal(_grab(canvas), before)
