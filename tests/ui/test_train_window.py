@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from PySide6.QtCore import Qt
+
 
 def _open(window, tiny_models, tmp_path, steps):
     window.open_train_window()
@@ -35,13 +37,15 @@ def test_stop_then_resume_continues_from_the_checkpoint(window, qtbot, tiny_mode
     stopped_once = []
 
     def stop_at_3(step, total, loss):
+        """Runs on the worker thread as step 3 ends, so a slow UI thread cannot let it run past."""
         if step == 3 and not stopped_once:
             stopped_once.append(step)
-            train.stop()
+            train.controller.cancel()
 
-    train.controller.worker.step.connect(stop_at_3)
+    train.controller.worker.step.connect(stop_at_3, Qt.ConnectionType.DirectConnection)
     with qtbot.waitSignal(train.controller.worker.finished, timeout=300000) as stopped:
         train.start_button.click()
+    train.controller.worker.step.disconnect(stop_at_3)
     assert stopped.args[0] == ""
     latest = json.loads((tmp_path / "run" / "checkpoints" / "latest.json").read_text())
     assert latest["step"] in (2, 4)
