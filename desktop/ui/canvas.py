@@ -52,7 +52,7 @@ class CanvasView(QWidget):
         self._cache: dict[str, tuple[Layer, bool, QImage]] = {}
         self._gesture = 0
         self._hover: QPointF | None = None  # the pointer in widget pixels, for the brush outline
-        self.setMinimumSize(320, 240)
+        self.setMinimumSize(200, 200)
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)

@@ -73,7 +73,8 @@ class MainWindow(QMainWindow):
         splitter.addWidget(self.canvas)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([290, 560, 400])
+        splitter.setChildrenCollapsible(False)  # a pane never shrinks below what its controls need
+        splitter.setSizes([290, 560, 410])
         self.setCentralWidget(splitter)
         self.resize(1280, 800)
         self.setMinimumSize(1000, 600)

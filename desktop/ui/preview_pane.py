@@ -90,7 +90,9 @@ class PreviewPane(QWidget):
         self.history.customContextMenuRequested.connect(self._history_menu)
         self.history.itemDoubleClicked.connect(lambda item: self.history_activated.emit(self.history.row(item)))
         self.history.itemClicked.connect(self._show_history_item)
-        layout.addWidget(QLabel("History (double-click restores settings; right-click for more)"))
+        history_label = QLabel("History (double-click restores settings; right-click for more)")
+        history_label.setWordWrap(True)  # the pane can be narrow: never clip the hint
+        layout.addWidget(history_label)
         layout.addWidget(self.history)
         self._images: list[QImage] = []
         self.generate_button.clicked.connect(self.generate_requested)
