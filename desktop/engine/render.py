@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from desktop.conditions.image_io import encode_png, read_image
-from desktop.conditions.inpaint_overlay import keep_unmasked
+from desktop.conditions.inpaint_overlay import UnmaskedOverlay
 from desktop.conditions.prepare import control_from_photo
 from desktop.domain.errors import InvalidRecipe
 from desktop.domain.recipe import Recipe
@@ -17,7 +17,7 @@ from .compat import check_controlnet_fits
 from .defaults import default_base_model, default_controlnet
 from .hub import DownloadProgress
 from .model_cache import ModelCache
-from .sampler import ControlInput, SamplerRequest, StepCallback, sample
+from .sampler import ControlInput, SamplerRequest, StepCallback, StepUpdate, sample
 
 
 @dataclass
@@ -123,14 +123,25 @@ def render(
     progress: DownloadProgress | None = None,
 ) -> RenderResult:
     base, request, embedded = prepare_request(cache, recipe, previews or PreviewSettings(), progress)
+    overlay = unmasked_overlay(embedded)
+    if overlay and on_step is not None:
+        on_step = _overlaid_previews(on_step, overlay)
     result = sample(base, request, on_step=on_step, cancel=cancel)
-    return RenderResult(keep_unmasked_areas(result.image, embedded), embedded, result.notices, result.seconds)
+    image = overlay.apply(result.image) if overlay else result.image
+    return RenderResult(image, embedded, result.notices, result.seconds)
 
 
-def keep_unmasked_areas(image: np.ndarray, recipe: Recipe) -> np.ndarray:
-    """Each active inpaint condition that asks for it gets its photo back outside its mask."""
+def unmasked_overlay(recipe: Recipe) -> UnmaskedOverlay:
+    """The photo of each active inpaint condition that asks to keep its unmasked area."""
+    overlay = UnmaskedOverlay(recipe.width, recipe.height)
     for condition in recipe.conditions:
         if condition.keep_unmasked and condition.enabled and condition.weight > 0.0 and condition.mask_data:
-            photo = read_image(condition.image_data)
-            image = keep_unmasked(image, photo, read_image(condition.mask_data)[:, :, 0], condition.resize_mode)
-    return image
+            overlay.add(read_image(condition.image_data), read_image(condition.mask_data)[:, :, 0],
+                        condition.resize_mode)
+    return overlay
+
+
+def _overlaid_previews(on_step: StepCallback, overlay: UnmaskedOverlay) -> StepCallback:
+    def step(update: StepUpdate) -> None:
+        on_step(update if update.preview is None else replace(update, preview=overlay.apply(update.preview)))
+    return step

@@ -170,13 +170,15 @@ def test_a_mask_the_size_of_the_photo_is_cropped_with_the_photo():
 
 
 def test_keep_unmasked_lays_the_photo_back_outside_the_mask_only():
-    from desktop.conditions.inpaint_overlay import feather_px, keep_unmasked
+    from desktop.conditions.inpaint_overlay import UnmaskedOverlay, feather_px
 
     photo = np.random.default_rng(0).integers(0, 256, (96, 192, 3), dtype=np.uint8)
     generated = np.full((64, 64, 3), 7, np.uint8)
     mask = np.zeros((96, 192), np.uint8)
     mask[30:60, 80:110] = 255  # drawn over the photo: it follows the photo's crop
-    out = keep_unmasked(generated, photo, mask, "crop_and_resize")
+    overlay = UnmaskedOverlay(64, 64)
+    overlay.add(photo, mask, "crop_and_resize")
+    out = overlay.apply(generated)
     fitted = fit_image(photo, 64, 64, "crop_and_resize")
     inside = fit_image(mask, 64, 64, "crop_and_resize") > 127
     assert (out[inside] == 7).all(), "every masked pixel is the generated image"

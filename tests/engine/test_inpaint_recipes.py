@@ -115,3 +115,20 @@ def test_keep_unmasked_on_another_kind_is_named():
     data = {"conditions": [{"kind": "canny", "image": "photo.png", "preprocess": "canny", "keep_unmasked": True}]}
     with pytest.raises(InvalidRecipe, match=r"conditions\[0\]\.keep_unmasked"):
         recipe_from_dict(data)
+
+
+def test_previews_keep_the_unmasked_area_too(inpaint_recipe, cpu_cache):
+    import cv2
+
+    from desktop.engine.render import render
+
+    data = json.loads(inpaint_recipe.read_text())
+    data["conditions"][0]["keep_unmasked"] = True
+    previews = []
+    render(cpu_cache, recipe_from_dict(data, inpaint_recipe.parent), previews=PreviewSettings(every=1),
+           on_step=lambda update: update.preview is not None and previews.append(update.preview))
+    assert previews
+    small = previews[-1]
+    photo = cv2.resize(_photo(), (small.shape[1], small.shape[0]), interpolation=cv2.INTER_AREA)
+    top = small.shape[0] // 4  # the mask starts at half height: the top quarter is far from it
+    assert np.array_equal(small[:top], photo[:top])
