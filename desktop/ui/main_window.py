@@ -128,6 +128,9 @@ class MainWindow(QMainWindow):
         self._action("New &Scribble Layer", lambda: self.add_layer("scribble"), "Ctrl+Shift+N", layer_menu)
         self._action("New &Pose Layer", lambda: self.add_layer("pose"), None, layer_menu)
         self._action("New &Image Layer…", lambda: self.add_layer("image"), None, layer_menu)
+        layer_menu.addSeparator()
+        for tool, label, key in (("brush", "&Brush", "B"), ("eraser", "&Eraser", "E"), ("fill", "F&ill", "G")):
+            self._action(label, lambda _=False, t=tool: self.select_tool(t), key, layer_menu)
         self._action("Smaller Brush", lambda: self.canvas.set_brush_size(self.canvas.brush_size / 1.25), "[", layer_menu)
         self._action("Larger Brush", lambda: self.canvas.set_brush_size(self.canvas.brush_size * 1.25), "]", layer_menu)
         view_menu = bar.addMenu("&View")
@@ -363,6 +366,11 @@ class MainWindow(QMainWindow):
             self.document.update_layer(layer.id, label, merge_key="", **{target: ()})
 
     def _set_tool(self, tool: str) -> None:
+        self.canvas.set_tool(tool)
+
+    def select_tool(self, tool: str) -> None:
+        """A tool chosen by its key: the canvas and the panel's tool buttons both follow."""
+        self.layer_panel.tool_buttons[tool].setChecked(True)
         self.canvas.set_tool(tool)
 
     def pose_action(self, action: str) -> None:

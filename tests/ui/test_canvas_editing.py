@@ -119,3 +119,19 @@ def test_the_brush_outline_follows_the_pointer_at_the_brush_size(window, qtbot):
     window.layer_panel.tool_buttons["fill"].click()
     assert not canvas.shows_brush_outline()
     assert np.array_equal(_grab(canvas), before)
+
+
+def test_tool_keys_switch_tools_but_not_while_typing_a_prompt(window, qtbot):
+    _select(window, "scribble")
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_E)
+    assert window.canvas.tool == "eraser" and window.layer_panel.tool_buttons["eraser"].isChecked()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_G)
+    assert window.canvas.tool == "fill" and window.layer_panel.tool_buttons["fill"].isChecked()
+    prompt = window.prompt_panel.prompt_edit
+    prompt.setFocus()
+    qtbot.keyClicks(prompt, "blue")
+    assert window.canvas.tool == "fill" and "blue" in prompt.toPlainText()
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_B)
+    assert window.canvas.tool == "brush" and window.layer_panel.tool_buttons["brush"].isChecked()
