@@ -22,17 +22,23 @@ def app_files(tmp_path, monkeypatch):
     return folder
 
 
-@pytest.fixture(autouse=True)
-def no_threads_left(monkeypatch):
-    """Fails a test that leaves a QThread running (napari's leak check)."""
-    started: list[QThread] = []
-    original = QThread.start
+def _record_starts(monkeypatch, cls) -> list:
+    """Every object of `cls` whose start() runs during the test, in order."""
+    started: list = []
+    original = cls.start
 
     def tracking_start(self, *args):
         started.append(self)
         return original(self, *args)
 
-    monkeypatch.setattr(QThread, "start", tracking_start)
+    monkeypatch.setattr(cls, "start", tracking_start)
+    return started
+
+
+@pytest.fixture(autouse=True)
+def no_threads_left(monkeypatch):
+    """Fails a test that leaves a QThread running (napari's leak check)."""
+    started = _record_starts(monkeypatch, QThread)
     yield started
     running = [t.objectName() or repr(t) for t in started if t.isRunning()]
     for thread in started:
@@ -47,14 +53,7 @@ def no_timers_left(monkeypatch):
     """Fails a test that leaves a QTimer running once its widgets are closed."""
     from PySide6.QtCore import QTimer
 
-    started: list[QTimer] = []
-    original = QTimer.start
-
-    def tracking_start(self, *args):
-        started.append(self)
-        return original(self, *args)
-
-    monkeypatch.setattr(QTimer, "start", tracking_start)
+    started = _record_starts(monkeypatch, QTimer)
     yield started
     active = []
     for timer in started:

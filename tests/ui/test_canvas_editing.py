@@ -8,18 +8,7 @@ from PySide6.QtCore import QPoint, Qt
 from desktop.conditions.layer_images import control_image
 from desktop.domain.layers import PoseLayer, ScribbleLayer
 from desktop.domain.pose import COLORS
-
-
-def _to_widget(canvas, x, y) -> QPoint:
-    point = canvas.to_widget(x, y)
-    return QPoint(round(point.x()), round(point.y()))
-
-
-def _drag(qtbot, canvas, points, button=Qt.MouseButton.LeftButton, modifier=Qt.KeyboardModifier.NoModifier):
-    qtbot.mousePress(canvas, button, modifier, _to_widget(canvas, *points[0]))
-    for x, y in points[1:]:
-        qtbot.mouseMove(canvas, _to_widget(canvas, x, y))
-    qtbot.mouseRelease(canvas, button, modifier, _to_widget(canvas, *points[-1]))
+from tests.ui.helpers import drag, to_widget
 
 
 def _select(window, kind):
@@ -33,7 +22,7 @@ def test_drawing_a_fast_stroke_inks_the_layer_without_gaps(window, qtbot):
     window.document.update_layer(layer.id, operations=())
     canvas = window.canvas
     canvas.set_brush_size(3)
-    _drag(qtbot, canvas, [(8, 32), (56, 32)])  # one jump across the canvas: a fast mouse
+    drag(qtbot, canvas, [(8, 32), (56, 32)])  # one jump across the canvas: a fast mouse
     layer = window.document.layer(layer.id)
     assert isinstance(layer, ScribbleLayer) and len(layer.operations) == 1
     pixels = control_image(layer, 64, 64)
@@ -47,10 +36,10 @@ def test_eraser_removes_ink(window, qtbot):
     layer = _select(window, "scribble")
     canvas = window.canvas
     canvas.set_brush_size(6)
-    _drag(qtbot, canvas, [(8, 20), (56, 20)])
+    drag(qtbot, canvas, [(8, 20), (56, 20)])
     canvas.tool = "eraser"
     canvas.set_brush_size(10)
-    _drag(qtbot, canvas, [(30, 10), (30, 30)])
+    drag(qtbot, canvas, [(30, 10), (30, 30)])
     pixels = control_image(window.document.layer(layer.id), 64, 64)
     assert pixels[20, 12, 0] == 255 and pixels[20, 30, 0] == 0
 
@@ -61,7 +50,7 @@ def test_dragging_a_joint_moves_the_keypoint_and_the_control_image(window, qtbot
     _select(window, "pose")
     wrist = layer.people[0].body[4]
     target = (wrist[0], wrist[1] + 12)
-    _drag(qtbot, window.canvas, [wrist, (wrist[0], wrist[1] + 6), target])
+    drag(qtbot, window.canvas, [wrist, (wrist[0], wrist[1] + 6), target])
     moved = window.document.layer(layer.id)
     assert isinstance(moved, PoseLayer)
     x, y = moved.people[0].body[4]
@@ -77,7 +66,7 @@ def test_right_click_hides_a_joint_and_its_limbs(window, qtbot):
     layer = window.document.layers[0]
     _select(window, "pose")
     elbow = layer.people[0].body[3]
-    qtbot.mouseClick(window.canvas, Qt.MouseButton.RightButton, pos=_to_widget(window.canvas, *elbow))
+    qtbot.mouseClick(window.canvas, Qt.MouseButton.RightButton, pos=to_widget(window.canvas, *elbow))
     hidden = window.document.layer(layer.id)
     assert 3 in hidden.people[0].hidden
     pixels = control_image(hidden, 64, 64)
@@ -91,7 +80,7 @@ def test_dragging_a_person_moves_every_joint(window, qtbot):
     _select(window, "pose")
     hip = layer.people[0].body[8]
     start = (hip[0] + 2, hip[1] - 6)  # on the body, not on a joint
-    _drag(qtbot, window.canvas, [start, (start[0] + 5, start[1] + 3)])
+    drag(qtbot, window.canvas, [start, (start[0] + 5, start[1] + 3)])
     after = window.document.layer(layer.id).people[0]
     for before, now in zip(layer.people[0].body, after.body):
         assert abs(now[0] - before[0] - 5) < 0.5 and abs(now[1] - before[1] - 3) < 0.5
@@ -107,7 +96,7 @@ def test_the_brush_outline_follows_the_pointer_at_the_brush_size(window, qtbot):
     _select(window, "scribble")
     canvas = window.canvas
     canvas.set_brush_size(20)
-    centre = _to_widget(canvas, 32, 32)
+    centre = to_widget(canvas, 32, 32)
     radius = 20 * canvas.zoom / 2
     before = _grab(canvas)
     qtbot.mouseMove(canvas, centre)

@@ -4,31 +4,15 @@ and turn the people in a photo into an editable pose layer."""
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image
 
 from desktop.conditions.layer_images import control_image
-from desktop.domain.layers import ImageLayer, PoseLayer
+from desktop.domain.layers import PoseLayer
 from tests.conditions.tiny_networks import build_detector, build_pose
-
-
-def _photo(tmp_path):
-    image = np.full((96, 128, 3), 170, np.uint8)
-    image[20:70, 20:70] = (40, 60, 90)
-    path = tmp_path / "photo.jpg"
-    Image.fromarray(image).save(path)
-    return path
-
-
-def _add_photo(window, tmp_path) -> ImageLayer:
-    window.dialogs.next_open = str(_photo(tmp_path))
-    window.add_layer("image")
-    layer = window.document.layers[-1]
-    assert isinstance(layer, ImageLayer) and window.layer_panel.current_layer_id() == layer.id
-    return layer
+from tests.ui.helpers import add_photo, generate_and_capture_recipe
 
 
 def test_choosing_canny_sets_the_kind_and_the_model_sees_edges(window, tmp_path, qtbot):
-    layer = _add_photo(window, tmp_path)
+    layer = add_photo(window, tmp_path)
     combo = window.layer_panel.preprocessor_combo
     combo.setCurrentIndex(combo.findData("canny"))
     layer = window.document.layer(layer.id)
@@ -46,23 +30,19 @@ def test_choosing_canny_sets_the_kind_and_the_model_sees_edges(window, tmp_path,
 
 
 def test_image_layer_recipe_carries_photo_and_preprocessor(window, tmp_path, monkeypatch, qtbot):
-    layer = _add_photo(window, tmp_path)
+    layer = add_photo(window, tmp_path)
     combo = window.layer_panel.preprocessor_combo
     combo.setCurrentIndex(combo.findData("canny"))
     window.document.update_layer(layer.id, controlnet=window.document.layers[1].controlnet)
-    seen = []
-    original = window.controller.start
-    monkeypatch.setattr(window.controller, "start", lambda source: seen.append(source()) or original(source))
-    with qtbot.waitSignal(window.controller.result_ready, timeout=60000):
-        window.generate()
-    condition = next(c for c in seen[0].conditions if c.kind == "canny")
+    recipe = generate_and_capture_recipe(window, qtbot, monkeypatch)
+    condition = next(c for c in recipe.conditions if c.kind == "canny")
     assert condition.preprocess == "canny" and condition.resize_mode == "crop_and_resize"
     assert condition.image_data == window.document.layer(layer.id).png
 
 
 def test_detect_pose_makes_an_editable_pose_layer(window, tmp_path, qtbot):
     detector, pose = build_detector(tmp_path / "detector"), build_pose(tmp_path / "pose")
-    layer = _add_photo(window, tmp_path)
+    layer = add_photo(window, tmp_path)
     window.document.update_layer(layer.id, preprocessor="pose", params={
         "detector": str(detector), "pose_model": str(pose), "box_threshold": 0.0, "keypoint_threshold": 0.0})
     with qtbot.waitSignal(window.controller.worker.people_found, timeout=60000):
