@@ -252,6 +252,8 @@ def _train(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from desktop.bench.runner import run_bench, table, write_json
 
+    if args.json_out:
+        _output_file(args.json_out, ".json", "json")
     if args.threads:
         import torch
 
@@ -286,12 +288,13 @@ def _parse_params(pairs: list[str]) -> dict:
     return params
 
 
-def _png_output(path: str) -> Path:
+def _output_file(path: str, suffix: str, field: str = "output") -> Path:
+    """Checked before any work is done: a long run must not end on a path that cannot be written."""
     output = Path(path)
-    if output.suffix.lower() != ".png":
-        raise InvalidRecipe("output", f"must be a .png file, got {output.name}")
+    if output.suffix.lower() != suffix:
+        raise InvalidRecipe(field, f"must be a {suffix} file, got {output.name}")
     if not output.resolve().parent.is_dir():
-        raise InvalidRecipe("output", f"folder {output.resolve().parent} does not exist")
+        raise InvalidRecipe(field, f"folder {output.resolve().parent} does not exist")
     return output
 
 
@@ -302,7 +305,7 @@ def _preprocess(args: argparse.Namespace) -> int:
     from desktop.conditions.preprocessors import get_preprocessor
     from desktop.domain.atomic import write_bytes_atomic
 
-    output = _png_output(args.output)
+    output = _output_file(args.output, ".png")
     spec = get_preprocessor(args.name, "name")
     params = _parse_params(args.param)
     photo = read_image(args.image)
@@ -318,14 +321,13 @@ def _preprocess(args: argparse.Namespace) -> int:
 
 
 def _pose(args: argparse.Namespace) -> int:
-
     from desktop.conditions.image_io import encode_png, read_image
     from desktop.conditions.openpose_json import load_openpose_text, people_to_openpose
     from desktop.conditions.pose_render import render_openpose
     from desktop.domain.atomic import write_bytes_atomic, write_text_atomic
 
     if args.what == "render":
-        output = _png_output(args.output)
+        output = _output_file(args.output, ".png")
         try:
             text = Path(args.pose).read_text(encoding="utf-8")
         except FileNotFoundError as err:
@@ -348,9 +350,7 @@ def _pose(args: argparse.Namespace) -> int:
     from desktop.conditions.prepare import NETWORKS
     from desktop.conditions.preprocessors import neural
 
-    output = Path(args.output)
-    if output.suffix.lower() != ".json":
-        raise InvalidRecipe("output", f"must be a .json file, got {output.name}")
+    output = _output_file(args.output, ".json")
     photo = read_image(args.photo)
     people = neural.detect_people(photo, NETWORKS, args.detector or neural.PERSON_DETECTOR,
                                   args.pose_model or neural.POSE_MODEL)
@@ -369,6 +369,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     from desktop.engine.model_cache import ModelCache
     from desktop.train.evaluate import held_out_samples, measure
 
+    if args.grid:
+        _output_file(args.grid, ".png", "grid")
     base_ref = args.base or default_base_model()
     net_ref = args.controlnet or str(DEMO_MODEL / "controlnet_scribble")
     cache = ModelCache(choose_device("cpu"))

@@ -14,6 +14,7 @@ from typing import TypeVar
 
 import torch
 
+from desktop.domain.atomic import write_text_atomic
 from desktop.engine.device import choose_device
 from desktop.engine.model_cache import ModelCache
 
@@ -113,4 +114,4 @@ def table(result: dict) -> str:
 
 
 def write_json(result: dict, path: str) -> None:
-    Path(path).write_text(json.dumps(result, indent=2), encoding="utf-8")
+    write_text_atomic(path, json.dumps(result, indent=2))

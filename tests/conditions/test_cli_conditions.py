@@ -60,10 +60,14 @@ def test_pose_detect_writes_openpose_json(photo_file, tmp_path, tiny_networks, m
     ["preprocess", "inpaint", "{photo}", "-o", "{out}"],
     ["pose", "render", "{missing}", "-o", "{out}"],
     ["pose", "render", "{photo}", "-o", "{out}"],
+    ["pose", "detect", "{photo}", "-o", "{nofolder}/people.json"],
+    ["bench", "--model", "tiny", "--json", "{nofolder}/bench.json"],
+    ["train", "evaluate", "--grid", "{nofolder}/grid.png"],
 ])
 def test_bad_condition_input_exits_2_with_one_line(argv, photo_file, tmp_path, capsys):
     out = tmp_path / "never.png"
-    args = [a.format(photo=photo_file, out=out, missing=tmp_path / "missing.png") for a in argv]
+    args = [a.format(photo=photo_file, out=out, missing=tmp_path / "missing.png", nofolder=tmp_path / "nofolder")
+            for a in argv]
     assert main(args) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ")
