@@ -12,11 +12,11 @@ import cv2
 import numpy as np
 
 from desktop.domain.errors import InvalidRecipe
+from desktop.domain.recipe import RESIZE_MODES
 
 from .preprocessors import get_preprocessor
 from .preprocessors.neural import NetworkCache
 
-RESIZE_MODES = ("just_resize", "crop_and_resize", "resize_and_fill")
 _CACHE_SIZE = 32
 
 

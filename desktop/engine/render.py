@@ -57,8 +57,9 @@ def prepare_request(
             photo = read_image(image_bytes if image_bytes is not None else recipe.resolve_path(condition.image or ""))
             mask = _mask(recipe, condition, where)
             params = {k: v for k, v in condition.params.items() if k != "mask"}
+            mask_bytes = condition.mask_data or (None if mask is None else encode_png(mask))
             embedded.append(replace(condition, image_data=image_bytes or encode_png(photo), params=params,
-                                    mask_data=None if mask is None else encode_png(mask)))
+                                    mask_data=mask_bytes))
             if not condition.enabled or condition.weight == 0.0:
                 continue
             pixels = control_from_photo(

@@ -103,7 +103,6 @@ class GenerationWorker(QObject):
             log.exception("job %d crashed", job_id)
             self.failed.emit(job_id, "InternalError", f"something went wrong: {err}")
 
-
     @Slot(object, int, int)
     def preprocess(self, layer, width: int, height: int) -> None:
         """Run an image layer's (network) preprocessor here, off the UI thread, filling the cache."""
