@@ -252,6 +252,14 @@ def _train(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from desktop.bench.runner import run_bench, table, write_json
 
+    from desktop.domain.recipe import SIZE_MAX, SIZE_MIN, STEPS_MAX
+
+    if args.size is not None and not (SIZE_MIN <= args.size <= SIZE_MAX and args.size % 8 == 0):
+        raise InvalidRecipe("size", f"must be a multiple of 8 between {SIZE_MIN} and {SIZE_MAX}, got {args.size}")
+    if not 2 <= args.steps <= STEPS_MAX:
+        raise InvalidRecipe("steps", f"must be between 2 and {STEPS_MAX} (the first step is not timed), got {args.steps}")
+    if args.repeats < 1:
+        raise InvalidRecipe("repeats", f"must be at least 1, got {args.repeats}")
     if args.json_out:
         _output_file(args.json_out, ".json", "json")
     if args.threads:

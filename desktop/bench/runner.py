@@ -6,9 +6,9 @@ import json
 import os
 import platform
 import resource
-import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
@@ -46,21 +46,8 @@ def on_own_thread(work: Callable[[], T]) -> T:
     computes a worker team of its own, and while two teams live, libgomp stops spinning and small
     ops run about twice as slow; the app computes only on its worker thread, so the bench leaves
     no team behind on the main thread before measuring that worker."""
-    outcome: list = []
-
-    def body() -> None:
-        try:
-            outcome.append((True, work()))
-        except BaseException as err:  # noqa: BLE001 - re-raised on the calling thread
-            outcome.append((False, err))
-
-    thread = threading.Thread(target=body, name="bench-engine")
-    thread.start()
-    thread.join()
-    ok, value = outcome[0]
-    if not ok:
-        raise value
-    return value
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bench-engine") as pool:  # joined on exit
+        return pool.submit(work).result()
 
 
 def run_bench(model: str, device_name: str, size: int | None, steps: int, repeats: int, workdir: str | None,

@@ -25,12 +25,17 @@ def _recipe(models, size: int, steps: int, seed: int) -> Recipe:
 
 
 def _wait(controller: GenerationController, signal, timeout_s: float) -> None:
+    """Until `signal`; a failed run raises, so no figure is ever made from a run that did not happen."""
     loop = QEventLoop()
+    failures: list[str] = []
     signal.connect(loop.quit)
-    controller.error.connect(lambda kind, message: (print(f"bench run failed: {message}"), loop.quit()))
+    controller.error.connect(lambda kind, message: (failures.append(message), loop.quit()))
     QTimer.singleShot(int(timeout_s * 1000), loop.quit)
     loop.exec()
     signal.disconnect(loop.quit)
+    controller.error.disconnect()
+    if failures:
+        raise RuntimeError(f"a generation in the app's worker failed: {failures[0]}")
 
 
 def ui_figures(models, size: int, steps: int, device: str, repeats: int = 3) -> dict:

@@ -62,6 +62,8 @@ def test_pose_detect_writes_openpose_json(photo_file, tmp_path, tiny_networks, m
     ["pose", "render", "{photo}", "-o", "{out}"],
     ["pose", "detect", "{photo}", "-o", "{nofolder}/people.json"],
     ["bench", "--model", "tiny", "--json", "{nofolder}/bench.json"],
+    ["bench", "--model", "tiny", "--size", "32"],
+    ["bench", "--model", "tiny", "--steps", "1"],
     ["train", "evaluate", "--grid", "{nofolder}/grid.png"],
 ])
 def test_bad_condition_input_exits_2_with_one_line(argv, photo_file, tmp_path, capsys):
