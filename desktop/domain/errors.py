@@ -60,3 +60,11 @@ class Cancelled(StudioError):
 
 class InvalidProject(StudioError):
     """A project file that cannot be opened at all (what can be recovered is opened instead)."""
+
+
+class UnreadableFile(StudioError):
+    """A file that is missing, not a regular file, too large, or not the text it should be."""
+
+
+class UntrustedPath(StudioError):
+    """A recipe from a PNG or a project names a local file; it is not read unless the user allows it."""
