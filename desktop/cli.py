@@ -6,10 +6,13 @@ import argparse
 import json
 import logging
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from desktop.domain.errors import Cancelled, InvalidRecipe, StudioError
+from desktop.domain.errors import Cancelled, InvalidRecipe, StudioError, UntrustedPath
 from desktop.logs import log_path, setup_logging
 
 log = logging.getLogger("desktop.cli")
@@ -19,6 +22,7 @@ EXIT_INTERRUPTED = 130
 
 
 SUBCOMMANDS = ("render", "train", "bench", "preprocess", "pose")
+LIBRARY_LOGGERS = ("diffusers", "transformers", "huggingface_hub")
 
 
 def _add_app_options(parser: argparse.ArgumentParser) -> None:
@@ -48,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--steps", type=int, help="override the recipe's steps")
     render.add_argument("--seed", type=int, help="override the recipe's seed")
     render.add_argument("--quiet", action="store_true", help="no progress lines")
+    render.add_argument(
+        "--allow-local-files", action="store_true",
+        help="let a recipe from a PNG read the local files it names (images, masks, poses); without it, such "
+        "a recipe may use only the data embedded in it (the models it asks for are always named before they load)")
 
     train = sub.add_parser("train", help="train a ControlNet, or rebuild the built-in demo model")
     train_sub = train.add_subparsers(dest="what", metavar="WHAT", required=True)
@@ -130,6 +138,12 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(["app", *argv])
     setup_logging(args.verbose)
     if args.command == "app":
+        from desktop.ui.platform_check import qt_platform_problem
+
+        if problem := qt_platform_problem():  # before Qt can abort the process on it
+            log.error("app: %s", problem)
+            print(f"error: {problem}", file=sys.stderr)
+            return EXIT_BAD_INPUT
         from desktop.ui.launch import launch_app
 
         return launch_app(args)
@@ -152,23 +166,40 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERNAL
 
 
-def _load_recipe(path: str):
+def _library_output_to_log() -> None:
+    """diffusers, transformers and huggingface_hub print their own warnings to stderr, and Python
+    prints warnings there too: a render sends them to the log, so stderr holds only its own lines
+    (--verbose still shows them, through the log's terminal handler). Importing the libraries
+    takes seconds, so this runs once the cheap checks have passed."""
+    from diffusers.utils import logging as diffusers_logging
+    from huggingface_hub.utils import logging as hub_logging  # noqa: F401 - sets up its stderr handler
+    from transformers.utils import logging as transformers_logging
+
+    diffusers_logging.disable_default_handler()
+    transformers_logging.disable_default_handler()
+    for name in LIBRARY_LOGGERS:
+        library = logging.getLogger(name)
+        for handler in [h for h in library.handlers if type(h) is logging.StreamHandler]:
+            library.removeHandler(handler)
+        library.propagate = True
+    logging.captureWarnings(True)
+
+
+def _load_recipe(path: str, allow_local_files: bool):
+    """A user's JSON recipe, or a PNG's: self-contained (embedded data only) unless the user allows local files."""
     from desktop.domain.recipe import load_recipe_file
 
     if path.lower().endswith(".png"):
         from desktop.engine.png_output import recipe_from_png
 
-        return recipe_from_png(path)
+        recipe = recipe_from_png(path)
+        return recipe.with_overrides(self_contained=False) if allow_local_files else recipe
     return load_recipe_file(path)
 
 
 def _render(args: argparse.Namespace) -> int:
-    output = Path(args.output)
-    if output.suffix.lower() != ".png":
-        raise InvalidRecipe("output", f"must be a .png file, got {output.name}")
-    if not output.resolve().parent.is_dir():
-        raise InvalidRecipe("output", f"folder {output.resolve().parent} does not exist")
-    recipe = _load_recipe(args.recipe)
+    output = _output_file(args.output, ".png")
+    recipe = _load_recipe(args.recipe, args.allow_local_files)
     overrides = {k: getattr(args, k) for k in ("steps", "seed") if getattr(args, k) is not None}
     recipe = recipe.with_overrides(**overrides).validate()
 
@@ -179,18 +210,30 @@ def _render(args: argparse.Namespace) -> int:
 
     device = choose_device(args.device)
     started = time.perf_counter()
+    named: list[str] = []  # the models, once resolved; a PNG's are shown before they load or download
+
+    def on_models(references) -> None:
+        named.append(references.describe())
+        if args.recipe.lower().endswith(".png"):
+            print(f"recipe from {Path(args.recipe).name} uses {named[0]}", file=sys.stderr, flush=True)
 
     def on_step(update) -> None:
         if not args.quiet:
             rate = (time.perf_counter() - started) / update.step
             print(f"step {update.step}/{update.total} ({rate:.2f} s/step)", file=sys.stderr, flush=True)
 
-    result = render(ModelCache(device), recipe, on_step=on_step, previews=PreviewSettings(every=0))
+    _library_output_to_log()
+    try:
+        result = render(ModelCache(device), recipe, on_step=on_step, previews=PreviewSettings(every=0),
+                        on_models=on_models)
+    except UntrustedPath as err:
+        raise UntrustedPath(f"{err}; add --allow-local-files to read it") from err
     for notice in result.notices:
         print(f"note: {notice}", file=sys.stderr)
-    write_png(output, result.image, result.recipe)
+    with _writing(output):
+        write_png(output, result.image, result.recipe)
     height, width = result.image.shape[:2]
-    print(f"wrote {output} ({width} x {height}, {result.seconds:.1f} s on {device.label})")
+    print(f"wrote {output} ({width} x {height}, {result.seconds:.1f} s on {device.label}; {named[0]})")
     return 0
 
 
@@ -252,10 +295,10 @@ def _train(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from desktop.bench.runner import run_bench, table, write_json
 
-    from desktop.domain.recipe import SIZE_MAX, SIZE_MIN, STEPS_MAX
+    from desktop.domain.recipe import STEPS_MAX, check_size
 
-    if args.size is not None and not (SIZE_MIN <= args.size <= SIZE_MAX and args.size % 8 == 0):
-        raise InvalidRecipe("size", f"must be a multiple of 8 between {SIZE_MIN} and {SIZE_MAX}, got {args.size}")
+    if args.size is not None:
+        check_size("size", args.size)
     if not 2 <= args.steps <= STEPS_MAX:
         raise InvalidRecipe("steps", f"must be between 2 and {STEPS_MAX} (the first step is not timed), got {args.steps}")
     if args.repeats < 1:
@@ -270,7 +313,8 @@ def _bench(args: argparse.Namespace) -> int:
                        say=lambda text: print(text, flush=True))
     print(table(result))
     if args.json_out:
-        write_json(result, args.json_out)
+        with _writing(Path(args.json_out)):
+            write_json(result, args.json_out)
     return 0
 
 
@@ -301,9 +345,27 @@ def _output_file(path: str, suffix: str, field: str = "output") -> Path:
     output = Path(path)
     if output.suffix.lower() != suffix:
         raise InvalidRecipe(field, f"must be a {suffix} file, got {output.name}")
-    if not output.resolve().parent.is_dir():
-        raise InvalidRecipe(field, f"folder {output.resolve().parent} does not exist")
+    if output.is_dir():
+        raise InvalidRecipe(field, f"{output} is a folder, not a {suffix} file")
+    folder = output.resolve().parent
+    if not folder.is_dir():
+        raise InvalidRecipe(field, f"folder {folder} does not exist")
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{output.name}.", suffix=".probe"):
+            pass  # creating a file is the one test that answers for read-only mounts, permissions and ACLs alike
+    except OSError as err:
+        raise InvalidRecipe(field, f"cannot write into folder {folder}: {err.strerror or err}") from err
     return output
+
+
+@contextmanager
+def _writing(output: Path) -> Iterator[None]:
+    """A write that fails after the checks (a full disk, a folder made read-only since) is one
+    sentence; the atomic writers leave no partial file behind."""
+    try:
+        yield
+    except OSError as err:
+        raise InvalidRecipe("output", f"cannot write {output.name}: {err.strerror or err}") from err
 
 
 def _preprocess(args: argparse.Namespace) -> int:
@@ -312,17 +374,23 @@ def _preprocess(args: argparse.Namespace) -> int:
     from desktop.conditions.prepare import control_from_photo
     from desktop.conditions.preprocessors import get_preprocessor
     from desktop.domain.atomic import write_bytes_atomic
+    from desktop.domain.recipe import check_size
 
     output = _output_file(args.output, ".png")
     spec = get_preprocessor(args.name, "name")
     params = _parse_params(args.param)
+    for name in ("width", "height"):
+        if getattr(args, name) is not None:
+            check_size(name, getattr(args, name))
     photo = read_image(args.image)
-    width, height = args.width or photo.shape[1], args.height or photo.shape[0]
+    width = photo.shape[1] if args.width is None else args.width
+    height = photo.shape[0] if args.height is None else args.height
     mask = read_image(args.mask)[:, :, 0] if args.mask else None
     started = time.perf_counter()
     image = control_from_photo(photo, spec.feeds, width, height, preprocessor=args.name, params=params,
                                resize_mode=args.resize_mode, mask=mask)
-    write_bytes_atomic(output, encode_png(displayable(image)))
+    with _writing(output):
+        write_bytes_atomic(output, encode_png(displayable(image)))
     print(f"wrote {output} ({width} x {height}, {args.name} for {spec.controlnet or 'any model'}, "
           f"{time.perf_counter() - started:.2f} s)")
     return 0
@@ -330,29 +398,24 @@ def _preprocess(args: argparse.Namespace) -> int:
 
 def _pose(args: argparse.Namespace) -> int:
     from desktop.conditions.image_io import encode_png, read_image
-    from desktop.conditions.openpose_json import load_openpose_text, people_to_openpose
+    from desktop.conditions.openpose_json import people_from_openpose, people_to_openpose
     from desktop.conditions.pose_render import render_openpose
     from desktop.domain.atomic import write_bytes_atomic, write_text_atomic
+    from desktop.domain.recipe import parse_json
+    from desktop.domain.safe_files import MAX_POSE_BYTES, read_text_file
 
     if args.what == "render":
         output = _output_file(args.output, ".png")
+        text = read_text_file(args.pose, limit=MAX_POSE_BYTES, what="pose")
         try:
-            text = Path(args.pose).read_text(encoding="utf-8")
-        except FileNotFoundError as err:
-            raise InvalidRecipe("pose", f"file not found: {args.pose}") from err
-        except (OSError, UnicodeDecodeError) as err:
-            raise InvalidRecipe("pose", f"cannot read {args.pose}") from err
-        try:
-            data = json.loads(text)
+            data = parse_json(text)
         except ValueError as err:
-            raise InvalidRecipe("pose", f"{args.pose} is not valid JSON") from err
-        data = data if isinstance(data, dict) else None
-        width = args.width or (data or {}).get("canvas_width") or 512
-        height = args.height or (data or {}).get("canvas_height") or 512
-        if not (isinstance(width, int) and isinstance(height, int) and 8 <= width <= 4096 and 8 <= height <= 4096):
-            raise InvalidRecipe("size", "width and height must be whole numbers between 8 and 4096")
-        people = load_openpose_text(text, width, height)
-        write_bytes_atomic(output, encode_png(render_openpose(people, width, height)))
+            raise InvalidRecipe("pose", f"{Path(args.pose).name} {err}") from err
+        canvas = data if isinstance(data, dict) else {}
+        width, height = _pose_size(args.width, canvas, "width"), _pose_size(args.height, canvas, "height")
+        people = people_from_openpose(data, width, height)
+        with _writing(output):
+            write_bytes_atomic(output, encode_png(render_openpose(people, width, height)))
         print(f"wrote {output} ({width} x {height}, {len(people)} people)")
         return 0
     from desktop.conditions.prepare import NETWORKS
@@ -363,9 +426,19 @@ def _pose(args: argparse.Namespace) -> int:
     people = neural.detect_people(photo, NETWORKS, args.detector or neural.PERSON_DETECTOR,
                                   args.pose_model or neural.POSE_MODEL)
     height, width = photo.shape[:2]
-    write_text_atomic(output, json.dumps(people_to_openpose(people, width, height), indent=1))
+    with _writing(output):
+        write_text_atomic(output, json.dumps(people_to_openpose(people, width, height), indent=1))
     print(f"wrote {output} ({len(people)} people)")
     return 0
+
+
+def _pose_size(flag: int | None, canvas: dict, name: str) -> int:
+    """The flag, else the pose file's canvas, else 512: bounded like a recipe's size."""
+    from desktop.domain.recipe import check_size
+
+    field, value = (name, flag) if flag is not None else (f"canvas_{name}", canvas.get(f"canvas_{name}") or 512)
+    check_size(field, value)
+    return value
 
 
 def _evaluate(args: argparse.Namespace) -> int:

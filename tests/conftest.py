@@ -4,6 +4,8 @@ through the same code real models use."""
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +15,26 @@ from PIL import Image
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+# The user's log, settings, recovery file and model cache are never touched: before anything imports
+# the app, every XDG folder (Qt's QStandardPaths reads them too) and the Hugging Face cache point into
+# one temp folder for the run, and subprocesses inherit it. Qt's own test mode is not used: on Linux
+# it ignores XDG and writes to ~/.qttest in the real home.
+ISOLATED = Path(tempfile.mkdtemp(prefix="cnstudio-tests-"))
+for _variable in ("XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
+    os.environ[_variable] = str(ISOLATED / _variable.split("_")[1].lower())
+os.environ["HF_HOME"] = str(ISOLATED / "cache" / "huggingface")
+os.environ.pop("HF_HUB_CACHE", None)
+
+
+def pytest_unconfigure(config) -> None:
+    shutil.rmtree(ISOLATED, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def isolated_dirs() -> Path:
+    """The run's temp folder that stands in for the user's state, data, config and cache folders."""
+    return ISOLATED
 
 
 @dataclass(frozen=True)

@@ -111,7 +111,7 @@ def test_real_process_bad_input_and_help(tmp_path):
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [f"error: recipe: file not found: {tmp_path / 'missing.json'}"]
+    assert result.stderr.strip().splitlines() == ["error: cannot read recipe missing.json: it does not exist"]
     help_text = subprocess.run([sys.executable, "main.py", "--help"], cwd=ROOT, capture_output=True, text=True,
                                timeout=120).stdout
     assert "render" in help_text

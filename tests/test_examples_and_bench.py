@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_example_recipe_is_valid_and_its_image_resolves():
     recipe = load_recipe_file(ROOT / "resources" / "examples" / "scribble_sd15.json")
     assert recipe.base_model == "stable-diffusion-v1-5/stable-diffusion-v1-5"
-    assert Path(recipe.resolve_path(recipe.conditions[0].image)).exists()
+    assert Path(recipe.local_file(recipe.conditions[0].image, "image")).exists()
 
 
 def test_bench_reports_every_figure(tmp_path, capsys):

@@ -6,12 +6,11 @@ confidence below MIN_CONFIDENCE, or written as 0,0,0, are missing.
 
 from __future__ import annotations
 
-import json
-import math
 from typing import Any
 
 from desktop.domain.errors import InvalidRecipe
-from desktop.domain.pose import Person
+from desktop.domain.pose import MAX_COORDINATE, Person
+from desktop.domain.recipe import finite_float, parse_json
 
 MIN_CONFIDENCE = 0.05
 
@@ -28,11 +27,13 @@ def people_from_openpose(data: Any, width: int, height: int) -> list[Person]:
     sx = width if normalised else width / source_w
     sy = height if normalised else height / source_h
     people = []
-    for body, left, right, face in raw:
-        points = _points(body, sx, sy)
+    for index, (body, left, right, face) in enumerate(raw):
+        where = f"openpose.people[{index}]"
+        points = _points(body, sx, sy, where)
         points = (points + [None] * 18)[:18]
-        people.append(Person(points, set(), _points(left, sx, sy) if left else None,
-                             _points(right, sx, sy) if right else None, _points(face, sx, sy) if face else None))
+        people.append(Person(points, set(), _points(left, sx, sy, where) if left else None,
+                             _points(right, sx, sy, where) if right else None,
+                             _points(face, sx, sy, where) if face else None))
     return people
 
 
@@ -56,16 +57,15 @@ def people_to_openpose(people: list[Person], width: int, height: int) -> dict:
 
 def load_openpose_text(text: str, width: int, height: int) -> list[Person]:
     try:
-        data = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as err:
-        raise InvalidRecipe("openpose", f"is not valid JSON ({err})") from err
+        data = parse_json(text)
+    except ValueError as err:
+        raise InvalidRecipe("openpose", str(err)) from err
     return people_from_openpose(data, width, height)
 
 
 def _dimension(value: Any, default: int) -> float:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
-        return float(value)
-    return float(default)
+    number = finite_float(value)
+    return number if number is not None and number > 0 else float(default)
 
 
 def _person_arrays(person: Any, index: int):
@@ -74,11 +74,10 @@ def _person_arrays(person: Any, index: int):
     arrays = []
     for key in ("pose_keypoints_2d", "hand_left_keypoints_2d", "hand_right_keypoints_2d", "face_keypoints_2d"):
         values = person.get(key) or []
-        if not isinstance(values, list) or len(values) % 3 or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values
-        ):
+        numbers = [finite_float(v) for v in values] if isinstance(values, list) else [None]
+        if len(numbers) % 3 or None in numbers:
             raise InvalidRecipe(f"openpose.people[{index}].{key}", "must be a list of x, y, confidence numbers")
-        arrays.append(values)
+        arrays.append(numbers)
     return arrays
 
 
@@ -86,9 +85,14 @@ def _coords(values: list[float]) -> list[float]:
     return [abs(v) for i, v in enumerate(values) if i % 3 != 2 and values[i - i % 3 + 2] >= MIN_CONFIDENCE]
 
 
-def _points(values: list[float], sx: float, sy: float):
+def _points(values: list[float], sx: float, sy: float, where: str):
     points = []
     for i in range(0, len(values), 3):
         x, y, c = values[i : i + 3]
-        points.append(None if c < MIN_CONFIDENCE or (x == 0 and y == 0) else (x * sx, y * sy))
+        if c < MIN_CONFIDENCE or (x == 0 and y == 0):
+            points.append(None)
+        elif abs(x * sx) <= MAX_COORDINATE and abs(y * sy) <= MAX_COORDINATE:
+            points.append((x * sx, y * sy))
+        else:
+            raise InvalidRecipe(where, f"has a point more than {MAX_COORDINATE:,.0f} pixels off the canvas")
     return points

@@ -210,4 +210,5 @@ def build_recipe(state: DocState, control_images: dict[str, bytes], seed: int | 
         prompt=s.prompt, negative_prompt=s.negative_prompt, seed=s.seed if seed is None else seed,
         steps=s.steps, guidance_scale=s.guidance_scale, width=s.width, height=s.height,
         scheduler=s.scheduler, base_model=s.base_model, conditions=conditions,
+        self_contained=True,  # a project may be a stranger's: its images are embedded, it reads no local file
     ).validate()

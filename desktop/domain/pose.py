@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass, field
 
 Point = tuple[float, float]
+MAX_COORDINATE = 100_000.0  # pixels either side of the canvas: beyond it a file is damaged, and drawing overflows
 
 BODY_NAMES = (
     "nose", "neck", "right shoulder", "right elbow", "right wrist", "left shoulder", "left elbow",

@@ -1,21 +1,24 @@
 """Project files: one JSON file holding settings, every layer (strokes, poses, images) and the
-history's recipes. Written atomically. Reading recovers what it can and reports the rest."""
+history's recipes. Written atomically. Reading recovers what it can and reports the rest.
+
+What is read must save again: text JSON escapes into a lone surrogate, and a number no float
+holds, are treated as damage here rather than failing at the next save or render."""
 
 from __future__ import annotations
 
 import base64
 import json
-import math
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from .atomic import write_text_atomic
 from .document import Document, GenerationSettings, HistoryItem
-from .errors import InvalidProject
+from .errors import InvalidProject, UnreadableFile
 from .layers import Fill, ImageLayer, Layer, PoseLayer, ScribbleLayer, Stroke
-from .pose import Person
-from .recipe import CONDITION_KINDS, CONTROL_MODES, RESIZE_MODES, SCHEDULERS
+from .pose import MAX_COORDINATE, Person
+from .recipe import CONDITION_KINDS, CONTROL_MODES, RESIZE_MODES, SCHEDULERS, finite_float, json_problem, parse_json
+from .safe_files import MAX_PROJECT_BYTES, read_text_file
 
 PROJECT_FORMAT = "controlnet-studio-project"
 PROJECT_VERSION = 1
@@ -82,21 +85,19 @@ def _points(points):
 
 # -- reading --------------------------------------------------------------------------------------
 def load_project(path: str | Path) -> LoadedProject:
-    path = Path(path)
+    """A regular file under the project cap: a device or FIFO named as a project is refused at once."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as err:
-        raise InvalidProject(f"project not found: {path}") from err
-    except (OSError, UnicodeDecodeError) as err:
-        raise InvalidProject(f"cannot read project {path.name}: it is damaged or not a project file") from err
-    return project_from_text(text, path.name)
+        text = read_text_file(path, limit=MAX_PROJECT_BYTES, what="project")
+    except UnreadableFile as err:
+        raise InvalidProject(str(err)) from err
+    return project_from_text(text, Path(path).name)
 
 
 def project_from_text(text: str, name: str = "project") -> LoadedProject:
     try:
-        data = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as err:
-        raise InvalidProject(f"cannot open {name}: the file is damaged (not valid JSON)") from err
+        data = parse_json(text)
+    except ValueError as err:
+        raise InvalidProject(f"cannot open {name}: the file is damaged; it {err}") from err
     return project_from_dict(data, name)
 
 
@@ -116,11 +117,11 @@ def project_from_dict(data: Any, name: str = "project") -> LoadedProject:
         try:
             layers.append(_layer(raw))
         except (KeyError, TypeError, ValueError) as err:
-            label = raw.get("name") if isinstance(raw, dict) and isinstance(raw.get("name"), str) else f"#{index + 1}"
+            label = raw.get("name") if isinstance(raw, dict) and _text(raw.get("name")) else f"#{index + 1}"
             warnings.append(f"layer {label} could not be read ({err}) and was left out")
     history = []
     for raw in data.get("history") if isinstance(data.get("history"), list) else []:
-        if isinstance(raw, dict) and isinstance(raw.get("recipe"), dict):
+        if isinstance(raw, dict) and isinstance(raw.get("recipe"), dict) and not json_problem(raw["recipe"]):
             history.append(HistoryItem(raw["recipe"], _bytes(raw.get("image"))))
     return LoadedProject(Document(settings, layers, history), warnings)
 
@@ -131,12 +132,12 @@ def _settings(raw: Any, warnings: list[str]) -> GenerationSettings:
         warnings.append("the settings were missing or damaged; defaults are used")
         return settings
     checks = {
-        "prompt": lambda v: isinstance(v, str), "negative_prompt": lambda v: isinstance(v, str),
+        "prompt": _text, "negative_prompt": _text,
         "seed": lambda v: _int(v) and 0 <= v < 2**32, "random_seed": lambda v: isinstance(v, bool),
         "steps": lambda v: _int(v) and 1 <= v <= 150, "guidance_scale": lambda v: _num(v) and 0 <= v <= 30,
         "width": lambda v: _int(v) and 64 <= v <= 2048 and v % 8 == 0,
         "height": lambda v: _int(v) and 64 <= v <= 2048 and v % 8 == 0,
-        "scheduler": lambda v: v in SCHEDULERS, "base_model": lambda v: v is None or isinstance(v, str),
+        "scheduler": lambda v: v in SCHEDULERS, "base_model": lambda v: v is None or _text(v),
     }
     for key, ok in checks.items():
         if key not in raw:
@@ -153,7 +154,12 @@ def _int(v: Any) -> bool:
 
 
 def _num(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    return finite_float(v) is not None
+
+
+def _text(v: Any) -> bool:
+    """Text that can be saved again: JSON's \\ud800 escape gives a lone surrogate UTF-8 cannot write."""
+    return isinstance(v, str) and json_problem(v) is None
 
 
 def _bytes(value: Any) -> bytes:
@@ -169,14 +175,14 @@ def _layer(raw: Any) -> Layer:
     if not isinstance(raw, dict):
         raise TypeError("not an object")
     common = dict(
-        name=_require(raw, "name", str), enabled=bool(raw.get("enabled", True)),
+        name=_require_text(raw, "name"), enabled=bool(raw.get("enabled", True)),
         weight=_clamped(raw.get("weight", 1.0), 0.0, 2.0), start=_clamped(raw.get("start", 0.0), 0.0, 1.0),
         end=_clamped(raw.get("end", 1.0), 0.0, 1.0),
         mode=raw.get("mode") if raw.get("mode") in CONTROL_MODES else "balanced",
-        controlnet=raw.get("controlnet") if isinstance(raw.get("controlnet"), str) else None,
+        controlnet=raw.get("controlnet") if _text(raw.get("controlnet")) else None,
         opacity=_clamped(raw.get("opacity", 1.0), 0.0, 1.0),
     )
-    if isinstance(raw.get("id"), str):
+    if _text(raw.get("id")):
         common["id"] = raw["id"]
     if common["start"] >= common["end"]:
         common["start"], common["end"] = 0.0, 1.0
@@ -190,8 +196,8 @@ def _layer(raw: Any) -> Layer:
         if not png:
             raise ValueError("its image is missing")
         condition = raw.get("condition_kind") if raw.get("condition_kind") in CONDITION_KINDS else "image"
-        preprocessor = raw.get("preprocessor") if isinstance(raw.get("preprocessor"), str) else "none"
-        params = raw.get("params") if isinstance(raw.get("params"), dict) else {}
+        preprocessor = raw.get("preprocessor") if _text(raw.get("preprocessor")) else "none"
+        params = raw.get("params") if isinstance(raw.get("params"), dict) and not json_problem(raw["params"]) else {}
         resize = raw.get("resize_mode") if raw.get("resize_mode") in RESIZE_MODES else "crop_and_resize"
         mask = tuple(_operation(op) for op in raw.get("mask_operations") or [])
         return ImageLayer(**common, png=png, preprocessor=preprocessor, condition_kind=condition, params=params,
@@ -200,10 +206,10 @@ def _layer(raw: Any) -> Layer:
     raise ValueError(f"unknown layer kind {kind!r}")
 
 
-def _require(raw: dict, key: str, kind: type):
+def _require_text(raw: dict, key: str) -> str:
     value = raw.get(key)
-    if not isinstance(value, kind):
-        raise ValueError(f"{key} is missing")
+    if not _text(value):
+        raise ValueError(f"{key} is missing or damaged")
     return value
 
 
@@ -216,7 +222,8 @@ def _clamped(value: Any, low: float, high: float) -> float:
 def _point(value: Any):
     if value is None:
         return None
-    if not (isinstance(value, list) and len(value) >= 2 and _num(value[0]) and _num(value[1])):
+    if not (isinstance(value, list) and len(value) >= 2 and _num(value[0]) and _num(value[1])
+            and abs(value[0]) <= MAX_COORDINATE and abs(value[1]) <= MAX_COORDINATE):
         raise ValueError("a point is damaged")
     return (float(value[0]), float(value[1]))
 

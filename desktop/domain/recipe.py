@@ -2,6 +2,10 @@
 
 Validation names the field and the rule. Unknown keys are kept (a newer app may have
 written them) and written back; a `version` key is always written.
+
+A recipe reads local files (control images, masks, OpenPose JSON) only through `local_file`: one
+a user wrote finds them in its own folder; one that came inside a PNG or a project is
+self-contained and reads none, so a stranger's file cannot make the app read and embed yours.
 """
 
 from __future__ import annotations
@@ -9,11 +13,14 @@ from __future__ import annotations
 import base64
 import json
 import math
+import os
+import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .errors import InvalidRecipe
+from .errors import InvalidRecipe, UntrustedPath
+from .safe_files import MAX_RECIPE_BYTES, read_text_file
 
 RECIPE_VERSION = 1
 CONTROL_MODES = ("balanced", "prompt", "control", "cfg-rw")
@@ -27,6 +34,8 @@ SIZE_MIN, SIZE_MAX = 64, 2048
 STEPS_MIN, STEPS_MAX = 1, 150
 GUIDANCE_MAX = 30.0
 WEIGHT_MAX = 2.0
+MAX_NESTING = 64  # levels of objects and lists; a recipe needs about 8, and deeper ones exhaust the stack
+MAX_MODEL_NAME = 4096  # characters: the longest path an operating system takes
 
 _CONDITION_KEYS = {
     "kind", "image", "image_data", "controlnet", "weight", "start", "end", "mode", "enabled", "preprocess",
@@ -86,27 +95,43 @@ class Recipe:
     base_model: str | None = None
     conditions: list[Condition] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
-    base_dir: Path | None = None
+    base_dir: Path | None = None  # the folder of the user's JSON recipe: its file names start there
+    self_contained: bool = False  # came inside a PNG or a project: embedded data only, never a local file
 
-    def resolve_path(self, reference: str) -> str:
-        """A path relative to the recipe's folder becomes absolute; hub ids pass through."""
+    def model_reference(self, reference: str) -> str:
+        """A model in the recipe's folder becomes its absolute path; anything else (a hub id) passes as written."""
         if self.base_dir is None or Path(reference).is_absolute():
             return reference
         candidate = self.base_dir / reference
-        return str(candidate) if candidate.exists() else reference
+        return str(candidate) if os.path.exists(candidate) else reference
+
+    def local_file(self, reference: str, where: str) -> str:
+        """The one gate for every local file a recipe reads (images, masks, poses).
+
+        A self-contained recipe is refused whether or not the file exists, so the answer tells a
+        stranger nothing about your files; a user's recipe finds relative names in its own folder only.
+        """
+        if self.self_contained:
+            raise UntrustedPath(f"{where} names the local file {_shown(reference, 120)}, which a recipe from a PNG "
+                                "or project may not read")
+        _check_file_name(reference, where)
+        if self.base_dir is None or Path(reference).is_absolute():
+            return reference
+        candidate = self.base_dir / reference
+        if not os.path.exists(candidate):  # False, not an error, for a name too long for the system
+            raise InvalidRecipe(where, f"{_shown(reference, 120)} was not found in the recipe's folder {self.base_dir}")
+        return str(candidate)
 
     def validate(self) -> "Recipe":
         """Raise InvalidRecipe naming the first field that breaks its rule."""
         _check_int("steps", self.steps, STEPS_MIN, STEPS_MAX)
         _check_number("guidance_scale", self.guidance_scale, 0.0, GUIDANCE_MAX)
-        for name in ("width", "height"):
-            value = getattr(self, name)
-            _check_int(name, value, SIZE_MIN, SIZE_MAX)
-            if value % 8:
-                raise InvalidRecipe(name, f"must be a multiple of 8, got {value}")
+        check_size("width", self.width)
+        check_size("height", self.height)
         _check_int("seed", self.seed, 0, SEED_MAX)
+        _check_model_name("base_model", self.base_model)
         if self.scheduler not in SCHEDULERS:
-            raise InvalidRecipe("scheduler", f"must be one of {', '.join(SCHEDULERS)}, got {self.scheduler!r}")
+            raise InvalidRecipe("scheduler", f"must be one of {', '.join(SCHEDULERS)}, got {_shown(self.scheduler)}")
         for index, condition in enumerate(self.conditions):
             _validate_condition(f"conditions[{index}]", condition)
         return self
@@ -151,10 +176,20 @@ def _condition_to_dict(condition: Condition, embed_images: bool) -> dict[str, An
     return data
 
 
-def recipe_from_dict(data: Any, base_dir: Path | None = None) -> Recipe:
+def check_size(name: str, value: Any) -> None:
+    """Every image size the app makes, in a recipe or on the command line: the model's rule, and a bound on memory."""
+    _check_int(name, value, SIZE_MIN, SIZE_MAX)
+    if value % 8:
+        raise InvalidRecipe(name, f"must be a multiple of 8, got {value}")
+
+
+def recipe_from_dict(data: Any, base_dir: Path | None = None, *, self_contained: bool = False) -> Recipe:
     """Build a validated Recipe from parsed JSON; any shape error is an InvalidRecipe."""
     if not isinstance(data, dict):
         raise InvalidRecipe("recipe", "must be a JSON object")
+    problem = json_problem(data)
+    if problem:
+        raise InvalidRecipe("recipe", problem)
     conditions_raw = data.get("conditions", [])
     if not isinstance(conditions_raw, list):
         raise InvalidRecipe("conditions", "must be a list")
@@ -171,27 +206,105 @@ def recipe_from_dict(data: Any, base_dir: Path | None = None) -> Recipe:
         conditions=[_condition_from_dict(f"conditions[{i}]", c) for i, c in enumerate(conditions_raw)],
         extra={k: v for k, v in data.items() if k not in _RECIPE_KEYS},
         base_dir=base_dir,
+        self_contained=self_contained,
     )
     return recipe.validate()
 
 
-def recipe_from_json(text: str, base_dir: Path | None = None) -> Recipe:
+def recipe_from_json(text: str, base_dir: Path | None = None, *, self_contained: bool = False) -> Recipe:
     try:
-        data = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as err:
-        raise InvalidRecipe("recipe", f"is not valid JSON ({err})") from err
-    return recipe_from_dict(data, base_dir)
+        data = parse_json(text)
+    except ValueError as err:
+        raise InvalidRecipe("recipe", str(err)) from err
+    return recipe_from_dict(data, base_dir, self_contained=self_contained)
 
 
 def load_recipe_file(path: str | Path) -> Recipe:
-    path = Path(path)
+    """A user's own recipe: a regular file under the size cap; its file names start in its folder."""
+    text = read_text_file(path, limit=MAX_RECIPE_BYTES, what="recipe")
+    return recipe_from_json(text, base_dir=Path(path).resolve().parent)
+
+
+def parse_json(text: str) -> Any:
+    """json.loads for text from anyone: every failure is a ValueError whose message completes
+    "recipe: ..." (the parser's own RecursionError, and its limit of 4300 digits, included)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as err:
-        raise InvalidRecipe("recipe", f"file not found: {path}") from err
-    except (OSError, UnicodeDecodeError) as err:
-        raise InvalidRecipe("recipe", f"cannot read {path}: {err}") from err
-    return recipe_from_json(text, base_dir=path.resolve().parent)
+        return json.loads(text)
+    except RecursionError as err:
+        raise ValueError("is nested too deeply") from err
+    except json.JSONDecodeError as err:
+        raise ValueError(f"is not valid JSON ({err})") from err
+    except ValueError as err:
+        raise ValueError("holds a number with too many digits") from err
+
+
+def json_problem(value: Any) -> str | None:
+    """Why `value` could not be written back as UTF-8 JSON (as every recipe is, into its PNG), or None.
+
+    JSON's `\\ud800` escape reads as a lone surrogate that UTF-8 cannot encode, and only the parser
+    bounds integer length and depth: caught here, not after minutes of rendering.
+    """
+    if _nesting(value) > MAX_NESTING:
+        return "is nested too deeply"
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return "holds text with a broken character (a lone surrogate)"
+    except ValueError:
+        return "holds a number with too many digits"
+    return None
+
+
+def finite_float(value: Any) -> float | None:
+    """A JSON number as a finite float, or None: JSON integers have any length (10**400 has no
+    float) and 1e999 reads as infinity."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _nesting(value: Any) -> int:
+    """Depth of nested objects and lists, counted without recursion (the input may be very deep)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > MAX_NESTING:
+            return deepest
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _shown(value: Any, limit: int = 40) -> str:
+    """A value in a message, cut short: a 2 MB text or a 400-digit number would flood the line."""
+    if isinstance(value, (dict, list)):
+        return "an object" if isinstance(value, dict) else "a list"
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return "a number with too many digits"
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _check_model_name(name: str, value: str | None) -> None:
+    """Models are named on the terminal before they load (a stranger's PNG picks them): a newline
+    or an escape sequence in the name would break or fake that line."""
+    if value is None:
+        return
+    if len(value) > MAX_MODEL_NAME or any(unicodedata.category(c) == "Cc" for c in value):
+        raise InvalidRecipe(name, "must be a hub id or a path, without control characters")
+
+
+def _check_file_name(reference: str, where: str) -> None:
+    """The operating system cannot look up a name holding a NUL character (Python raises ValueError)."""
+    if "\0" in reference:
+        raise InvalidRecipe(where, "is not a valid file name (it holds a NUL character)")
 
 
 def _condition_from_dict(where: str, data: Any) -> Condition:
@@ -220,16 +333,19 @@ def _condition_from_dict(where: str, data: Any) -> Condition:
 
 def _validate_condition(where: str, condition: Condition) -> None:
     if condition.kind not in CONDITION_KINDS:
-        raise InvalidRecipe(f"{where}.kind", f"must be one of {', '.join(CONDITION_KINDS)}, got {condition.kind!r}")
+        raise InvalidRecipe(f"{where}.kind",
+                            f"must be one of {', '.join(CONDITION_KINDS)}, got {_shown(condition.kind)}")
     if condition.mode not in CONTROL_MODES:
-        raise InvalidRecipe(f"{where}.mode", f"must be one of {', '.join(CONTROL_MODES)}, got {condition.mode!r}")
+        raise InvalidRecipe(f"{where}.mode", f"must be one of {', '.join(CONTROL_MODES)}, got {_shown(condition.mode)}")
+    _check_model_name(f"{where}.controlnet", condition.controlnet)
     _check_number(f"{where}.weight", condition.weight, 0.0, WEIGHT_MAX)
     _check_number(f"{where}.start", condition.start, 0.0, 1.0)
     _check_number(f"{where}.end", condition.end, 0.0, 1.0)
     if not condition.start < condition.end:
         raise InvalidRecipe(f"{where}.start", f"must be below end ({condition.start} >= {condition.end})")
     if condition.resize_mode not in RESIZE_MODES:
-        raise InvalidRecipe(f"{where}.resize_mode", f"must be one of {', '.join(RESIZE_MODES)}, got {condition.resize_mode!r}")
+        raise InvalidRecipe(f"{where}.resize_mode",
+                            f"must be one of {', '.join(RESIZE_MODES)}, got {_shown(condition.resize_mode)}")
     if condition.keep_unmasked and condition.preprocess != "inpaint":
         raise InvalidRecipe(f"{where}.keep_unmasked", "applies only to a condition with the inpaint preprocessor")
     if condition.image is None and condition.image_data is None and condition.pose is None:
@@ -238,16 +354,17 @@ def _validate_condition(where: str, condition: Condition) -> None:
 
 def _check_int(name: str, value: Any, low: int, high: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidRecipe(name, f"must be a whole number, got {value!r}")
+        raise InvalidRecipe(name, f"must be a whole number, got {_shown(value)}")
     if not low <= value <= high:
-        raise InvalidRecipe(name, f"must be between {low} and {high}, got {value}")
+        raise InvalidRecipe(name, f"must be between {low} and {high}, got {_shown(value)}")
 
 
 def _check_number(name: str, value: Any, low: float, high: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InvalidRecipe(name, f"must be a finite number, got {value!r}")
-    if not low <= value <= high:
-        raise InvalidRecipe(name, f"must be between {low:g} and {high:g}, got {value:g}")
+    number = finite_float(value)
+    if number is None:
+        raise InvalidRecipe(name, f"must be a finite number, got {_shown(value)}")
+    if not low <= number <= high:
+        raise InvalidRecipe(name, f"must be between {low:g} and {high:g}, got {number:g}")
 
 
 def _key(where: str, key: str) -> str:
@@ -277,14 +394,16 @@ def _get_int(data: dict, key: str, default: int, where: str = "") -> int:
     if isinstance(value, float) and value.is_integer() and math.isfinite(value):
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidRecipe(_key(where, key), f"must be a whole number, got {value!r}")
+        raise InvalidRecipe(_key(where, key), f"must be a whole number, got {_shown(value)}")
     return value
 
 
 def _get_float(data: dict, key: str, default: float, where: str = "") -> float:
     value = data.get(key, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InvalidRecipe(_key(where, key), f"must be a number, got {value!r}")
+        raise InvalidRecipe(_key(where, key), f"must be a number, got {_shown(value)}")
+    if isinstance(value, int) and finite_float(value) is None:
+        raise InvalidRecipe(_key(where, key), "must be a finite number, got a number with too many digits")
     return float(value)
 
 
@@ -317,5 +436,5 @@ def _get_pose(data: dict, where: str) -> Any:
 def _get_bool(data: dict, key: str, default: bool, where: str = "") -> bool:
     value = data.get(key, default)
     if not isinstance(value, bool):
-        raise InvalidRecipe(_key(where, key), f"must be true or false, got {value!r}")
+        raise InvalidRecipe(_key(where, key), f"must be true or false, got {_shown(value)}")
     return value

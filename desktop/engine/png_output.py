@@ -8,11 +8,13 @@ import json
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, PngImagePlugin, UnidentifiedImageError
+from PIL import Image, PngImagePlugin
 
+from desktop.conditions.image_io import read_png_text
 from desktop.domain.atomic import write_bytes_atomic
 from desktop.domain.errors import InvalidRecipe
-from desktop.domain.recipe import Recipe, recipe_from_dict
+from desktop.domain.recipe import Recipe, parse_json, recipe_from_dict
+from desktop.domain.safe_files import MAX_RECIPE_BYTES
 
 from .schedulers import DISPLAY_NAMES
 
@@ -60,21 +62,17 @@ def write_png(path: str | Path, image: np.ndarray, recipe: Recipe) -> None:
 
 
 def recipe_from_png(path: str | Path) -> Recipe:
+    """The recipe a result PNG carries, read from its text chunk alone: the pixels are never decoded,
+    and the recipe may be as large as a JSON recipe (control images embedded)."""
     path = Path(path)
-    try:
-        with Image.open(path) as image:
-            text = image.info.get(RECIPE_KEY)
-    except FileNotFoundError as err:
-        raise InvalidRecipe("recipe", f"file not found: {path}") from err
-    except (UnidentifiedImageError, OSError) as err:
-        raise InvalidRecipe("recipe", f"cannot read {path.name}: it is damaged or not a PNG") from err
+    text = read_png_text(path, RECIPE_KEY, limit=MAX_RECIPE_BYTES, what="recipe")
     if not text:
         raise InvalidRecipe("recipe", f"{path.name} holds no ControlNet Studio recipe")
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise InvalidRecipe("recipe", f"the recipe inside {path.name} is damaged") from err
-    return recipe_from_dict(data, base_dir=path.resolve().parent)
+        data = parse_json(text)
+    except ValueError as err:
+        raise InvalidRecipe("recipe", f"the recipe inside {path.name} {err}") from err
+    return recipe_from_dict(data, base_dir=path.resolve().parent, self_contained=True)  # a stranger's: no local files
 
 
 def _short(reference: str) -> str:

@@ -1,7 +1,8 @@
 """Prompt encoding as diffusers does it (positive and negative encoded separately).
 
 Embeddings are cached on the loaded model, so changing a weight or a seed re-encodes nothing.
-A prompt longer than the text encoder's limit is truncated with a notice naming what was cut.
+A prompt longer than the text encoder's limit is truncated with a notice saying how much was cut
+and where (a short excerpt: the notice is one line, whatever the prompt's length).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from .components import BaseModel
 
 _CACHE_KEY = "prompt_cache"
 _CACHE_SIZE = 16
+_EXCERPT_TOKENS = 20
+_EXCERPT_CHARS = 60
 
 
 def encode_prompts(base: BaseModel, prompt: str, negative: str | None) -> tuple[torch.Tensor, list[str]]:
@@ -44,11 +47,19 @@ def _encode(base: BaseModel, text: str) -> tuple[torch.Tensor, list[str]]:
     full = tokenizer(text, padding="longest", return_tensors="pt").input_ids
     notices = []
     if full.shape[-1] > limit:
-        dropped = tokenizer.batch_decode(full[:, limit - 1 : -1])[0]
-        notices.append(f"prompt was cut to the text encoder's limit of {limit} tokens; dropped: {dropped!r}")
+        notices.append(_cut_notice(tokenizer, full[0], limit))
     mask = None
     if getattr(base.text_encoder.config, "use_attention_mask", False):
         mask = tokens.attention_mask.to(base.device)
     with torch.inference_mode():
         embeds = base.text_encoder(tokens.input_ids.to(base.device), attention_mask=mask)[0]
     return embeds.to(dtype=base.text_encoder.dtype, device=base.device), notices
+
+
+def _cut_notice(tokenizer, ids: torch.Tensor, limit: int) -> str:
+    """How many tokens were dropped and the first words of them (BOS and EOS are not prompt tokens)."""
+    dropped = ids.shape[-1] - limit
+    excerpt = tokenizer.decode(ids[limit - 1 : limit - 1 + min(dropped, _EXCERPT_TOKENS)])
+    if dropped > _EXCERPT_TOKENS or len(excerpt) > _EXCERPT_CHARS:
+        excerpt = excerpt[:_EXCERPT_CHARS].rstrip() + "..."
+    return f"prompt was cut to the text encoder's limit of {limit} tokens; {dropped:,} tokens dropped, from {excerpt!r}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -9,8 +10,9 @@ import numpy as np
 from desktop.conditions.image_io import encode_png, read_image
 from desktop.conditions.inpaint_overlay import UnmaskedOverlay
 from desktop.conditions.prepare import control_from_photo
-from desktop.domain.errors import InvalidRecipe
-from desktop.domain.recipe import Recipe
+from desktop.domain.errors import InvalidRecipe, UnreadableFile
+from desktop.domain.recipe import Condition, Recipe
+from desktop.domain.safe_files import MAX_POSE_BYTES, read_text_file
 
 from .cancel import CancelToken
 from .compat import check_controlnet_fits
@@ -34,45 +36,48 @@ class PreviewSettings:
     sharp_every: int = 0
 
 
-def prepare_request(
-    cache: ModelCache, recipe: Recipe, previews: PreviewSettings, progress: DownloadProgress | None = None
-):
-    """Load (or reuse) every model the recipe names and read its control images; nothing runs yet.
+@dataclass(frozen=True)
+class ModelReferences:
+    """The models a render loads, resolved as loading resolves them; None for a condition that does not run."""
 
-    Returns the base model, the sampler request, and the recipe with control images embedded
-    (so the PNG written from it can be rendered again anywhere).
+    base: str
+    controlnets: tuple[str | None, ...]
+
+    def describe(self) -> str:
+        """One line naming them: shown before anything loads, since a stranger's PNG picks them."""
+        nets = [net for net in self.controlnets if net is not None]
+        return f"base model {self.base}; ControlNets: {', '.join(nets) or 'none'}"
+
+
+def model_references(recipe: Recipe) -> ModelReferences:
+    """Which base model and ControlNets `recipe` loads (hub ids are downloaded on first use)."""
+    base = recipe.model_reference(recipe.base_model) if recipe.base_model else default_base_model()
+    return ModelReferences(base, tuple(
+        _controlnet_reference(recipe, condition, base, f"conditions[{index}]") if _runs(condition) else None
+        for index, condition in enumerate(recipe.conditions)))
+
+
+def prepare_request(
+    cache: ModelCache, recipe: Recipe, previews: PreviewSettings, progress: DownloadProgress | None = None,
+    on_models: Callable[[ModelReferences], None] | None = None,
+):
+    """Read the control images, then load (or reuse) every model the recipe names; nothing runs yet.
+
+    The recipe's own inputs come first, so bad input fails before minutes of loading;
+    `on_models` hears the models just before they load. Returns the base model, the sampler
+    request, and the recipe with control images embedded (so the PNG written from it can be
+    rendered again anywhere).
     """
     recipe.validate()
-    base_reference = recipe.resolve_path(recipe.base_model) if recipe.base_model else default_base_model()
-    base = cache.base(base_reference, progress)
+    prepared = [_prepare_condition(recipe, c, f"conditions[{i}]") for i, c in enumerate(recipe.conditions)]
+    models = model_references(recipe)
+    if on_models is not None:
+        on_models(models)
+    base = cache.base(models.base, progress)
     controls: list[ControlInput] = []
-    embedded = []
-    for index, condition in enumerate(recipe.conditions):
-        where = f"conditions[{index}]"
-        if condition.pose is not None and condition.image is None and condition.image_data is None:
-            pixels = _pose_control(recipe, condition.pose, where)
-            embedded.append(replace(condition, pose=None, image_data=encode_png(pixels), preprocess=None))
-        else:
-            image_bytes = condition.image_data
-            photo = read_image(image_bytes if image_bytes is not None else recipe.resolve_path(condition.image or ""))
-            mask = _mask(recipe, condition, where)
-            params = {k: v for k, v in condition.params.items() if k != "mask"}
-            mask_bytes = condition.mask_data or (None if mask is None else encode_png(mask))
-            embedded.append(replace(condition, image_data=image_bytes or encode_png(photo), params=params,
-                                    mask_data=mask_bytes))
-            if not condition.enabled or condition.weight == 0.0:
-                continue
-            pixels = control_from_photo(
-                photo, condition.kind, recipe.width, recipe.height, preprocessor=condition.preprocess,
-                params=params, resize_mode=condition.resize_mode,
-                pixel_perfect=condition.pixel_perfect, mask=mask, where=f"{where}.params")
-        if not condition.enabled or condition.weight == 0.0:
+    for condition, (_, pixels), reference in zip(recipe.conditions, prepared, models.controlnets):
+        if reference is None:
             continue
-        reference = (
-            recipe.resolve_path(condition.controlnet)
-            if condition.controlnet
-            else default_controlnet(condition.kind, base_reference, where)
-        )
         net = cache.controlnet(reference, progress)
         check_controlnet_fits(base, net, reference)
         controls.append(ControlInput(net, pixels, condition.weight, condition.start, condition.end, condition.mode))
@@ -82,7 +87,38 @@ def prepare_request(
         scheduler=recipe.scheduler, controls=controls,
         preview_every=previews.every, sharp_preview_every=previews.sharp_every,
     )
-    return base, request, recipe.with_overrides(conditions=embedded)
+    return base, request, recipe.with_overrides(conditions=[embedded for embedded, _ in prepared])
+
+
+def _runs(condition: Condition) -> bool:
+    return condition.enabled and condition.weight != 0.0
+
+
+def _controlnet_reference(recipe: Recipe, condition: Condition, base: str, where: str) -> str:
+    if condition.controlnet:
+        return recipe.model_reference(condition.controlnet)
+    return default_controlnet(condition.kind, base, where)
+
+
+def _prepare_condition(recipe: Recipe, condition: Condition, where: str) -> tuple[Condition, np.ndarray | None]:
+    """The condition with its images embedded, and its control image (None when it does not run)."""
+    if condition.pose is not None and condition.image is None and condition.image_data is None:
+        pixels = _pose_control(recipe, condition.pose, where)
+        return replace(condition, pose=None, image_data=encode_png(pixels), preprocess=None), pixels
+    image_bytes = condition.image_data
+    source = image_bytes if image_bytes is not None else recipe.local_file(condition.image or "", f"{where}.image")
+    photo = read_image(source, label=f"{where}.image_data")
+    mask = _mask(recipe, condition, where)
+    params = {k: v for k, v in condition.params.items() if k != "mask"}
+    mask_bytes = condition.mask_data or (None if mask is None else encode_png(mask))
+    embedded = replace(condition, image_data=image_bytes or encode_png(photo), params=params, mask_data=mask_bytes)
+    if not _runs(condition):
+        return embedded, None
+    pixels = control_from_photo(
+        photo, condition.kind, recipe.width, recipe.height, preprocessor=condition.preprocess,
+        params=params, resize_mode=condition.resize_mode,
+        pixel_perfect=condition.pixel_perfect, mask=mask, where=f"{where}.params")
+    return embedded, pixels
 
 
 def _pose_control(recipe: Recipe, pose, where: str) -> np.ndarray:
@@ -91,27 +127,26 @@ def _pose_control(recipe: Recipe, pose, where: str) -> np.ndarray:
     from desktop.conditions.pose_render import render_openpose
 
     if isinstance(pose, str):
-        path = recipe.resolve_path(pose)
         try:
-            text = open(path, encoding="utf-8").read()
-        except (OSError, UnicodeDecodeError) as err:
-            raise InvalidRecipe(f"{where}.pose", f"cannot read {pose}") from err
+            text = read_text_file(recipe.local_file(pose, f"{where}.pose"), limit=MAX_POSE_BYTES, what="pose")
+        except UnreadableFile as err:
+            raise InvalidRecipe(f"{where}.pose", str(err)) from err
         people = load_openpose_text(text, recipe.width, recipe.height)
     else:
         people = people_from_openpose(pose, recipe.width, recipe.height)
     return render_openpose(people, recipe.width, recipe.height)
 
 
-def _mask(recipe: Recipe, condition, where: str) -> np.ndarray | None:
+def _mask(recipe: Recipe, condition: Condition, where: str) -> np.ndarray | None:
     """An inpaint mask, embedded (`mask_data`) or named by file (`params.mask`): white repaints."""
     if condition.mask_data is not None:
-        return read_image(condition.mask_data)[:, :, 0]
+        return read_image(condition.mask_data, label=f"{where}.mask_data")[:, :, 0]
     reference = condition.params.get("mask")
     if reference is None:
         return None
     if not isinstance(reference, str):
         raise InvalidRecipe(f"{where}.params.mask", "must be the file name of a mask image")
-    return read_image(recipe.resolve_path(reference))[:, :, 0]
+    return read_image(recipe.local_file(reference, f"{where}.params.mask"))[:, :, 0]
 
 
 def render(
@@ -122,8 +157,9 @@ def render(
     cancel: CancelToken | None = None,
     previews: PreviewSettings | None = None,
     progress: DownloadProgress | None = None,
+    on_models: Callable[[ModelReferences], None] | None = None,
 ) -> RenderResult:
-    base, request, embedded = prepare_request(cache, recipe, previews or PreviewSettings(), progress)
+    base, request, embedded = prepare_request(cache, recipe, previews or PreviewSettings(), progress, on_models)
     overlay = unmasked_overlay(embedded)
     if overlay and on_step is not None:
         on_step = _overlaid_previews(on_step, overlay)

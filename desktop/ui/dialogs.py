@@ -1,6 +1,10 @@
-"""Every question the app asks the user, in one replaceable place (tests answer them)."""
+"""Every question the app asks the user, in one replaceable place (tests answer them; a scripted
+run answers none)."""
 
 from __future__ import annotations
+
+import sys
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog, QWidget
@@ -45,7 +49,8 @@ class Dialogs:
         )
         return {buttons.Save: "save", buttons.Discard: "discard"}.get(answer, "cancel")
 
-    def ask_restore_recovery(self) -> bool:
+    def ask_restore_recovery(self) -> bool | None:
+        """True restores, False discards; None (only a scripted run) leaves the file for later."""
         buttons = QMessageBox.StandardButton
         answer = QMessageBox.question(
             self.parent, "Restore work?",
@@ -62,3 +67,47 @@ class Dialogs:
 
     def save_file(self, title: str, filters: str, suggested: str = "") -> str:
         return QFileDialog.getSaveFileName(self.parent, title, suggested, filters)[0]
+
+
+class ScriptedDialogs:
+    """A scripted --quit run has nobody to answer: a message or question is printed as one line
+    on stderr and ends the run with a non-zero exit (`stop`); the answer given changes nothing."""
+
+    def __init__(self, stop: Callable[[], None]) -> None:
+        self._stop = stop
+        self._stopped = False
+
+    def _fail(self, message: str) -> None:
+        """The first message ends the run; it alone is printed, so stderr holds one line."""
+        if self._stopped:
+            return
+        self._stopped = True
+        one_line = "; ".join(line.strip() for line in message.splitlines() if line.strip())
+        print(f"error: {one_line}", file=sys.stderr)
+        self._stop()
+
+    def error(self, title: str, message: str) -> None:
+        self._fail(message)
+
+    def info(self, title: str, message: str) -> None:
+        self._fail(message)
+
+    def ask_save_changes(self, name: str) -> str:
+        self._fail(f"a scripted run cannot answer whether to save the changes to {name}")
+        return "cancel"
+
+    def ask_restore_recovery(self) -> bool | None:
+        self._fail("a scripted run cannot answer whether to restore unsaved work")
+        return None
+
+    def open_file(self, title: str, filters: str) -> str:
+        self._fail(f"a scripted run cannot choose a file ({title})")
+        return ""
+
+    def open_folder(self, title: str) -> str:
+        self._fail(f"a scripted run cannot choose a folder ({title})")
+        return ""
+
+    def save_file(self, title: str, filters: str, suggested: str = "") -> str:
+        self._fail(f"a scripted run cannot choose a file ({title})")
+        return ""

@@ -1,5 +1,5 @@
 """Starting the app: theme, settings, the main window, recovery, and the scripted
-`--generate --screenshot --quit` mode used for docs and smoke tests."""
+`--generate --screenshot --quit` mode used for docs and smoke tests (desktop/ui/scripted.py)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,17 @@ import sys
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from desktop.domain.app_settings import load_settings
-from desktop.domain.project import load_project
+from desktop.domain.errors import InvalidProject
 
 from .main_window import MainWindow
-from .paths import APP_NAME, ORG_NAME, recovery_file, settings_file
+from .paths import APP_NAME, ORG_NAME, recovery_dir, settings_file
+from .recovery import newest_orphan
+from .scripted import EXIT_FAILED, ScriptedRun, screenshot_problem
 from .theme import apply_theme
 
 
@@ -58,64 +60,48 @@ def build_window(device: str = "auto") -> MainWindow:
 
 
 def offer_recovery(window: MainWindow) -> bool:
-    """After a crash the recovery file is there: offer it; restoring keeps it marked unsaved."""
-    path = recovery_file()
-    if not path.exists():
+    """Offer the newest work left by a session that is gone (a crash, a kill); files of sessions
+    still running are never offered or touched. Restoring keeps it marked unsaved."""
+    found = newest_orphan(recovery_dir())
+    if found is None:
         return False
-    if not window.dialogs.ask_restore_recovery():
-        path.unlink(missing_ok=True)
+    answer = window.dialogs.ask_restore_recovery()
+    if answer is None:
+        found.release()
+        return False
+    if not answer:
+        found.remove()
         return False
     try:
-        loaded = load_project(path)
-    except Exception as err:  # noqa: BLE001 - a damaged recovery file must not stop the app
-        window.dialogs.error("Cannot restore", f"The recovery file could not be read ({err}).")
+        work = found.load()
+    except InvalidProject as err:
+        aside = found.set_aside()
+        window.dialogs.error("Cannot restore",
+                             f"The unsaved work could not be restored ({err}); it was kept as {aside}.")
         return False
-    window._take(loaded.document, None)
-    window.document.dirty = True
-    window._update_title()
+    window.restore_recovered(work, found)
     return True
 
 
 def launch_app(args: argparse.Namespace) -> int:
+    problem = screenshot_problem(Path(args.screenshot)) if args.screenshot else ""
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_FAILED
     app = create_app()
     window = build_window(args.device)
     window.restore_geometry()
+    scripted = args.generate or args.screenshot or args.quit
+    run = ScriptedRun(window, args) if scripted else None
     project = args.open_project or args.project
     if project:
         window.open_project(project, ask=False)
-    elif not (args.generate or args.screenshot or args.quit):
-        offer_recovery(window)  # scripted runs never stop on a question; the file waits for the next start
+    elif not scripted:
+        offer_recovery(window)  # a scripted run never asks, and leaves other sessions' files alone
     if os.environ.get("CNS_REPORT_STARTUP"):
         window._first_paint = _FirstPaint(window)
         window.installEventFilter(window._first_paint)
     window.show()
-    if args.generate or args.screenshot:
-        _script(window, args)
+    if run is not None:
+        run.start()
     return app.exec()
-
-
-def _script(window: MainWindow, args: argparse.Namespace) -> None:
-    """Generate once, screenshot when done, quit: the exit code says whether it worked."""
-    app = QApplication.instance()
-
-    def finish(code: int) -> None:
-        if args.screenshot:
-            app.processEvents()
-            window.grab().save(str(Path(args.screenshot)))
-        if args.quit:
-            window.close_without_asking()
-            app.exit(code)
-
-    def on_error(kind: str, message: str) -> None:
-        print(f"error: {message}", file=sys.stderr)
-        if args.quit:
-            window.close_without_asking()
-            app.exit(2)
-
-    if args.generate:
-        window.controller.result_ready.connect(lambda _result: QTimer.singleShot(50, lambda: finish(0)))
-        window.dialogs.error = lambda title, message: None
-        window.controller.error.connect(on_error)
-        QTimer.singleShot(100, window.generate)
-    else:
-        QTimer.singleShot(300, lambda: finish(0))

@@ -24,7 +24,7 @@ from desktop.domain.document import Document, HistoryItem, build_recipe
 from desktop.domain.errors import InvalidProject, StudioError
 from desktop.domain.layers import ImageLayer, PoseLayer, ScribbleLayer, painted_operations
 from desktop.domain.pose import t_pose
-from desktop.domain.project import PROJECT_SUFFIX, load_project, save_project
+from desktop.domain.project import PROJECT_SUFFIX, LoadedProject, load_project, save_project
 from desktop.domain.recipe import SEED_MAX
 from desktop.engine.png_output import png_bytes
 from desktop.workers.generation import GenerationController, GenerationResult
@@ -34,9 +34,11 @@ from .canvas import CanvasView
 from .dialogs import Dialogs, DownloadDialog
 from .example import example_document
 from .layer_panel import LayerPanel
-from .paths import recovery_file, settings_file
+from .opening import leave_out_unreadable_images, models_sentence
+from .paths import recovery_dir, settings_file
 from .preview_pane import PreviewPane
 from .prompt_panel import PromptPanel
+from .recovery import RecoveredWork, RecoveryFile
 
 log = logging.getLogger(__name__)
 AUTOSAVE_MS = 20_000
@@ -57,6 +59,8 @@ class MainWindow(QMainWindow):
         self.controller.worker.preview_every = self.app_settings.preview_every
         self.controller.worker.sharp_every = self.app_settings.sharp_preview_every
         self._closing = False
+        self._keep_recovery = True
+        self.recovery = RecoveryFile.for_new_session(recovery_dir())
         self.train_window = None
 
         self.canvas = CanvasView(self.document)
@@ -85,7 +89,7 @@ class MainWindow(QMainWindow):
         for label in (self.device_label, self.model_label, self.memory_label):
             self.statusBar().addPermanentWidget(label)
 
-        self.download_dialog = DownloadDialog(self)
+        self.download_dialog: DownloadDialog | None = None  # made when a download starts: never shown idle
         self._build_actions()
         self._connect()
         self.autosave_timer = QTimer(self, interval=AUTOSAVE_MS, timeout=self.autosave)
@@ -171,9 +175,8 @@ class MainWindow(QMainWindow):
         ctl.error.connect(self._on_error)
         ctl.run_cancelled.connect(lambda: pane.show_stopped("cancelled"))
         ctl.busy_changed.connect(pane.set_busy)
-        ctl.busy_changed.connect(lambda busy: busy or self.download_dialog.hide())
-        ctl.download_progress.connect(self.download_dialog.show_progress)
-        self.download_dialog.canceled.connect(self.cancel)
+        ctl.busy_changed.connect(lambda busy: busy or self._hide_download())
+        ctl.download_progress.connect(self._show_download)
         ctl.device_ready.connect(lambda text: self.device_label.setText(f"device: {text}"))
         ctl.worker.preprocessed.connect(self._on_preprocessed)
         ctl.worker.people_found.connect(self._on_people_found)
@@ -197,6 +200,16 @@ class MainWindow(QMainWindow):
     def _on_preprocessed(self, layer_id: str) -> None:
         self.canvas.invalidate(layer_id)
         self.layer_panel.invalidate(layer_id)
+
+    def _show_download(self, done: int, total: int, speed: float) -> None:
+        if self.download_dialog is None:
+            self.download_dialog = DownloadDialog(self)
+            self.download_dialog.canceled.connect(self.cancel)
+        self.download_dialog.show_progress(done, total, speed)
+
+    def _hide_download(self) -> None:
+        if self.download_dialog is not None:
+            self.download_dialog.hide()
 
     def detect_pose(self) -> None:
         layer = self.canvas.current_layer()
@@ -258,12 +271,30 @@ class MainWindow(QMainWindow):
         except InvalidProject as err:
             self.dialogs.error("Cannot open project", str(err))
             return False
-        self._take(loaded.document, Path(path))
+        self._show_loaded(loaded, Path(path))
         self.app_settings.add_recent(str(Path(path).resolve()))
         self._refresh_recent()
+        return True
+
+    def restore_recovered(self, work: RecoveredWork, file: RecoveryFile) -> None:
+        """Restored work stays unsaved and keeps the project file it came from (the title shows
+        it, Save writes there); its recovery file becomes this session's own."""
+        self.recovery.remove()
+        self.recovery = file
+        self._show_loaded(work.loaded, work.project_path)
+        self.document.dirty = True
+        self._update_title()
+
+    def _show_loaded(self, loaded: LoadedProject, path: Path | None) -> None:
+        """Bad image layers are left out before anything paints; the models it asks for are
+        named before anything loads; problems are told in one message."""
+        leave_out_unreadable_images(loaded)
+        models = models_sentence(loaded.document)
+        if models:
+            self.statusBar().showMessage(models, 30000)
+        self._take(loaded.document, path)
         if loaded.warnings:
             self.dialogs.info("Project opened with problems", "\n".join(loaded.warnings))
-        return True
 
     def save(self) -> bool:
         if self.project_path is None:
@@ -289,17 +320,20 @@ class MainWindow(QMainWindow):
         self.app_settings.add_recent(str(path.resolve()))
         self._refresh_recent()
         self._update_title()
-        recovery_file().unlink(missing_ok=True)
+        self.recovery.remove()
         self.statusBar().showMessage(f"Saved {path.name}", 4000)
         return True
 
     def autosave(self) -> None:
-        """Write the recovery file while there are unsaved changes (atomic, never the project)."""
-        if self.document.dirty:
-            try:
-                save_project(self.document, recovery_file())
-            except OSError as err:
-                log.warning("autosave failed: %s", err)
+        """Keep this session's recovery file in step: written while there are unsaved changes
+        (atomic, never the project), removed once there are none."""
+        if not self.document.dirty:
+            self.recovery.remove()
+            return
+        try:
+            self.recovery.write(self.document, self.project_path)
+        except OSError as err:
+            log.warning("autosave failed: %s", err)
 
     def _may_discard(self) -> bool:
         if not self.document.dirty:
@@ -552,10 +586,11 @@ class MainWindow(QMainWindow):
         self.controller.cancel()
         for timer in (self.autosave_timer, self.live_timer, self.memory_timer):
             timer.stop()
-        if self.document.dirty:
+        if self.document.dirty and self._keep_recovery:
             self.autosave()
+            self.recovery.release()  # left for the next start to offer
         else:
-            recovery_file().unlink(missing_ok=True)
+            self.recovery.remove()
         self.app_settings.window_geometry = bytes(self.saveGeometry().toBase64()).decode("ascii")
         try:
             save_settings(self.app_settings, settings_file())
@@ -566,9 +601,11 @@ class MainWindow(QMainWindow):
             self.train_window.close()
         event.accept()
 
-    def close_without_asking(self) -> None:
-        """Used by --quit: nothing is lost (unsaved work goes to the recovery file)."""
+    def close_without_asking(self, keep_recovery: bool = True) -> None:
+        """Close with no question: unsaved work goes to the recovery file, unless `keep_recovery`
+        is false (a scripted run: it made no edits by hand, and its exit is no crash)."""
         self._closing = True
+        self._keep_recovery = keep_recovery
         self.close()
 
     def restore_geometry(self) -> None:

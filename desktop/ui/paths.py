@@ -22,5 +22,8 @@ def settings_file() -> Path:
     return app_data_dir() / "settings.json"
 
 
-def recovery_file() -> Path:
-    return app_data_dir() / "recovery.cnstudio"
+def recovery_dir() -> Path:
+    """One recovery file per session lives here (desktop/ui/recovery.py)."""
+    path = app_data_dir() / "recovery"
+    path.mkdir(exist_ok=True)
+    return path

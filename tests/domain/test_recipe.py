@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from desktop.domain.errors import InvalidRecipe
+from desktop.domain.errors import InvalidRecipe, UntrustedPath
 from desktop.domain.recipe import RECIPE_VERSION, Condition, load_recipe_file, recipe_from_dict, recipe_from_json
 
 GOOD = {
@@ -43,8 +43,59 @@ def test_relative_paths_resolve_against_the_recipe_folder(tmp_path):
     path = tmp_path / "r.json"
     path.write_text(json.dumps(GOOD))
     recipe = load_recipe_file(path)
-    assert recipe.resolve_path("scribble.png") == str(tmp_path / "scribble.png")
-    assert recipe.resolve_path("some/net") == "some/net"
+    assert recipe.local_file("scribble.png", "image") == str(tmp_path / "scribble.png")
+    assert recipe.model_reference("some/net") == "some/net"
+
+
+def test_a_file_missing_from_the_recipe_folder_is_not_looked_for_in_the_current_folder(tmp_path, monkeypatch):
+    (tmp_path / "recipes").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "scribble.png").write_bytes(b"x")
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    path = tmp_path / "recipes" / "r.json"
+    path.write_text(json.dumps(GOOD))
+    with pytest.raises(InvalidRecipe) as info:
+        load_recipe_file(path).local_file("scribble.png", "conditions[0].image")
+    assert str(info.value) == f"conditions[0].image: 'scribble.png' was not found in the recipe's folder {path.parent}"
+
+
+def test_a_self_contained_recipe_refuses_every_local_file_alike(tmp_path):
+    (tmp_path / "there.png").write_bytes(b"x")
+    recipe = recipe_from_dict(GOOD, tmp_path, self_contained=True)
+    messages = []
+    for name in (str(tmp_path / "there.png"), str(tmp_path / "absent.png"), "there.png", "../there.png"):
+        with pytest.raises(UntrustedPath) as info:
+            recipe.local_file(name, "conditions[0].image")
+        messages.append(str(info.value).replace(name, "NAME"))
+    assert len(set(messages)) == 1
+    assert recipe.model_reference("some/net") == "some/net"  # models are not local files
+
+
+def test_a_utf8_byte_order_mark_is_accepted(tmp_path):
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(GOOD), encoding="utf-8-sig")
+    assert load_recipe_file(path).prompt == "a house"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (json.dumps(GOOD).replace('"guidance_scale": 7.5', '"guidance_scale": 1' + "0" * 400),
+     "guidance_scale: must be a finite number, got a number with too many digits"),
+    (json.dumps(GOOD).replace('"weight": 1.0', '"weight": ' + "9" * 400),
+     "conditions[0].weight: must be a finite number, got a number with too many digits"),
+    (json.dumps(GOOD).replace('"seed": 42', '"seed": 1' + "0" * 5000), "recipe: holds a number with too many digits"),
+    (json.dumps(GOOD).replace('"seed": 42', '"seed": 1' + "0" * 400),
+     "seed: must be between 0 and 4294967295, got a number with too many digits"),
+    (json.dumps(GOOD).replace('"a house"', '"a \\ud800 house"'),
+     "recipe: holds text with a broken character (a lone surrogate)"),
+    ('{"prompt": "x", "plugin": ' + "[" * 100_000 + "]" * 100_000 + "}", "recipe: is nested too deeply"),
+    ('{"prompt": "x", "plugin": ' + "[" * 500 + "]" * 500 + "}", "recipe: is nested too deeply"),
+    (json.dumps(GOOD).replace('"scheduler": "unipc"', '"scheduler": "' + "x" * 2_000_000 + '"'),
+     "scheduler: must be one of unipc, dpmpp_2m_karras, euler_a, euler, ddim, got '" + "x" * 39 + "..."),
+])
+def test_numbers_text_and_depth_json_allows_but_a_render_cannot_use_are_one_sentence(text, message):
+    with pytest.raises(InvalidRecipe) as info:
+        recipe_from_json(text)
+    assert str(info.value) == message
 
 
 @pytest.mark.parametrize(

@@ -1,26 +1,39 @@
-"""The scripted start used for docs and smoke tests: open, generate, screenshot, quit."""
+"""The scripted start used for docs and smoke tests: open, generate, screenshot, quit. It never
+waits on a dialog, checks its screenshot path before any work, and writes the screenshot
+atomically. And no idle "Downloading model" dialog waits to pop up after a start."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from PIL import Image
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QProgressDialog
 
-from desktop.domain.project import save_project
+from desktop.domain.project import project_to_dict, save_project
 
 from .conftest import tiny_document
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _run(args, tmp_path):
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_DATA_HOME": str(tmp_path / "data"),
-           "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_STATE_HOME": str(tmp_path / "state")}
+def _env(tmp_path):
+    return {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_DATA_HOME": str(tmp_path / "data"),
+            "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_STATE_HOME": str(tmp_path / "state")}
+
+
+def _run(args, tmp_path, timeout=300):
     return subprocess.run([sys.executable, "main.py", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300, env=env)
+                          timeout=timeout, env=_env(tmp_path))
+
+
+def _errors(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("error:")]
 
 
 def test_open_generate_screenshot_quit(tmp_path, tiny_models):
@@ -41,3 +54,90 @@ def test_generation_failure_in_script_mode_exits_nonzero_with_one_line(tmp_path,
     result = _run([str(project), "--generate", "--quit", "--device", "cpu"], tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith("error: model not found")
+
+
+def _project_with(tmp_path, tiny_models, change) -> Path:
+    data = project_to_dict(tiny_document(tiny_models))
+    change(data)
+    path = tmp_path / "project.cnstudio"
+    path.write_text(json.dumps(data))
+    return path
+
+
+@pytest.mark.parametrize("case, expected", [
+    ("newer version", "written by a newer version"),
+    ("missing project", "missing.cnstudio"),
+    ("damaged image layer", "layer Broken photo could not be read"),
+])
+def test_a_scripted_run_never_waits_on_a_dialog(tmp_path, tiny_models, case, expected):
+    """Each case used to wait forever on a message box (or abort with exit 134)."""
+    changes = {
+        "newer version": lambda data: data.update(version=99),
+        "missing project": lambda data: None,
+        "damaged image layer": lambda data: data["layers"].append(
+            {"kind": "image", "name": "Broken photo", "png": "iVBORw0KGgpkYW1hZ2Vk"}),
+    }
+    project = _project_with(tmp_path, tiny_models, changes[case])
+    if case == "missing project":
+        project = tmp_path / "missing.cnstudio"
+    shot = tmp_path / "shot.png"
+    try:
+        result = _run(["--open", str(project), "--screenshot", str(shot), "--quit"], tmp_path, timeout=120)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the scripted run waited on a dialog")
+    assert result.returncode == 2, result.stderr[-2000:]
+    errors = _errors(result.stderr)
+    assert len(errors) == 1 and expected in errors[0], result.stderr[-2000:]
+    assert "Traceback" not in result.stderr and not shot.exists()
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("missing-folder/shot.png", "does not exist"),
+    ("shot.jpg", "must be a .png file"),
+])
+def test_a_screenshot_that_cannot_be_written_is_refused_before_the_window_starts(tmp_path, name, expected):
+    result = _run(["--screenshot", str(tmp_path / name), "--quit"], tmp_path, timeout=120)
+    assert result.returncode == 2
+    assert _errors(result.stderr) == result.stderr.strip().splitlines() and expected in result.stderr
+    assert not (tmp_path / "data").exists()  # no window was built: not even its settings were read
+
+
+def test_a_kill_while_the_screenshot_is_written_keeps_the_previous_one(tmp_path):
+    shot = tmp_path / "shot.png"
+    shot.write_bytes(b"the previous screenshot")
+    killed_mid_write = (
+        "import os, sys; sys.path.insert(0, %r)\n"
+        "os.fsync = lambda fd: os._exit(9)  # killed on the first flush to disk\n"
+        "from desktop.cli import main\n"
+        "main(['--screenshot', %r, '--quit'])\n"
+    ) % (str(ROOT), str(shot))
+    result = subprocess.run([sys.executable, "-c", killed_mid_write], cwd=ROOT, capture_output=True, text=True,
+                            timeout=120, env=_env(tmp_path))
+    assert result.returncode == 9, result.stderr[-2000:]
+    assert shot.read_bytes() == b"the previous screenshot"
+
+
+def test_no_download_dialog_is_waiting_to_appear_after_a_start(window):
+    """A progress dialog shows itself 4 s after it is made unless stopped; none may be pending."""
+    dialogs = window.findChildren(QProgressDialog)
+    assert not any(dialog.isVisible() for dialog in dialogs)
+    assert not any(timer.isActive() for dialog in dialogs for timer in dialog.findChildren(QTimer))
+
+
+def test_a_scripted_run_answers_every_question_the_app_can_ask_with_one_line(capsys):
+    """Structural: whatever dialog a scripted run reaches, it prints one line and stops, never waits."""
+    from desktop.ui.dialogs import Dialogs, ScriptedDialogs
+
+    questions = [name for name in vars(Dialogs) if not name.startswith("_")]
+    for name in questions:
+        stops = []
+        dialogs = ScriptedDialogs(lambda: stops.append(True))
+        method = getattr(dialogs, name)
+        arguments = {"error": ("Title", "first line\nsecond line"), "info": ("Title", "a message"),
+                     "ask_save_changes": ("scene.cnstudio",), "ask_restore_recovery": (),
+                     "open_folder": ("Title",)}.get(name, ("Title", "*.png"))
+        method(*arguments)
+        method(*arguments)
+        assert stops == [True], name
+        printed = capsys.readouterr().err.splitlines()
+        assert len(printed) == 1 and printed[0].startswith("error: "), (name, printed)

@@ -1,19 +1,20 @@
-"""Undo/redo of every kind of edit, project save and reopen, recovery after a crash, and
-corrupt project files answered with a message."""
+"""Undo/redo of every kind of edit, project save and reopen, and corrupt project files answered
+with a message (recovery after a crash: test_recovery.py)."""
 
 from __future__ import annotations
 
+import base64
 import json
-import subprocess
-import sys
-from pathlib import Path
+import struct
+import zlib
 
+import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from desktop.domain.project import project_to_dict
-
-ROOT = Path(__file__).resolve().parents[2]
+from desktop.conditions.image_io import encode_png
+from desktop.domain.project import project_to_dict, save_project
+from desktop.ui.example import example_document
 
 
 def _scribble(window):
@@ -104,55 +105,6 @@ def test_damaged_layer_and_newer_version_open_what_they_can(window, tmp_path):
     assert "newer version" in message and "Photo" in message
 
 
-def test_recovery_after_a_killed_process_is_offered_at_the_next_start(qtbot, tmp_path, app_files, tiny_models):
-    script = (
-        "import os, sys; sys.path.insert(0, %r)\n"
-        "from desktop.ui import paths\n"
-        "from pathlib import Path\n"
-        "paths.app_data_dir = lambda: Path(%r)\n"
-        "from desktop.ui.launch import create_app\n"
-        "from desktop.ui.main_window import MainWindow\n"
-        "app = create_app()\n"
-        "w = MainWindow(device='cpu')\n"
-        "w.document.set_settings(prompt='unsaved masterpiece')\n"
-        "w.autosave()\n"
-        "os._exit(9)  # killed: no clean shutdown\n"
-    ) % (str(ROOT), str(app_files))
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
-                            env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
-    assert result.returncode == 9, result.stderr
-    assert (app_files / "recovery.cnstudio").exists()
-
-    from desktop.ui.launch import offer_recovery
-    from desktop.ui.main_window import MainWindow
-
-    from .conftest import FakeDialogs
-
-    window = MainWindow(device="cpu")
-    window.dialogs = FakeDialogs()
-    qtbot.addWidget(window)
-    assert offer_recovery(window)
-    assert window.document.settings.prompt == "unsaved masterpiece"
-    assert window.document.dirty
-    window.close_without_asking()
-
-
-def test_declining_recovery_removes_it(qtbot, app_files):
-    from desktop.ui.launch import offer_recovery
-    from desktop.ui.main_window import MainWindow
-
-    from .conftest import FakeDialogs
-
-    (app_files / "recovery.cnstudio").write_text("{}")
-    window = MainWindow(device="cpu")
-    window.dialogs = FakeDialogs()
-    window.dialogs.restore_answer = False
-    qtbot.addWidget(window)
-    assert not offer_recovery(window)
-    assert not (app_files / "recovery.cnstudio").exists()
-    window.close_without_asking()
-
-
 def test_closing_with_unsaved_changes_asks(window, app_files):
     window.prompt_panel.prompt_edit.setPlainText("edited")
     window.dialogs.save_answer = "cancel"
@@ -161,4 +113,55 @@ def test_closing_with_unsaved_changes_asks(window, app_files):
     window.dialogs.save_answer = "discard"
     window.close()
     assert not window.isVisible()
-    assert not (app_files / "recovery.cnstudio").exists()
+    assert not list((app_files / "recovery").glob("*.cnstudio"))
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    """A PNG that claims `width` x `height` pixels and holds none."""
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
+
+
+def _image_layer(name: str, png: bytes) -> dict:
+    return {"kind": "image", "name": name, "png": base64.b64encode(png).decode("ascii")}
+
+
+def test_damaged_over_cap_and_non_raster_image_layers_are_left_out_by_name(window, qtbot, tmp_path):
+    data = project_to_dict(window.document)
+    data["layers"] += [
+        _image_layer("Photo", encode_png(np.full((32, 32, 3), 128, np.uint8))),
+        _image_layer("Damaged", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64),
+        _image_layer("Huge", _png_header_only(30000, 30000)),
+        _image_layer("PostScript", b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 8 8\nshowpage\n"),
+    ]
+    path = tmp_path / "from-a-stranger.cnstudio"
+    path.write_text(json.dumps(data))
+    assert window.open_project(path, ask=False)
+    assert [layer.name for layer in window.document.layers] == ["Pose", "Scribble", "Photo"]
+    assert len(window.dialogs.infos) == 1
+    message = window.dialogs.infos[0][1]
+    assert all(f"layer {name} could not be read" in message for name in ("Damaged", "Huge", "PostScript"))
+    window.canvas.repaint()  # the rest of the project paints
+
+
+def test_the_models_a_project_asks_for_are_named_when_it_opens(window, tmp_path, monkeypatch):
+    started = []
+    monkeypatch.setattr(window.controller, "start", lambda *args: started.append(args))
+    data = project_to_dict(window.document)
+    data["settings"]["base_model"] = "someone/their-model"
+    data["layers"][1]["controlnet"] = "/home/someone/nets/edge.safetensors"
+    path = tmp_path / "theirs.cnstudio"
+    path.write_text(json.dumps(data))
+    assert window.open_project(path, ask=False)
+    assert window.statusBar().currentMessage() == (
+        "This project uses base model someone/their-model and ControlNet /home/someone/nets/edge.safetensors.")
+    assert started == []  # named before anything loads or downloads
+
+    demo = tmp_path / "demo.cnstudio"
+    save_project(example_document(), demo)
+    window.statusBar().clearMessage()
+    assert window.open_project(demo, ask=False)
+    assert "uses" not in window.statusBar().currentMessage()
