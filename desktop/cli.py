@@ -433,11 +433,13 @@ def _pose(args: argparse.Namespace) -> int:
 
 
 def _pose_size(flag: int | None, canvas: dict, name: str) -> int:
-    """The flag, else the pose file's canvas, else 512: bounded like a recipe's size."""
+    """The flag, else the pose file's canvas, else 512. A canvas is a photo's size (pose detect writes
+    it), so any whole number within the bound, not only multiples of 8."""
+    from desktop.conditions.openpose_json import CANVAS_MAX, CANVAS_MIN
     from desktop.domain.recipe import check_size
 
     field, value = (name, flag) if flag is not None else (f"canvas_{name}", canvas.get(f"canvas_{name}") or 512)
-    check_size(field, value)
+    check_size(field, value, low=CANVAS_MIN, high=CANVAS_MAX, multiple_of=1)
     return value
 
 

@@ -13,6 +13,7 @@ from desktop.domain.pose import MAX_COORDINATE, Person
 from desktop.domain.recipe import finite_float, parse_json
 
 MIN_CONFIDENCE = 0.05
+CANVAS_MIN, CANVAS_MAX = 8, 4096  # a canvas is a photo's size, as pose detection writes it
 
 
 def people_from_openpose(data: Any, width: int, height: int) -> list[Person]:

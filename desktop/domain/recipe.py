@@ -176,11 +176,11 @@ def _condition_to_dict(condition: Condition, embed_images: bool) -> dict[str, An
     return data
 
 
-def check_size(name: str, value: Any) -> None:
+def check_size(name: str, value: Any, *, low: int = SIZE_MIN, high: int = SIZE_MAX, multiple_of: int = 8) -> None:
     """Every image size the app makes, in a recipe or on the command line: the model's rule, and a bound on memory."""
-    _check_int(name, value, SIZE_MIN, SIZE_MAX)
-    if value % 8:
-        raise InvalidRecipe(name, f"must be a multiple of 8, got {value}")
+    _check_int(name, value, low, high)
+    if value % multiple_of:
+        raise InvalidRecipe(name, f"must be a multiple of {multiple_of}, got {value}")
 
 
 def recipe_from_dict(data: Any, base_dir: Path | None = None, *, self_contained: bool = False) -> Recipe:

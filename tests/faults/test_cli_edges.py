@@ -109,7 +109,9 @@ def test_sizes_are_bounded_like_recipes(case, tmp_path, tiny_models):
                       "error: width: must be between 64 and 2048, got -5",
                       "error: height: must be between 64 and 2048, got -5",
                       "error: height: must be a multiple of 8, got 100",
-                      "error: canvas_width: must be between 64 and 2048, got 60000"}, err
+                      "error: width: must be between 8 and 4096, got 60000",
+                      "error: height: must be between 8 and 4096, got -5",
+                      "error: canvas_width: must be between 8 and 4096, got 60000"}, err
     assert not (tmp_path / "out.png").exists()
 
 
@@ -284,3 +286,11 @@ def test_the_cut_prompt_note_counts_tokens_and_quotes_a_short_excerpt(recipe, tm
     notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("note: prompt was cut")]
     assert len(notes) == 1 and len(notes[0]) < 200, notes[0][:300]
     assert "tokens dropped, from 'a red circle a red circle" in notes[0]
+
+
+def test_a_pose_canvas_of_a_photos_odd_size_still_renders(tmp_path):
+    """Pose detection writes the photo's own size as the canvas: any whole size in bounds renders."""
+    pose = _write(tmp_path / "photo_pose.json",
+                  json.dumps({**people_to_openpose([t_pose(1001, 751)], 1001, 751)}))
+    assert main(["pose", "render", str(pose), "-o", str(tmp_path / "out.png")]) == 0
+    assert Image.open(tmp_path / "out.png").size == (1001, 751)
