@@ -36,11 +36,18 @@ def models_sentence(document: Document) -> str:
     nets = list(dict.fromkeys(layer.controlnet for layer in document.layers if layer.controlnet))
     parts = []
     if base and not _is_demo(base):
-        parts.append(f"base model {base}")
+        parts.append(f"base model {_short(base)}")
     nets = [net for net in nets if not _is_demo(net)]
     if nets:
-        parts.append(f"ControlNet{'s' if len(nets) > 1 else ''} {', '.join(nets)}")
+        parts.append(f"ControlNet{'s' if len(nets) > 1 else ''} {', '.join(_short(net) for net in nets)}")
     return f"This project uses {' and '.join(parts)}." if parts else ""
+
+
+def _short(reference: str) -> str:
+    """A local model by its file or folder name (the status bar has room for little more; the full
+    path shows in the model fields); a hub id as written, since its owner is part of the name."""
+    looks_local = reference.startswith(("/", "~", ".")) or Path(reference).is_absolute()
+    return Path(reference).name if looks_local else reference
 
 
 def _is_demo(reference: str) -> bool:

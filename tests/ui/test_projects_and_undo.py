@@ -157,7 +157,7 @@ def test_the_models_a_project_asks_for_are_named_when_it_opens(window, tmp_path,
     path.write_text(json.dumps(data))
     assert window.open_project(path, ask=False)
     assert window.statusBar().currentMessage() == (
-        "This project uses base model someone/their-model and ControlNet /home/someone/nets/edge.safetensors.")
+        "This project uses base model someone/their-model and ControlNet edge.safetensors.")
     assert started == []  # named before anything loads or downloads
 
     demo = tmp_path / "demo.cnstudio"
