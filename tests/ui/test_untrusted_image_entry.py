@@ -51,11 +51,15 @@ def test_pasting_eps_bytes_adds_nothing_and_says_so(window, ghostscript):
     mime = QMimeData()
     mime.setData("image/png", QByteArray(eps.read_bytes()))
     mime.setUrls([QUrl.fromLocalFile(str(eps))])
-    QGuiApplication.clipboard().setMimeData(mime)
-    count = len(window.document.layers)
-    window.paste_image()
-    assert len(window.document.layers) == count and not ghostscript.ran()
-    assert window.statusBar().currentMessage() == "The clipboard holds no image"
+    clipboard = QGuiApplication.clipboard()
+    clipboard.setMimeData(mime)
+    try:
+        count = len(window.document.layers)
+        window.paste_image()
+        assert len(window.document.layers) == count and not ghostscript.ran()
+        assert window.statusBar().currentMessage() == "The clipboard holds no image"
+    finally:
+        clipboard.clear()  # Qt crashes at exit while the clipboard still owns this mime data
 
 
 def test_a_result_with_a_recipe_over_1_mb_becomes_a_reference_layer(window, tiny_models, tmp_path):
