@@ -24,6 +24,7 @@ def test_training_shows_progress_loss_and_samples(window, qtbot, tiny_models, tm
     train = _open(window, tiny_models, tmp_path, steps=4)
     with qtbot.waitSignal(train.controller.worker.finished, timeout=300000) as done:
         train.start_button.click()
+    qtbot.waitUntil(train.start_button.isEnabled, timeout=10000)  # the window's own slot has run
     assert done.args[0].endswith("final")
     assert (tmp_path / "run" / "final" / "config.json").exists()
     assert len(train.plot.values) == 4 and train.progress.format() == "done"
@@ -46,6 +47,9 @@ def test_stop_then_resume_continues_from_the_checkpoint(window, qtbot, tiny_mode
     with qtbot.waitSignal(train.controller.worker.finished, timeout=300000) as stopped:
         train.start_button.click()
     train.controller.worker.step.disconnect(stop_at_3)
+    # The signal reaches qtbot on the worker thread, before the window's own queued slot has
+    # enabled Start again: a click now would hit a disabled button, as a user's could not.
+    qtbot.waitUntil(train.start_button.isEnabled, timeout=10000)
     assert stopped.args[0] == ""
     latest = json.loads((tmp_path / "run" / "checkpoints" / "latest.json").read_text())
     assert latest["step"] in (2, 4)
