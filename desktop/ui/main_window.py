@@ -559,18 +559,13 @@ class MainWindow(QMainWindow):
 
     # -- status ------------------------------------------------------------------------------------------
     def _update_memory(self) -> None:
-        try:
-            import psutil
+        import psutil
+        import torch
 
-            rss = psutil.Process().memory_info().rss / 2**20
-            text = f"memory: {rss:,.0f} MB"
-            import torch
-
-            if torch.cuda.is_available():
-                text += f" · GPU {torch.cuda.memory_allocated() / 2**20:,.0f} MB"
-            self.memory_label.setText(text)
-        except ImportError:
-            self.memory_label.setText("")
+        text = f"memory: {psutil.Process().memory_info().rss / 2**20:,.0f} MB"
+        if torch.cuda.is_available():
+            text += f" · GPU {torch.cuda.memory_allocated() / 2**20:,.0f} MB"
+        self.memory_label.setText(text)
 
     # -- closing ------------------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
