@@ -19,6 +19,7 @@ log = logging.getLogger("desktop.cli")
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 1
 EXIT_INTERRUPTED = 130
+MAX_THREADS = 1024  # more than any CPU has; torch overflows on numbers past a C int
 
 
 SUBCOMMANDS = ("render", "train", "bench", "preprocess", "pose")
@@ -54,8 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--quiet", action="store_true", help="no progress lines")
     render.add_argument(
         "--allow-local-files", action="store_true",
-        help="let a recipe from a PNG read the local files it names (images, masks, poses); without it, such "
-        "a recipe may use only the data embedded in it (the models it asks for are always named before they load)")
+        help="let a recipe from a PNG read the local files it names (images, masks, poses, preprocessor model "
+        "folders); without it, such a recipe may use only the data embedded in it and hub models (the models it "
+        "asks for are always named before they load)")
 
     train = sub.add_parser("train", help="train a ControlNet, or rebuild the built-in demo model")
     train_sub = train.add_subparsers(dest="what", metavar="WHAT", required=True)
@@ -193,7 +195,7 @@ def _load_recipe(path: str, allow_local_files: bool):
         from desktop.engine.png_output import recipe_from_png
 
         recipe = recipe_from_png(path)
-        return recipe.with_overrides(self_contained=False) if allow_local_files else recipe
+        return recipe.with_overrides(self_contained=False, local_models=True) if allow_local_files else recipe
     return load_recipe_file(path)
 
 
@@ -272,7 +274,7 @@ def _train(args: argparse.Namespace) -> int:
         if unknown:
             raise InvalidRecipe("stages", f"unknown stage {unknown[0]!r}; use {', '.join(STAGES)}")
         plan = default_plan(args.seed)
-        plan.threads = args.threads
+        plan.threads = _check_threads(args.threads)
         run_demo(Path(args.out), plan, stages, say=lambda text: print(text, flush=True))
         print(f"demo model written to {args.out}")
         return 0
@@ -305,10 +307,10 @@ def _bench(args: argparse.Namespace) -> int:
         raise InvalidRecipe("repeats", f"must be at least 1, got {args.repeats}")
     if args.json_out:
         _output_file(args.json_out, ".json", "json")
-    if args.threads:
+    if args.threads is not None:
         import torch
 
-        torch.set_num_threads(args.threads)
+        torch.set_num_threads(_check_threads(args.threads))
     result = run_bench(args.model, args.device, args.size, args.steps, args.repeats, args.workdir,
                        say=lambda text: print(text, flush=True))
     print(table(result))
@@ -316,6 +318,14 @@ def _bench(args: argparse.Namespace) -> int:
         with _writing(Path(args.json_out)):
             write_json(result, args.json_out)
     return 0
+
+
+def _check_threads(threads: int) -> int:
+    from desktop.domain.recipe import shown
+
+    if not 1 <= threads <= MAX_THREADS:
+        raise InvalidRecipe("threads", f"must be between 1 and {MAX_THREADS}, got {shown(threads)}")
+    return threads
 
 
 def _preprocessor_names() -> list[str]:

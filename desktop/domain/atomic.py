@@ -1,7 +1,8 @@
 """Atomic file writes: a crash mid-save leaves the previous file intact.
 
 The temp file is named after its writer's process id, so a later write into the same folder
-can remove what a killed writer left behind without touching a live writer's temp file."""
+can remove what a killed writer left behind (once it is old enough that no writer anywhere
+still holds it) without touching a live writer's temp file."""
 
 from __future__ import annotations
 
@@ -9,12 +10,17 @@ import os
 import re
 import secrets
 import stat
+import time
 from pathlib import Path
 
 import psutil
 
 TEMP_SUFFIX = ".tmp"
 TEMP_NAME = re.compile(r"\..+\.([0-9]+)-[0-9a-f]{8}\.tmp", re.DOTALL)
+# A writer renames its temp within seconds, so one this old was left behind; younger ones are kept
+# even when their pid runs nowhere here: a writer on another host or container (a shared or NFS
+# folder) has a pid that means nothing on this one.
+STALE_TEMP_SECONDS = 10 * 60
 
 
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
@@ -44,11 +50,35 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
 
 
 def remove_dead_writers_temps(folder: Path) -> None:
-    """Delete the temp files in `folder` whose writer process is gone (killed mid-write)."""
-    for candidate in folder.glob(f".*{TEMP_SUFFIX}"):
-        pid = _writer_pid(candidate.name)
-        if pid is not None and not psutil.pid_exists(pid):
-            candidate.unlink(missing_ok=True)
+    """Delete the temp files in `folder` that a writer killed mid-write left behind.
+
+    Best effort: a name that cannot be checked or a file that cannot be removed is skipped, since
+    cleaning up must never fail the write that comes next."""
+    now = time.time()
+    try:
+        candidates = list(folder.glob(f".*{TEMP_SUFFIX}"))
+    except OSError:
+        return
+    for candidate in candidates:
+        try:
+            if _left_by_dead_writer(candidate, now):
+                candidate.unlink()
+        except (OSError, OverflowError, ValueError):  # gone already, not ours to remove, a pid no system has
+            continue
+
+
+def _left_by_dead_writer(candidate: Path, now: float) -> bool:
+    """One of our temp names, a regular file of this user's (never a folder or a link, never another
+    user's file), old enough, and its writer's pid runs nowhere here."""
+    pid = _writer_pid(candidate.name)
+    if pid is None:
+        return False
+    info = candidate.lstat()
+    if not stat.S_ISREG(info.st_mode) or now - info.st_mtime < STALE_TEMP_SECONDS:
+        return False
+    if hasattr(os, "getuid") and info.st_uid != os.getuid():
+        return False
+    return not psutil.pid_exists(pid)
 
 
 def _writer_pid(name: str) -> int | None:

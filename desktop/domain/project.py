@@ -17,7 +17,10 @@ from .document import Document, GenerationSettings, HistoryItem
 from .errors import InvalidProject, UnreadableFile
 from .layers import Fill, ImageLayer, Layer, PoseLayer, ScribbleLayer, Stroke
 from .pose import MAX_COORDINATE, Person
-from .recipe import CONDITION_KINDS, CONTROL_MODES, RESIZE_MODES, SCHEDULERS, finite_float, json_problem, parse_json
+from .recipe import (
+    CONDITION_KINDS, CONTROL_MODES, MAX_CONDITIONS, RESIZE_MODES, SCHEDULERS, finite_float, json_problem,
+    model_name_problem, parse_json,
+)
 from .safe_files import MAX_PROJECT_BYTES, read_text_file
 
 PROJECT_FORMAT = "controlnet-studio-project"
@@ -113,12 +116,19 @@ def project_from_dict(data: Any, name: str = "project") -> LoadedProject:
     raw_layers = data.get("layers") if isinstance(data.get("layers"), list) else []
     if not isinstance(data.get("layers"), list):
         warnings.append("the layer list was missing or damaged")
+    if len(raw_layers) > MAX_CONDITIONS:  # each layer is a control image in every render: the recipe's own cap
+        warnings.append(f"only the first {MAX_CONDITIONS} layers were opened; "
+                        f"{len(raw_layers) - MAX_CONDITIONS} more were left out")
+        raw_layers = raw_layers[:MAX_CONDITIONS]
     for index, raw in enumerate(raw_layers):
         try:
             layers.append(_layer(raw))
         except (KeyError, TypeError, ValueError) as err:
             label = raw.get("name") if isinstance(raw, dict) and _text(raw.get("name")) else f"#{index + 1}"
             warnings.append(f"layer {label} could not be read ({err}) and was left out")
+        else:
+            if raw.get("controlnet") is not None and layers[-1].controlnet is None:
+                warnings.append(f"layer {layers[-1].name}: its ControlNet name was damaged and was cleared")
     history = []
     for raw in data.get("history") if isinstance(data.get("history"), list) else []:
         if isinstance(raw, dict) and isinstance(raw.get("recipe"), dict) and not json_problem(raw["recipe"]):
@@ -137,7 +147,7 @@ def _settings(raw: Any, warnings: list[str]) -> GenerationSettings:
         "steps": lambda v: _int(v) and 1 <= v <= 150, "guidance_scale": lambda v: _num(v) and 0 <= v <= 30,
         "width": lambda v: _int(v) and 64 <= v <= 2048 and v % 8 == 0,
         "height": lambda v: _int(v) and 64 <= v <= 2048 and v % 8 == 0,
-        "scheduler": lambda v: v in SCHEDULERS, "base_model": lambda v: v is None or _text(v),
+        "scheduler": lambda v: v in SCHEDULERS, "base_model": lambda v: v is None or _model_name(v),
     }
     for key, ok in checks.items():
         if key not in raw:
@@ -162,6 +172,11 @@ def _text(v: Any) -> bool:
     return isinstance(v, str) and json_problem(v) is None
 
 
+def _model_name(v: Any) -> bool:
+    """A model name the app can show and look up: a NUL or an escape sequence in one is damage."""
+    return _text(v) and model_name_problem(v) is None
+
+
 def _bytes(value: Any) -> bytes:
     if not isinstance(value, str):
         return b""
@@ -179,7 +194,7 @@ def _layer(raw: Any) -> Layer:
         weight=_clamped(raw.get("weight", 1.0), 0.0, 2.0), start=_clamped(raw.get("start", 0.0), 0.0, 1.0),
         end=_clamped(raw.get("end", 1.0), 0.0, 1.0),
         mode=raw.get("mode") if raw.get("mode") in CONTROL_MODES else "balanced",
-        controlnet=raw.get("controlnet") if _text(raw.get("controlnet")) else None,
+        controlnet=raw.get("controlnet") if _model_name(raw.get("controlnet")) else None,
         opacity=_clamped(raw.get("opacity", 1.0), 0.0, 1.0),
     )
     if _text(raw.get("id")):

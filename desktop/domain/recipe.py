@@ -6,6 +6,9 @@ written them) and written back; a `version` key is always written.
 A recipe reads local files (control images, masks, OpenPose JSON) only through `local_file`: one
 a user wrote finds them in its own folder; one that came inside a PNG or a project is
 self-contained and reads none, so a stranger's file cannot make the app read and embed yours.
+Likewise it loads a preprocessor's network only through `preprocessor_model`: a stranger's PNG
+recipe may name hub models, never a local folder; the app's own recipes (self-contained, since a
+project may be a stranger's) load what the user picked in a layer's fields, named when it opens.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import base64
 import json
 import math
 import os
+import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -36,6 +40,11 @@ GUIDANCE_MAX = 30.0
 WEIGHT_MAX = 2.0
 MAX_NESTING = 64  # levels of objects and lists; a recipe needs about 8, and deeper ones exhaust the stack
 MAX_MODEL_NAME = 4096  # characters: the longest path an operating system takes
+# Each condition holds a control image at the output size, and a few bytes of PNG can ask for one:
+# A1111 starts with 3 ControlNet units and few people run more than 10.
+MAX_CONDITIONS = 16
+# A Hugging Face hub id as the hub spells one: owner/name, each part starting with a letter or digit.
+HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*")
 
 _CONDITION_KEYS = {
     "kind", "image", "image_data", "controlnet", "weight", "start", "end", "mode", "enabled", "preprocess",
@@ -97,6 +106,7 @@ class Recipe:
     extra: dict[str, Any] = field(default_factory=dict)
     base_dir: Path | None = None  # the folder of the user's JSON recipe: its file names start there
     self_contained: bool = False  # came inside a PNG or a project: embedded data only, never a local file
+    local_models: bool = True  # may load a preprocessor network from a local folder (not a stranger's PNG)
 
     def model_reference(self, reference: str) -> str:
         """A model in the recipe's folder becomes its absolute path; anything else (a hub id) passes as written."""
@@ -112,15 +122,27 @@ class Recipe:
         stranger nothing about your files; a user's recipe finds relative names in its own folder only.
         """
         if self.self_contained:
-            raise UntrustedPath(f"{where} names the local file {_shown(reference, 120)}, which a recipe from a PNG "
+            raise UntrustedPath(f"{where} names the local file {shown(reference, 120)}, which a recipe from a PNG "
                                 "or project may not read")
         _check_file_name(reference, where)
         if self.base_dir is None or Path(reference).is_absolute():
             return reference
         candidate = self.base_dir / reference
         if not os.path.exists(candidate):  # False, not an error, for a name too long for the system
-            raise InvalidRecipe(where, f"{_shown(reference, 120)} was not found in the recipe's folder {self.base_dir}")
+            raise InvalidRecipe(where, f"{shown(reference, 120)} was not found in the recipe's folder {self.base_dir}")
         return str(candidate)
+
+    def preprocessor_model(self, reference: str, where: str) -> str:
+        """The gate for a preprocessor's network, which loads from a hub id or a local folder.
+
+        A self-contained recipe may name hub ids only (they are named before they download); any other
+        name is refused whether or not it exists, and so is a hub-shaped name that is also a folder here,
+        since the loader would read that folder instead.
+        """
+        if not self.local_models and not (is_hub_id(reference) and not os.path.exists(reference)):
+            raise UntrustedPath(f"{where} names the local model {shown(reference, 120)}, which a recipe from a PNG "
+                                "or project may not load")
+        return reference
 
     def validate(self) -> "Recipe":
         """Raise InvalidRecipe naming the first field that breaks its rule."""
@@ -130,8 +152,11 @@ class Recipe:
         check_size("height", self.height)
         _check_int("seed", self.seed, 0, SEED_MAX)
         _check_model_name("base_model", self.base_model)
+        if len(self.conditions) > MAX_CONDITIONS:
+            raise InvalidRecipe("conditions",
+                                f"must hold at most {MAX_CONDITIONS} conditions, got {len(self.conditions)}")
         if self.scheduler not in SCHEDULERS:
-            raise InvalidRecipe("scheduler", f"must be one of {', '.join(SCHEDULERS)}, got {_shown(self.scheduler)}")
+            raise InvalidRecipe("scheduler", f"must be one of {', '.join(SCHEDULERS)}, got {shown(self.scheduler)}")
         for index, condition in enumerate(self.conditions):
             _validate_condition(f"conditions[{index}]", condition)
         return self
@@ -282,7 +307,7 @@ def _nesting(value: Any) -> int:
     return deepest
 
 
-def _shown(value: Any, limit: int = 40) -> str:
+def shown(value: Any, limit: int = 40) -> str:
     """A value in a message, cut short: a 2 MB text or a 400-digit number would flood the line."""
     if isinstance(value, (dict, list)):
         return "an object" if isinstance(value, dict) else "a list"
@@ -292,13 +317,24 @@ def _shown(value: Any, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def _check_model_name(name: str, value: str | None) -> None:
-    """Models are named on the terminal before they load (a stranger's PNG picks them): a newline
-    or an escape sequence in the name would break or fake that line."""
-    if value is None:
-        return
+def model_name_problem(value: str) -> str | None:
+    """Why `value` cannot name a model, or None. Models are named on the terminal and in the app before
+    they load (a stranger's file picks them): a newline or an escape sequence would break or fake that
+    line, and a NUL is no path at all."""
     if len(value) > MAX_MODEL_NAME or any(unicodedata.category(c) == "Cc" for c in value):
-        raise InvalidRecipe(name, "must be a hub id or a path, without control characters")
+        return "must be a hub id or a path, without control characters"
+    return None
+
+
+def is_hub_id(reference: str) -> bool:
+    """Whether `reference` is shaped like a hub id (owner/name); the hub refuses '..' in one."""
+    return HUB_ID.fullmatch(reference) is not None and ".." not in reference
+
+
+def _check_model_name(name: str, value: str | None) -> None:
+    problem = None if value is None else model_name_problem(value)
+    if problem:
+        raise InvalidRecipe(name, problem)
 
 
 def _check_file_name(reference: str, where: str) -> None:
@@ -334,9 +370,9 @@ def _condition_from_dict(where: str, data: Any) -> Condition:
 def _validate_condition(where: str, condition: Condition) -> None:
     if condition.kind not in CONDITION_KINDS:
         raise InvalidRecipe(f"{where}.kind",
-                            f"must be one of {', '.join(CONDITION_KINDS)}, got {_shown(condition.kind)}")
+                            f"must be one of {', '.join(CONDITION_KINDS)}, got {shown(condition.kind)}")
     if condition.mode not in CONTROL_MODES:
-        raise InvalidRecipe(f"{where}.mode", f"must be one of {', '.join(CONTROL_MODES)}, got {_shown(condition.mode)}")
+        raise InvalidRecipe(f"{where}.mode", f"must be one of {', '.join(CONTROL_MODES)}, got {shown(condition.mode)}")
     _check_model_name(f"{where}.controlnet", condition.controlnet)
     _check_number(f"{where}.weight", condition.weight, 0.0, WEIGHT_MAX)
     _check_number(f"{where}.start", condition.start, 0.0, 1.0)
@@ -345,7 +381,7 @@ def _validate_condition(where: str, condition: Condition) -> None:
         raise InvalidRecipe(f"{where}.start", f"must be below end ({condition.start} >= {condition.end})")
     if condition.resize_mode not in RESIZE_MODES:
         raise InvalidRecipe(f"{where}.resize_mode",
-                            f"must be one of {', '.join(RESIZE_MODES)}, got {_shown(condition.resize_mode)}")
+                            f"must be one of {', '.join(RESIZE_MODES)}, got {shown(condition.resize_mode)}")
     if condition.keep_unmasked and condition.preprocess != "inpaint":
         raise InvalidRecipe(f"{where}.keep_unmasked", "applies only to a condition with the inpaint preprocessor")
     if condition.image is None and condition.image_data is None and condition.pose is None:
@@ -354,15 +390,15 @@ def _validate_condition(where: str, condition: Condition) -> None:
 
 def _check_int(name: str, value: Any, low: int, high: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidRecipe(name, f"must be a whole number, got {_shown(value)}")
+        raise InvalidRecipe(name, f"must be a whole number, got {shown(value)}")
     if not low <= value <= high:
-        raise InvalidRecipe(name, f"must be between {low} and {high}, got {_shown(value)}")
+        raise InvalidRecipe(name, f"must be between {low} and {high}, got {shown(value)}")
 
 
 def _check_number(name: str, value: Any, low: float, high: float) -> None:
     number = finite_float(value)
     if number is None:
-        raise InvalidRecipe(name, f"must be a finite number, got {_shown(value)}")
+        raise InvalidRecipe(name, f"must be a finite number, got {shown(value)}")
     if not low <= number <= high:
         raise InvalidRecipe(name, f"must be between {low:g} and {high:g}, got {number:g}")
 
@@ -394,14 +430,14 @@ def _get_int(data: dict, key: str, default: int, where: str = "") -> int:
     if isinstance(value, float) and value.is_integer() and math.isfinite(value):
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidRecipe(_key(where, key), f"must be a whole number, got {_shown(value)}")
+        raise InvalidRecipe(_key(where, key), f"must be a whole number, got {shown(value)}")
     return value
 
 
 def _get_float(data: dict, key: str, default: float, where: str = "") -> float:
     value = data.get(key, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InvalidRecipe(_key(where, key), f"must be a number, got {_shown(value)}")
+        raise InvalidRecipe(_key(where, key), f"must be a number, got {shown(value)}")
     if isinstance(value, int) and finite_float(value) is None:
         raise InvalidRecipe(_key(where, key), "must be a finite number, got a number with too many digits")
     return float(value)
@@ -436,5 +472,5 @@ def _get_pose(data: dict, where: str) -> Any:
 def _get_bool(data: dict, key: str, default: bool, where: str = "") -> bool:
     value = data.get(key, default)
     if not isinstance(value, bool):
-        raise InvalidRecipe(_key(where, key), f"must be true or false, got {_shown(value)}")
+        raise InvalidRecipe(_key(where, key), f"must be true or false, got {shown(value)}")
     return value

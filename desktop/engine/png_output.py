@@ -72,7 +72,8 @@ def recipe_from_png(path: str | Path) -> Recipe:
         data = parse_json(text)
     except ValueError as err:
         raise InvalidRecipe("recipe", f"the recipe inside {path.name} {err}") from err
-    return recipe_from_dict(data, base_dir=path.resolve().parent, self_contained=True)  # a stranger's: no local files
+    return recipe_from_dict(data, base_dir=path.resolve().parent, self_contained=True).with_overrides(
+        local_models=False)  # a stranger's: no local files
 
 
 def _short(reference: str) -> str:

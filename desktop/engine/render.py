@@ -10,6 +10,7 @@ import numpy as np
 from desktop.conditions.image_io import encode_png, read_image
 from desktop.conditions.inpaint_overlay import UnmaskedOverlay
 from desktop.conditions.prepare import control_from_photo
+from desktop.conditions.preprocessors import preprocessor_models
 from desktop.domain.errors import InvalidRecipe, UnreadableFile
 from desktop.domain.recipe import Condition, Recipe
 from desktop.domain.safe_files import MAX_POSE_BYTES, read_text_file
@@ -42,19 +43,29 @@ class ModelReferences:
 
     base: str
     controlnets: tuple[str | None, ...]
+    preprocessors: tuple[str, ...] = ()  # the networks the conditions' preprocessors load
 
     def describe(self) -> str:
-        """One line naming them: shown before anything loads, since a stranger's PNG picks them."""
-        nets = [net for net in self.controlnets if net is not None]
-        return f"base model {self.base}; ControlNets: {', '.join(nets) or 'none'}"
+        """One line naming each once: shown before anything loads, since a stranger's PNG picks them."""
+        nets = dict.fromkeys(net for net in self.controlnets if net is not None)
+        line = f"base model {self.base}; ControlNets: {', '.join(nets) or 'none'}"
+        if self.preprocessors:
+            line += f"; preprocessor models: {', '.join(dict.fromkeys(self.preprocessors))}"
+        return line
 
 
 def model_references(recipe: Recipe) -> ModelReferences:
-    """Which base model and ControlNets `recipe` loads (hub ids are downloaded on first use)."""
+    """Which base model, ControlNets and preprocessor networks `recipe` loads (hub ids are downloaded on
+    first use). A self-contained recipe naming a local preprocessor folder is refused here, before anything loads."""
     base = recipe.model_reference(recipe.base_model) if recipe.base_model else default_base_model()
-    return ModelReferences(base, tuple(
-        _controlnet_reference(recipe, condition, base, f"conditions[{index}]") if _runs(condition) else None
-        for index, condition in enumerate(recipe.conditions)))
+    controlnets: list[str | None] = []
+    preprocessors: list[str] = []
+    for index, condition in enumerate(recipe.conditions):
+        runs = _runs(condition)
+        controlnets.append(_controlnet_reference(recipe, condition, base, f"conditions[{index}]") if runs else None)
+        if runs:
+            preprocessors += _preprocessor_models(recipe, condition, f"conditions[{index}]")
+    return ModelReferences(base, tuple(controlnets), tuple(preprocessors))
 
 
 def prepare_request(
@@ -73,9 +84,10 @@ def prepare_request(
     models = model_references(recipe)
     if on_models is not None:
         on_models(models)
+    control_images = [make_control() for _, make_control in prepared]
     base = cache.base(models.base, progress)
     controls: list[ControlInput] = []
-    for condition, (_, pixels), reference in zip(recipe.conditions, prepared, models.controlnets):
+    for condition, pixels, reference in zip(recipe.conditions, control_images, models.controlnets):
         if reference is None:
             continue
         net = cache.controlnet(reference, progress)
@@ -94,17 +106,32 @@ def _runs(condition: Condition) -> bool:
     return condition.enabled and condition.weight != 0.0
 
 
+def _keypoints_only(condition: Condition) -> bool:
+    """A pose given as OpenPose keypoints, with no photo: it is drawn, never preprocessed."""
+    return condition.pose is not None and condition.image is None and condition.image_data is None
+
+
+def _preprocessor_models(recipe: Recipe, condition: Condition, where: str) -> list[str]:
+    if _keypoints_only(condition):
+        return []
+    models = preprocessor_models(condition.preprocess, condition.params, f"{where}.params")
+    return [recipe.preprocessor_model(reference, f"{where}.params.{name}") for name, reference in models.items()]
+
+
 def _controlnet_reference(recipe: Recipe, condition: Condition, base: str, where: str) -> str:
     if condition.controlnet:
         return recipe.model_reference(condition.controlnet)
     return default_controlnet(condition.kind, base, where)
 
 
-def _prepare_condition(recipe: Recipe, condition: Condition, where: str) -> tuple[Condition, np.ndarray | None]:
-    """The condition with its images embedded, and its control image (None when it does not run)."""
-    if condition.pose is not None and condition.image is None and condition.image_data is None:
+def _prepare_condition(recipe: Recipe, condition: Condition,
+                       where: str) -> tuple[Condition, Callable[[], np.ndarray | None]]:
+    """The condition with its images embedded, read now so bad input fails first, and how to make its
+    control image (None when it does not run): a preprocessor may load a network, which waits until
+    the models are named."""
+    if _keypoints_only(condition):
         pixels = _pose_control(recipe, condition.pose, where)
-        return replace(condition, pose=None, image_data=encode_png(pixels), preprocess=None), pixels
+        return replace(condition, pose=None, image_data=encode_png(pixels), preprocess=None), lambda: pixels
     image_bytes = condition.image_data
     source = image_bytes if image_bytes is not None else recipe.local_file(condition.image or "", f"{where}.image")
     photo = read_image(source, label=f"{where}.image_data")
@@ -113,12 +140,11 @@ def _prepare_condition(recipe: Recipe, condition: Condition, where: str) -> tupl
     mask_bytes = condition.mask_data or (None if mask is None else encode_png(mask))
     embedded = replace(condition, image_data=image_bytes or encode_png(photo), params=params, mask_data=mask_bytes)
     if not _runs(condition):
-        return embedded, None
-    pixels = control_from_photo(
+        return embedded, lambda: None
+    return embedded, lambda: control_from_photo(
         photo, condition.kind, recipe.width, recipe.height, preprocessor=condition.preprocess,
         params=params, resize_mode=condition.resize_mode,
         pixel_perfect=condition.pixel_perfect, mask=mask, where=f"{where}.params")
-    return embedded, pixels
 
 
 def _pose_control(recipe: Recipe, pose, where: str) -> np.ndarray:

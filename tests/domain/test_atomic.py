@@ -8,11 +8,12 @@ import os
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from desktop.domain.atomic import write_bytes_atomic
+from desktop.domain.atomic import STALE_TEMP_SECONDS, write_bytes_atomic
 
 ROOT = Path(__file__).resolve().parents[2]
 posix_only = pytest.mark.skipif(os.name != "posix", reason="file modes and SIGKILL are POSIX")
@@ -80,6 +81,7 @@ def test_a_writer_killed_mid_write_leaves_a_temp_the_next_write_removes(tmp_path
     left = [p for p in tmp_path.iterdir() if p.name != "out.png"]
     assert len(left) == 1 and left[0].name.startswith(".out.png.") and out.read_bytes() == b"old"
 
+    _age(left[0])
     write_bytes_atomic(tmp_path / "next.png", b"next render")  # any later write into the folder
     assert sorted(p.name for p in tmp_path.iterdir()) == ["next.png", "out.png"] and out.read_bytes() == b"old"
 
@@ -93,6 +95,71 @@ def test_only_temps_of_dead_writers_are_removed(tmp_path):
         "not ours": ".out.png.notes.tmp",
     }
     for name in names.values():
-        (tmp_path / name).write_bytes(b"partial")
+        _age(tmp_path / name, b"partial")
     write_bytes_atomic(tmp_path / "out.png", b"new")
     assert {p.name for p in tmp_path.iterdir()} == {"out.png", names["live"], names["not ours"]}
+
+
+def _age(path: Path, data: bytes | None = None) -> Path:
+    """`path` (written with `data` first, if given) as a writer left it longer ago than any write takes."""
+    if data is not None:
+        path.write_bytes(data)
+    past = time.time() - STALE_TEMP_SECONDS - 60
+    os.utime(path, (past, past), follow_symlinks=False)
+    return path
+
+
+def test_a_recent_temp_is_kept_even_when_its_pid_runs_nowhere_here(tmp_path):
+    """A writer on another host or container (a shared folder) has a pid this machine does not know."""
+    recent = tmp_path / f".out.png.{_dead_pid()}-0123abcd.tmp"
+    recent.write_bytes(b"still being written elsewhere")
+    write_bytes_atomic(tmp_path / "out.png", b"new")
+    assert recent.exists()
+
+
+@pytest.mark.parametrize("pid", ["99999999999999999999", "9" * 200])
+def test_a_temp_name_with_a_pid_no_system_has_does_not_stop_the_write(tmp_path, pid):
+    odd = _age(tmp_path / f".x.{pid}-deadbeef.tmp", b"")
+    write_bytes_atomic(tmp_path / "out.png", b"new")
+    assert (tmp_path / "out.png").read_bytes() == b"new" and odd.exists()
+
+
+def test_a_folder_named_like_a_dead_writers_temp_is_left_alone(tmp_path):
+    folder = tmp_path / f".out.png.{_dead_pid()}-0123abcd.tmp"
+    folder.mkdir()
+    _age(folder)
+    write_bytes_atomic(tmp_path / "out.png", b"new")
+    assert (tmp_path / "out.png").read_bytes() == b"new" and folder.is_dir()
+
+
+@posix_only
+def test_a_link_named_like_a_dead_writers_temp_is_left_alone(tmp_path):
+    target = tmp_path / "kept.txt"
+    target.write_bytes(b"kept")
+    link = tmp_path / f".out.png.{_dead_pid()}-0123abcd.tmp"
+    link.symlink_to(target)
+    _age(link)
+    write_bytes_atomic(tmp_path / "out.png", b"new")
+    assert link.is_symlink() and target.read_bytes() == b"kept"
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="file owners are POSIX")
+def test_another_users_temp_is_left_alone(tmp_path, monkeypatch):
+    theirs = _age(tmp_path / f".out.png.{_dead_pid()}-0123abcd.tmp", b"theirs")
+    monkeypatch.setattr(os, "getuid", lambda: theirs.stat().st_uid + 1)
+    write_bytes_atomic(tmp_path / "out.png", b"new")
+    assert theirs.exists()
+
+
+def test_a_temp_that_cannot_be_removed_does_not_stop_the_write(tmp_path, monkeypatch):
+    stuck = _age(tmp_path / f".out.png.{_dead_pid()}-0123abcd.tmp", b"partial")
+    original = Path.unlink
+
+    def refuse(self, missing_ok=False):
+        if self == stuck:
+            raise PermissionError(13, "Operation not permitted")
+        original(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", refuse)
+    write_bytes_atomic(tmp_path / "out.png", b"new")
+    assert (tmp_path / "out.png").read_bytes() == b"new" and stuck.exists()

@@ -7,7 +7,9 @@ import json
 import pytest
 
 from desktop.domain.errors import InvalidRecipe, UntrustedPath
-from desktop.domain.recipe import RECIPE_VERSION, Condition, load_recipe_file, recipe_from_dict, recipe_from_json
+from desktop.domain.recipe import (
+    MAX_CONDITIONS, RECIPE_VERSION, Condition, load_recipe_file, recipe_from_dict, recipe_from_json,
+)
 
 GOOD = {
     "prompt": "a house", "negative_prompt": "", "seed": 42, "steps": 20, "guidance_scale": 7.5,
@@ -69,6 +71,29 @@ def test_a_self_contained_recipe_refuses_every_local_file_alike(tmp_path):
         messages.append(str(info.value).replace(name, "NAME"))
     assert len(set(messages)) == 1
     assert recipe.model_reference("some/net") == "some/net"  # models are not local files
+
+
+def test_a_self_contained_recipe_loads_hub_models_only(tmp_path, monkeypatch):
+    (tmp_path / "owner" / "name").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    recipe = recipe_from_dict(GOOD, self_contained=True).with_overrides(local_models=False)  # a PNG's
+    assert recipe.preprocessor_model("someone/depth-v2.1", "params.model") == "someone/depth-v2.1"
+    for name in ("/models/depth", "~/depth", "./depth", "depth", "someone/../depth", "a/b/c", "C:/depth",
+                 "owner/name"):  # the last is a folder here: the loader would read it
+        with pytest.raises(UntrustedPath, match=r"^params\.model names the local model "):
+            recipe.preprocessor_model(name, "params.model")
+    assert recipe_from_dict(GOOD).preprocessor_model("./depth", "params.model") == "./depth"  # a user's own recipe
+    # the app's recipes: files embedded, but the networks the user picked in a layer's fields load
+    assert recipe_from_dict(GOOD, self_contained=True).preprocessor_model("/models/depth", "params.model") == "/models/depth"
+
+
+def test_a_recipe_holds_a_bounded_number_of_conditions():
+    """Each condition is a control image at the output size: 200 tiny images in a PNG asked for 4.9 GB."""
+    condition = GOOD["conditions"][0]
+    assert len(recipe_from_dict({**GOOD, "conditions": [condition] * MAX_CONDITIONS}).conditions) == MAX_CONDITIONS
+    with pytest.raises(InvalidRecipe) as info:
+        recipe_from_dict({**GOOD, "conditions": [condition] * 200})
+    assert str(info.value) == f"conditions: must hold at most {MAX_CONDITIONS} conditions, got 200"
 
 
 def test_a_utf8_byte_order_mark_is_accepted(tmp_path):

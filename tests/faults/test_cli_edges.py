@@ -294,3 +294,12 @@ def test_a_pose_canvas_of_a_photos_odd_size_still_renders(tmp_path):
                   json.dumps({**people_to_openpose([t_pose(1001, 751)], 1001, 751)}))
     assert main(["pose", "render", str(pose), "-o", str(tmp_path / "out.png")]) == 0
     assert Image.open(tmp_path / "out.png").size == (1001, 751)
+
+
+@pytest.mark.parametrize("threads", ["-1", "0", str(2**40)])
+@pytest.mark.parametrize("command", [["bench"], ["train", "demo", "--out", "{out}"]])
+def test_a_thread_count_out_of_range_is_one_sentence(command, threads, tmp_path, capsys):
+    args = [arg.format(out=tmp_path / "demo") for arg in command]
+    assert main([*args, "--threads", threads]) == 2
+    assert _one_error_line(capsys) == f"error: threads: must be between 1 and 1024, got {threads}"
+    assert not (tmp_path / "demo").exists()

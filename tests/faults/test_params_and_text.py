@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from desktop.conditions.preprocessors import get_preprocessor
 from desktop.domain.errors import InvalidRecipe
 from desktop.domain.recipe import Condition, Recipe
 from desktop.engine.sampler import SamplerRequest, sample
@@ -28,6 +29,17 @@ def test_bad_conditions_are_refused_by_name(changes, field):
     with pytest.raises(InvalidRecipe) as info:
         Recipe(conditions=[Condition(**{"image": "x.png", **changes})]).validate()
     assert info.value.field == field
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"low": 10**4000}, "params.low: must be between 0 and 255, got a number with too many digits"),
+    ({"low": "x" * 4000}, "params.low: must be a number, got 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx..."),
+    ({"low": [0] * 4000}, "params.low: must be a number, got a list"),
+])
+def test_a_bad_preprocessor_parameter_is_shown_short(params, message):
+    with pytest.raises(InvalidRecipe) as info:
+        get_preprocessor("canny").checked_params(params)
+    assert str(info.value) == message
 
 
 def test_sliders_cannot_leave_their_range(window):

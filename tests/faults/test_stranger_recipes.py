@@ -194,3 +194,104 @@ def test_a_project_layer_naming_a_mask_file_is_not_read(home, tiny_models, cpu_c
     recipe = document.to_recipe({"photo": photo.getvalue()})
     with pytest.raises(UntrustedPath, match=r"^conditions\[0\]\.params\.mask names the local file"):
         prepare_request(cpu_cache, recipe, PreviewSettings())
+
+
+# -- preprocessor networks: a recipe's params.model, detector and pose_model ---------------------------
+@pytest.fixture(scope="module")
+def depth_model(tmp_path_factory) -> Path:
+    """A real (tiny, random) depth network on your disk, which the old code loaded for a stranger."""
+    from tests.conditions.tiny_networks import build_depth
+
+    return build_depth(tmp_path_factory.mktemp("yours") / "depth")
+
+
+def _depth_condition(model: str) -> Callable[[dict, dict], None]:
+    def edit(recipe, condition):
+        condition.update(kind="depth", preprocess="depth", params={"model": model})
+    return edit
+
+
+@pytest.mark.parametrize("name", ["absolute", "relative"])
+def test_a_png_recipe_naming_a_local_preprocessor_model_is_refused_alike_whether_it_exists_or_not(
+        name, theirs, depth_model, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(depth_model.parent)
+    model = str(depth_model) if name == "absolute" else "depth"
+    png, out = _edited(theirs, tmp_path / "theirs.png", _depth_condition(model)), tmp_path / "out.png"
+
+    code, err = _render(png, out, capsys)
+    assert code == 2 and len(err) == 1, err
+    assert err[0] == (f"error: conditions[0].params.model names the local model {model!r}, which a recipe from a PNG "
+                      "or project may not load; add --allow-local-files to read it")
+    assert not out.exists()
+
+    depth_model.rename(depth_model.with_name("moved"))
+    try:
+        assert _render(png, out, capsys) == (code, err)  # nothing tells the stranger whether the folder is there
+    finally:
+        depth_model.with_name("moved").rename(depth_model)
+    assert main(["render", str(png), "-o", str(out), "--quiet", "--allow-local-files"]) == 0
+
+
+def test_a_hub_shaped_name_that_is_a_local_folder_is_refused_not_read(theirs, depth_model, tmp_path, monkeypatch,
+                                                                       capsys):
+    """The loader would read `owner/name` from the current folder before asking the hub."""
+    monkeypatch.chdir(depth_model.parent.parent)
+    model = f"{depth_model.parent.name}/depth"
+    code, err = _render(_edited(theirs, tmp_path / "theirs.png", _depth_condition(model)), tmp_path / "out.png", capsys)
+    assert code == 2
+    assert err == [f"error: conditions[0].params.model names the local model {model!r}, which a recipe from a PNG "
+                   "or project may not load; add --allow-local-files to read it"]
+
+
+@pytest.mark.parametrize(("preprocess", "param"), [("depth", "model"), ("normal", "model"), ("seg", "model"),
+                                                   ("pose", "detector"), ("pose", "pose_model")])
+def test_every_preprocessor_model_parameter_is_gated(preprocess, param, theirs, tmp_path, capsys):
+    def edit(recipe, condition):
+        condition.update(kind=preprocess, preprocess=preprocess, params={param: "~/models/private"})
+
+    code, err = _render(_edited(theirs, tmp_path / "theirs.png", edit), tmp_path / "out.png", capsys)
+    assert code == 2
+    assert err == [f"error: conditions[0].params.{param} names the local model '~/models/private', which a recipe "
+                   "from a PNG or project may not load; add --allow-local-files to read it"]
+
+
+def test_a_hub_preprocessor_model_is_named_with_the_others_before_it_loads(theirs, tiny_models, tmp_path, capsys):
+    png = _edited(theirs, tmp_path / "theirs.png", _depth_condition("someone/their-depth"))
+    code, err = _render(png, tmp_path / "out.png", capsys)
+    assert code == 2
+    named = f"base model {tiny_models.base}; ControlNets: {tiny_models.controlnet}"
+    assert err[0] == f"recipe from theirs.png uses {named}; preprocessor models: someone/their-depth"
+    assert err[1].startswith("error: preprocessor model someone/their-depth cannot be found or downloaded")  # offline
+
+
+def test_a_preprocessor_model_name_with_control_characters_cannot_fake_the_line(theirs, tmp_path, capsys):
+    png = _edited(theirs, tmp_path / "theirs.png", _depth_condition("someone/depth\n\x1b[32mnothing loaded"))
+    code, err = _render(png, tmp_path / "out.png", capsys)
+    assert code == 2
+    assert err == ["error: conditions[0].params.model: must be a hub id or a path, without control characters"]
+
+
+def test_each_model_is_named_once(tiny_models):
+    from desktop.domain.recipe import Condition, Recipe
+    from desktop.engine.render import model_references
+
+    conditions = [Condition(kind="depth", image_data=b"png", controlnet="someone/net", preprocess="depth",
+                            params={"model": "someone/depth"}) for _ in range(3)]
+    recipe = Recipe(base_model="someone/base", conditions=conditions, self_contained=True)
+    assert model_references(recipe).describe() == (
+        "base model someone/base; ControlNets: someone/net; preprocessor models: someone/depth")
+
+
+@pytest.mark.parametrize("field", ["base_model", "controlnet"])
+def test_a_project_model_name_with_a_nul_is_dropped_with_a_warning(field):
+    """A NUL is no path at all: the app would crash on its first look-up of the name."""
+    layer = {"id": "s", "name": "Sketch", "kind": "scribble", "operations": [], "controlnet": "someone/net"}
+    project = {"format": "controlnet-studio-project", "version": 1,
+               "settings": {"base_model": "someone/base"}, "layers": [layer]}
+    (project["settings"] if field == "base_model" else layer)[field] = "someone/\0net\x1b[2J"
+    loaded = project_from_dict(project)
+    settings, layer = loaded.document.settings, loaded.document.layers[0]
+    assert (settings.base_model, layer.controlnet) == (
+        (None, "someone/net") if field == "base_model" else ("someone/base", None))
+    assert loaded.warnings == ["setting base_model had an invalid value and was reset" if field == "base_model"
+                               else "layer Sketch: its ControlNet name was damaged and was cleared"]

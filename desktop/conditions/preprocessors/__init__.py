@@ -14,6 +14,7 @@ import numpy as np
 
 from desktop.domain.catalog import OFFICIAL_CONTROLNETS
 from desktop.domain.errors import InvalidRecipe
+from desktop.domain.recipe import model_name_problem, shown
 
 from . import classic, neural
 
@@ -24,17 +25,26 @@ class Param:
     default: Any
     minimum: float | None = None
     maximum: float | None = None
+    names_model: bool = False  # a network to load: a hub id or a local folder
 
     def check(self, where: str, value: Any) -> Any:
+        field = f"{where}.{self.name}"
         if isinstance(self.default, str):
             if not isinstance(value, str):
-                raise InvalidRecipe(f"{where}.{self.name}", f"must be text, got {value!r}")
+                raise InvalidRecipe(field, f"must be text, got {shown(value)}")
+            problem = model_name_problem(value) if self.names_model else None
+            if problem:
+                raise InvalidRecipe(field, problem)
             return value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise InvalidRecipe(f"{where}.{self.name}", f"must be a number, got {value!r}")
+            raise InvalidRecipe(field, f"must be a number, got {shown(value)}")
         if not (self.minimum <= value <= self.maximum):
-            raise InvalidRecipe(f"{where}.{self.name}", f"must be between {self.minimum:g} and {self.maximum:g}, got {value}")
+            raise InvalidRecipe(field, f"must be between {self.minimum:g} and {self.maximum:g}, got {shown(value)}")
         return int(value) if isinstance(self.default, int) else float(value)
+
+
+def _network(name: str, default: str) -> Param:
+    return Param(name, default, names_model=True)
 
 
 @dataclass(frozen=True)
@@ -89,16 +99,17 @@ PREPROCESSORS: dict[str, Preprocessor] = {p.name: p for p in (
     Preprocessor("tile", "Tile (blurred)", "tile", (Param("downscale", 4.0, 1.0, 64.0), Param("blur", 1.0, 0.0, 32.0)),
                  classic.tile),
     Preprocessor("inpaint", "Inpaint (mask)", "inpaint", (), classic.inpaint),
-    Preprocessor("depth", "Depth (Depth Anything V2)", "depth", (Param("model", neural.DEPTH_MODEL),),
+    Preprocessor("depth", "Depth (Depth Anything V2)", "depth", (_network("model", neural.DEPTH_MODEL),),
                  neural.depth_map, network=True),
     Preprocessor("normal", "Normals (from depth)", "normal",
-                 (Param("model", neural.DEPTH_MODEL), Param("strength", 4.0, 0.1, 100.0), Param("background", 0.1, 0.0, 1.0)),
+                 (_network("model", neural.DEPTH_MODEL), Param("strength", 4.0, 0.1, 100.0),
+                  Param("background", 0.1, 0.0, 1.0)),
                  _normal, network=True),
     Preprocessor("pose", "Pose (RT-DETR + ViTPose)", "pose",
-                 (Param("detector", neural.PERSON_DETECTOR), Param("pose_model", neural.POSE_MODEL),
+                 (_network("detector", neural.PERSON_DETECTOR), _network("pose_model", neural.POSE_MODEL),
                   Param("box_threshold", 0.3, 0.0, 1.0), Param("keypoint_threshold", 0.3, 0.0, 1.0)),
                  _pose_image, network=True),
-    Preprocessor("seg", "Segmentation (ADE20K, UperNet)", "seg", (Param("model", neural.SEG_MODEL),),
+    Preprocessor("seg", "Segmentation (ADE20K, UperNet)", "seg", (_network("model", neural.SEG_MODEL),),
                  neural.segment, network=True),
 )}
 
@@ -107,3 +118,15 @@ def get_preprocessor(name: str, where: str = "preprocess") -> Preprocessor:
     if name not in PREPROCESSORS:
         raise InvalidRecipe(where, f"unknown preprocessor {name!r}; choose one of {', '.join(PREPROCESSORS)}")
     return PREPROCESSORS[name]
+
+
+def preprocessor_models(preprocessor: str | None, params: dict[str, Any] | None,
+                        where: str = "params") -> dict[str, str]:
+    """The networks a preprocessor loads with these parameters, by parameter name (defaults included),
+    so they can be named and checked before anything loads; raises InvalidRecipe for parameters that
+    break their rule, so no unchecked name is ever shown."""
+    if preprocessor in (None, "none"):
+        return {}
+    spec = get_preprocessor(preprocessor)
+    checked = spec.checked_params(params, where)
+    return {p.name: checked[p.name] for p in spec.params if p.names_model}
