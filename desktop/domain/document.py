@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .history import UndoStack
-from .layers import ImageLayer, Layer, PoseLayer, ScribbleLayer, new_layer_id
+from .layers import MAX_LAYERS, ImageLayer, Layer, PoseLayer, ScribbleLayer, new_layer_id
 from .observable import Signal
 from .errors import InvalidRecipe
 from .recipe import Condition, Recipe
@@ -110,7 +110,15 @@ class Document:
     def index_of(self, layer_id: str) -> int:
         return next(i for i, layer in enumerate(self.layers) if layer.id == layer_id)
 
+    @property
+    def is_full(self) -> bool:
+        """No room for another layer (MAX_LAYERS): the app says so instead of adding one."""
+        return len(self.layers) >= MAX_LAYERS
+
     def add_layer(self, layer: Layer, index: int | None = None) -> Layer:
+        if self.is_full:
+            raise InvalidRecipe("layers", f"a project holds at most {MAX_LAYERS} layers; remove one first")
+
         def apply() -> None:
             self.layers.insert(len(self.layers) if index is None else index, layer)
 

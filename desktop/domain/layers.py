@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from .pose import Person
 
 LAYER_KINDS = ("scribble", "pose", "image")
+MAX_LAYERS = 64  # every layer is decoded and drawn together: a bound on a stranger's project, far above real use
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,10 @@ from typing import Any
 from .atomic import write_text_atomic
 from .document import Document, GenerationSettings, HistoryItem
 from .errors import InvalidProject, UnreadableFile
-from .layers import Fill, ImageLayer, Layer, PoseLayer, ScribbleLayer, Stroke
+from .layers import MAX_LAYERS, Fill, ImageLayer, Layer, PoseLayer, ScribbleLayer, Stroke
 from .pose import MAX_COORDINATE, Person
 from .recipe import (
-    CONDITION_KINDS, CONTROL_MODES, MAX_CONDITIONS, RESIZE_MODES, SCHEDULERS, finite_float, json_problem,
+    CONDITION_KINDS, CONTROL_MODES, RESIZE_MODES, SCHEDULERS, finite_float, json_problem,
     model_name_problem, parse_json,
 )
 from .safe_files import MAX_PROJECT_BYTES, read_text_file
@@ -116,10 +116,10 @@ def project_from_dict(data: Any, name: str = "project") -> LoadedProject:
     raw_layers = data.get("layers") if isinstance(data.get("layers"), list) else []
     if not isinstance(data.get("layers"), list):
         warnings.append("the layer list was missing or damaged")
-    if len(raw_layers) > MAX_CONDITIONS:  # each layer is a control image in every render: the recipe's own cap
-        warnings.append(f"only the first {MAX_CONDITIONS} layers were opened; "
-                        f"{len(raw_layers) - MAX_CONDITIONS} more were left out")
-        raw_layers = raw_layers[:MAX_CONDITIONS]
+    if len(raw_layers) > MAX_LAYERS:  # hidden layers are kept too: only a hostile file has this many
+        warnings.append(f"only the first {MAX_LAYERS} layers were opened; "
+                        f"{len(raw_layers) - MAX_LAYERS} more were left out")
+        raw_layers = raw_layers[:MAX_LAYERS]
     for index, raw in enumerate(raw_layers):
         try:
             layers.append(_layer(raw))

@@ -3,8 +3,10 @@ more layers than a render may have."""
 
 from __future__ import annotations
 
+import pytest
+
 from desktop.domain.project import project_from_dict
-from desktop.domain.recipe import MAX_CONDITIONS
+from desktop.domain.layers import MAX_LAYERS
 
 
 def _scribble(index: int) -> dict:
@@ -13,12 +15,29 @@ def _scribble(index: int) -> dict:
 
 def test_a_project_opens_its_first_layers_up_to_the_cap_and_says_how_many_were_left_out():
     loaded = project_from_dict({"format": "controlnet-studio-project", "version": 1, "settings": {},
-                                "layers": [_scribble(i) for i in range(MAX_CONDITIONS + 184)]})
-    assert [layer.id for layer in loaded.document.layers] == [f"layer{i}" for i in range(MAX_CONDITIONS)]
-    assert loaded.warnings == [f"only the first {MAX_CONDITIONS} layers were opened; 184 more were left out"]
+                                "layers": [_scribble(i) for i in range(MAX_LAYERS + 184)]})
+    assert [layer.id for layer in loaded.document.layers] == [f"layer{i}" for i in range(MAX_LAYERS)]
+    assert loaded.warnings == [f"only the first {MAX_LAYERS} layers were opened; 184 more were left out"]
 
 
 def test_a_project_at_the_cap_opens_whole():
     loaded = project_from_dict({"format": "controlnet-studio-project", "version": 1, "settings": {},
-                                "layers": [_scribble(i) for i in range(MAX_CONDITIONS)]})
-    assert len(loaded.document.layers) == MAX_CONDITIONS and loaded.warnings == []
+                                "layers": [_scribble(i) for i in range(MAX_LAYERS)]})
+    assert len(loaded.document.layers) == MAX_LAYERS and loaded.warnings == []
+
+
+def test_a_full_document_refuses_another_layer_in_one_sentence():
+    """The cap a project is opened with is the cap the app edits with, so no saved project loses layers."""
+    from desktop.domain.document import Document
+    from desktop.domain.errors import InvalidRecipe
+    from desktop.domain.layers import ScribbleLayer
+
+    doc = Document()
+    while not doc.is_full:
+        doc.add_layer(ScribbleLayer(name=f"s{len(doc.layers)}"))
+    assert len(doc.layers) == MAX_LAYERS
+    with pytest.raises(InvalidRecipe, match=f"at most {MAX_LAYERS} layers"):
+        doc.add_layer(ScribbleLayer(name="one more"))
+    with pytest.raises(InvalidRecipe):
+        doc.duplicate_layer(doc.layers[0].id)
+    assert len(doc.layers) == MAX_LAYERS
