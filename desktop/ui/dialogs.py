@@ -86,6 +86,11 @@ class ScriptedDialogs:
         print(f"error: {one_line}", file=sys.stderr)
         self._stop()
 
+    def run_ended(self) -> None:
+        """The run has ended (its exit code is set): a message that comes later, such as a worker
+        finishing during shutdown, is not printed."""
+        self._stopped = True
+
     def error(self, title: str, message: str) -> None:
         self._fail(message)
 

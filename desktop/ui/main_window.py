@@ -1,7 +1,8 @@
 """The main window: canvas in the centre, layers on the left, preview and prompt on the right.
 
 It wires widgets to the document and to the generation controller; it holds no document
-state of its own beyond the file name and the results' images.
+state of its own beyond the file name and the results' thumbnails (a full image is decoded
+from the document when it is shown).
 """
 
 from __future__ import annotations
@@ -21,22 +22,21 @@ from desktop.conditions.openpose_json import load_openpose_text, people_to_openp
 from desktop.domain.app_settings import AppSettings, save_settings
 from desktop.domain.atomic import write_text_atomic
 from desktop.domain.document import Document, HistoryItem, build_recipe
-from desktop.domain.errors import InvalidProject, StudioError
+from desktop.domain.errors import InvalidProject, InvalidRecipe, StudioError
 from desktop.domain.layers import ImageLayer, PoseLayer, ScribbleLayer, painted_operations
 from desktop.domain.pose import t_pose
 from desktop.domain.project import PROJECT_SUFFIX, LoadedProject, load_project, save_project
-from desktop.domain.recipe import SEED_MAX
+from desktop.domain.recipe import SEED_MAX, recipe_from_dict
 from desktop.engine.png_output import png_bytes
 from desktop.workers.generation import GenerationController, GenerationResult
-from desktop.workers.images import to_qimage
 
 from .canvas import CanvasView
 from .dialogs import Dialogs, DownloadDialog
 from .example import example_document
 from .layer_panel import LayerPanel
-from .opening import leave_out_unreadable_images, models_sentence
+from .opening import leave_out_unreadable_images, leave_out_unreadable_results, models_sentence, result_image
 from .paths import recovery_dir, settings_file
-from .preview_pane import PreviewPane
+from .preview_pane import PreviewPane, thumbnail
 from .prompt_panel import PromptPanel
 from .recovery import RecoveredWork, RecoveryFile
 
@@ -53,7 +53,7 @@ class MainWindow(QMainWindow):
         self.dialogs = Dialogs(self)
         self.document = Document()
         self.project_path: Path | None = None
-        self.result_images: list[QImage] = []
+        self.result_thumbnails: list[QImage] = []  # one per history item, in order
         self.last_result: GenerationResult | None = None
         self.controller = GenerationController(device, self)
         self.controller.worker.preview_every = self.app_settings.preview_every
@@ -121,7 +121,7 @@ class MainWindow(QMainWindow):
         self._action("&Save", self.save, QKeySequence.StandardKey.Save, file_menu)
         self._action("Save &As…", self.save_as, QKeySequence.StandardKey.SaveAs, file_menu)
         file_menu.addSeparator()
-        self._action("&Export Image…", lambda: self.history_action("save", len(self.result_images) - 1), "Ctrl+E", file_menu)
+        self._action("&Export Image…", lambda: self.history_action("save", len(self.document.history) - 1), "Ctrl+E", file_menu)
         file_menu.addSeparator()
         self._action("&Quit", self.close, QKeySequence.StandardKey.Quit, file_menu)
         edit_menu = bar.addMenu("&Edit")
@@ -180,7 +180,7 @@ class MainWindow(QMainWindow):
         ctl.device_ready.connect(lambda text: self.device_label.setText(f"device: {text}"))
         ctl.worker.preprocessed.connect(self._on_preprocessed)
         ctl.worker.people_found.connect(self._on_people_found)
-        ctl.worker.side_failed.connect(lambda message: self.dialogs.error("Preprocessing failed", message))
+        ctl.worker.side_failed.connect(self._on_side_failed)  # a method, so it runs on this (the UI) thread
 
     # -- document ---------------------------------------------------------------------------------
     def _on_document_changed(self, reason: str, layer_id) -> None:
@@ -200,6 +200,9 @@ class MainWindow(QMainWindow):
     def _on_preprocessed(self, layer_id: str) -> None:
         self.canvas.invalidate(layer_id)
         self.layer_panel.invalidate(layer_id)
+
+    def _on_side_failed(self, message: str) -> None:
+        self.dialogs.error("Preprocessing failed", message)
 
     def _show_download(self, done: int, total: int, speed: float) -> None:
         if self.download_dialog is None:
@@ -243,10 +246,11 @@ class MainWindow(QMainWindow):
         name = self.project_path.name if self.project_path else "Untitled"
         self.setWindowTitle(f"{name}{' •' if self.document.dirty else ''} — ControlNet Studio")
 
-    def _take(self, other: Document, path: Path | None) -> None:
+    def _take(self, other: Document, path: Path | None, thumbnails: list[QImage] | None = None) -> None:
+        """Show `other`; `thumbnails` are its results' (an opened project's check made them; a new one has none)."""
         self.document.replace_all(other)
         self.project_path = path
-        self.result_images = [_image_from_png(item.image_png) for item in self.document.history]
+        self.result_thumbnails = list(thumbnails or [])
         self._refresh_history()
         self.layer_panel.refresh()
         self._update_title()
@@ -289,10 +293,11 @@ class MainWindow(QMainWindow):
         """Bad image layers are left out before anything paints; the models it asks for are
         named before anything loads; problems are told in one message."""
         leave_out_unreadable_images(loaded)
+        thumbnails = leave_out_unreadable_results(loaded)
         models = models_sentence(loaded.document)
         if models:
             self.statusBar().showMessage(models, 30000)
-        self._take(loaded.document, path)
+        self._take(loaded.document, path, thumbnails)
         if loaded.warnings:
             self.dialogs.info("Project opened with problems", "\n".join(loaded.warnings))
 
@@ -475,7 +480,7 @@ class MainWindow(QMainWindow):
 
     def _on_result(self, result: GenerationResult) -> None:
         self.last_result = result
-        self.result_images.append(result.image)
+        self.result_thumbnails.append(thumbnail(result.image))
         png = png_bytes(result.pixels, result.recipe)
         self.document.add_result(HistoryItem(result.recipe.to_dict(embed_images=True), png))
         r = result.recipe
@@ -492,37 +497,46 @@ class MainWindow(QMainWindow):
         tips = []
         for item in self.document.history:
             r = item.recipe
-            tips.append(f"{r.get('prompt') or '(no prompt)'}\nseed {r.get('seed')} · {r.get('steps')} steps · "
+            tips.append(f"{_prompt(r)}\nseed {r.get('seed')} · {r.get('steps')} steps · "
                         f"guidance {r.get('guidance_scale')}")
-        self.preview_pane.set_history(self.result_images, tips)
+        self.preview_pane.set_history(self.result_thumbnails, tips)
 
     def restore_from_history(self, index: int) -> None:
+        """The settings a result was made with, checked by the recipe rules first: a project's history
+        may be a stranger's, and a value no render accepts must not reach the document."""
         if not 0 <= index < len(self.document.history):
             return
-        r = self.document.history[index].recipe
-        changes = {k: r[k] for k in ("prompt", "negative_prompt", "seed", "steps", "guidance_scale", "width",
-                                     "height", "scheduler", "base_model") if k in r}
-        changes["random_seed"] = False
-        self.document.set_settings(merge_key="", **changes)
-        by_name = {c.get("layer"): c for c in r.get("conditions", []) if isinstance(c, dict)}
+        try:
+            r = recipe_from_dict(self.document.history[index].recipe, self_contained=True)
+        except InvalidRecipe as err:
+            self.dialogs.error("Cannot restore settings", f"The settings of result {index + 1} cannot be restored: {err}.")
+            return
+        self.document.set_settings(
+            merge_key="", prompt=r.prompt, negative_prompt=r.negative_prompt, seed=r.seed, steps=r.steps,
+            guidance_scale=r.guidance_scale, width=r.width, height=r.height, scheduler=r.scheduler,
+            base_model=r.base_model, random_seed=False)
+        by_name = {c.extra.get("layer"): c for c in r.conditions}
         for layer in self.document.layers:
             saved = by_name.get(layer.name)
             if saved:
-                self.document.update_layer(layer.id, "Restore layer settings", merge_key="", **{
-                    k: saved[k] for k in ("weight", "start", "end", "mode") if k in saved})
+                self.document.update_layer(layer.id, "Restore layer settings", merge_key="", weight=saved.weight,
+                                           start=saved.start, end=saved.end, mode=saved.mode)
 
     def history_action(self, action: str, index: int) -> None:
         if not 0 <= index < len(self.document.history):
             return
         item = self.document.history[index]
-        if action == "save":
+        if action == "show":
+            caption = f"Result {index + 1}: {_prompt(item.recipe).splitlines()[0]}"
+            self.preview_pane.show_result(result_image(item.image_png), caption)
+        elif action == "save":
             path = self.dialogs.save_file("Save image", "PNG image (*.png)", f"result-{index + 1}.png")
             if path:
                 from desktop.domain.atomic import write_bytes_atomic
 
                 write_bytes_atomic(path if path.endswith(".png") else path + ".png", item.image_png)
         elif action == "copy":
-            QGuiApplication.clipboard().setImage(self.result_images[index])
+            QGuiApplication.clipboard().setImage(result_image(item.image_png))
         elif action == "reference":
             self.add_image_layer(item.image_png, f"Result {index + 1}")
 
@@ -608,10 +622,9 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(QByteArray.fromBase64(self.app_settings.window_geometry.encode("ascii")))
 
 
-def _image_from_png(data: bytes) -> QImage:
-    image = QImage()
-    image.loadFromData(data, "PNG")
-    return image
+def _prompt(recipe: dict) -> str:
+    """A result's prompt as its tooltip and caption show it (a stranger's may be any JSON value)."""
+    return str(recipe.get("prompt") or "(no prompt)")
 
 
 def _device_label(name: str) -> str:

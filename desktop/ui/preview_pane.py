@@ -13,6 +13,12 @@ from PySide6.QtWidgets import (
 HISTORY_ICON = 72
 
 
+def thumbnail(image: QImage) -> QImage:
+    """A result as the history strip shows it: the strip keeps only these, never full-size images."""
+    return image.scaled(HISTORY_ICON, HISTORY_ICON, Qt.AspectRatioMode.KeepAspectRatio,
+                        Qt.TransformationMode.SmoothTransformation)
+
+
 class ImageView(QLabel):
     """Shows one image scaled to fit, keeping its aspect ratio; the blit is all the UI does."""
 
@@ -50,7 +56,7 @@ class PreviewPane(QWidget):
     cancel_requested = Signal()
     live_toggled = Signal(bool)
     history_activated = Signal(int)  # restore settings of history item
-    history_action = Signal(str, int)  # "save" / "copy" / "reference", index
+    history_action = Signal(str, int)  # "show" / "save" / "copy" / "reference", index
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -89,12 +95,11 @@ class PreviewPane(QWidget):
         self.history.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.history.customContextMenuRequested.connect(self._history_menu)
         self.history.itemDoubleClicked.connect(lambda item: self.history_activated.emit(self.history.row(item)))
-        self.history.itemClicked.connect(self._show_history_item)
+        self.history.itemClicked.connect(lambda item: self.history_action.emit("show", self.history.row(item)))
         history_label = QLabel("History (double-click restores settings; right-click for more)")
         history_label.setWordWrap(True)  # the pane can be narrow: never clip the hint
         layout.addWidget(history_label)
         layout.addWidget(self.history)
-        self._images: list[QImage] = []
         self.generate_button.clicked.connect(self.generate_requested)
         self.cancel_button.clicked.connect(self.cancel_requested)
         self.live_check.toggled.connect(self.live_toggled)
@@ -130,21 +135,14 @@ class PreviewPane(QWidget):
         self.progress.setValue(0)
         self.progress.setFormat(text)
 
-    def set_history(self, images: list[QImage], tooltips: list[str]) -> None:
-        self._images = list(images)
+    def set_history(self, thumbnails: list[QImage], tooltips: list[str]) -> None:
+        """The strip of results; a click asks the window for the full image ("show")."""
         self.history.clear()
-        for image, tip in zip(images, tooltips):
-            icon = QIcon(QPixmap.fromImage(image.scaled(HISTORY_ICON, HISTORY_ICON, Qt.AspectRatioMode.KeepAspectRatio,
-                                                        Qt.TransformationMode.SmoothTransformation)))
-            item = QListWidgetItem(icon, "")
+        for image, tip in zip(thumbnails, tooltips):
+            item = QListWidgetItem(QIcon(QPixmap.fromImage(image)), "")
             item.setToolTip(tip)
             self.history.addItem(item)
         self.history.scrollToBottom()
-
-    def _show_history_item(self, item: QListWidgetItem) -> None:
-        index = self.history.row(item)
-        if 0 <= index < len(self._images):
-            self.show_result(self._images[index], f"Result {index + 1}: {item.toolTip().splitlines()[0]}")
 
     def _history_menu(self, position) -> None:
         item = self.history.itemAt(position)

@@ -43,15 +43,17 @@ def save_screenshot(window: MainWindow, path: Path) -> None:
 
 
 class ScriptedRun:
-    """Drives one scripted start; the first end (success or failure) wins."""
+    """Drives one scripted start; the first end (success or failure) wins, and once it has ended
+    nothing more is printed: stderr and the exit code always agree."""
 
     def __init__(self, window: MainWindow, args: argparse.Namespace) -> None:
         self.window = window
         self.args = args
         self._ended = False
         self._failed = False
-        if args.quit:
-            window.dialogs = ScriptedDialogs(self.fail)
+        self._dialogs = ScriptedDialogs(self.fail) if args.quit else None
+        if self._dialogs is not None:
+            window.dialogs = self._dialogs
 
     def start(self) -> None:
         if self.args.generate:
@@ -69,7 +71,9 @@ class ScriptedRun:
         if self._ended or self._failed:
             return
         if self.args.screenshot:
-            QApplication.processEvents()
+            QApplication.processEvents()  # paint first; a message it delivers fails the run
+            if self._failed:
+                return
             path = Path(self.args.screenshot)
             try:
                 save_screenshot(self.window, path)
@@ -85,5 +89,7 @@ class ScriptedRun:
         if self._ended:
             return
         self._ended = True
+        if self._dialogs is not None:
+            self._dialogs.run_ended()
         self.window.close_without_asking(keep_recovery=False)
         QApplication.instance().exit(code)

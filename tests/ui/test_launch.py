@@ -4,17 +4,20 @@ atomically. And no idle "Downloading model" dialog waits to pop up after a start
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QThread, QTimer
 from PySide6.QtWidgets import QProgressDialog
 
+from desktop.conditions.image_io import encode_png
 from desktop.domain.project import project_to_dict, save_project
 
 from .conftest import tiny_document
@@ -141,3 +144,90 @@ def test_a_scripted_run_answers_every_question_the_app_can_ask_with_one_line(cap
         assert stops == [True], name
         printed = capsys.readouterr().err.splitlines()
         assert len(printed) == 1 and printed[0].startswith("error: "), (name, printed)
+
+
+def _scripted(window, monkeypatch, tmp_path):
+    """A `--screenshot --quit` run on the test's window; the exit codes it asks for are recorded."""
+    import argparse
+
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.ui.scripted import ScriptedRun
+
+    exits: list[int] = []
+    monkeypatch.setattr(QApplication, "exit", staticmethod(exits.append))
+    args = argparse.Namespace(quit=True, generate=False, screenshot=str(tmp_path / "shot.png"))
+    return ScriptedRun(window, args), exits
+
+
+def test_a_message_after_a_scripted_run_has_ended_is_not_printed(window, monkeypatch, tmp_path, capsys):
+    """A preprocessing failure that came during shutdown printed `error:` while the run exited 0."""
+    run, exits = _scripted(window, monkeypatch, tmp_path)
+    run.succeed()
+    window.dialogs.error("Preprocessing failed", "the depth model could not be loaded")
+    assert exits == [0] and (tmp_path / "shot.png").exists()
+    assert "error" not in capsys.readouterr().err
+
+
+def test_a_message_that_comes_while_the_screenshot_is_taken_fails_the_run(window, qtbot, monkeypatch, tmp_path,
+                                                                        capsys):
+    """It used to be printed, and the run went on to write the screenshot and exit 0."""
+    run, exits = _scripted(window, monkeypatch, tmp_path)
+    QTimer.singleShot(0, lambda: window.dialogs.error("Preprocessing failed", "the depth model could not be loaded"))
+    run.succeed()  # its paint delivers the message
+    qtbot.waitUntil(lambda: exits != [])
+    assert exits == [2] and not (tmp_path / "shot.png").exists()
+    assert capsys.readouterr().err == "error: the depth model could not be loaded\n"
+
+
+def test_a_preprocessing_failure_is_told_on_the_ui_thread(window, qtbot, monkeypatch):
+    """Told from the worker thread, a scripted run closed the window there and waited on itself for ever."""
+    from desktop.domain.errors import StudioError
+    from desktop.domain.layers import ImageLayer
+
+    def failing(*args, **kwargs):
+        raise StudioError("the depth model could not be loaded")
+
+    monkeypatch.setattr("desktop.conditions.layer_images.control_image", failing)
+    told = []
+    window.dialogs.error = lambda title, message: told.append((message, QThread.currentThread() == window.thread()))
+    window.controller.request_preprocess(ImageLayer(name="Photo", png=b"", preprocessor="depth"), 64, 64)
+    qtbot.waitUntil(lambda: told != [])
+    assert told == [("the depth model could not be loaded", True)]
+
+
+FAILING_PREPROCESSOR = """
+import sys, time; sys.path.insert(0, {root!r})
+import desktop.conditions.layer_images as layer_images
+from desktop.domain.errors import StudioError
+original = layer_images.control_image
+def failing(*args, **kwargs):
+    if kwargs.get("cached_only"):  # the canvas asking for what is ready
+        return original(*args, **kwargs)
+    time.sleep({delay})
+    raise StudioError("the depth model could not be loaded")
+layer_images.control_image = failing
+from desktop.cli import main
+sys.exit(main(["--open", {project!r}, "--screenshot", {shot!r}, "--quit"]))
+"""
+
+
+@pytest.mark.parametrize("delay, code, errors", [
+    (0, 2, ["error: the depth model could not be loaded"]),  # hung: told on the worker thread, which waited on itself
+    (3, 0, []),  # after the screenshot and the end of the run: printed `error:` with exit 0
+])
+def test_a_preprocessing_failure_in_a_scripted_run_fails_it_only_before_it_ends(tmp_path, tiny_models, delay, code,
+                                                                                errors):
+    photo = {"kind": "image", "name": "Photo", "preprocessor": "depth",
+             "png": base64.b64encode(encode_png(np.zeros((32, 32, 3), np.uint8))).decode("ascii")}
+    project = _project_with(tmp_path, tiny_models, lambda data: data["layers"].append(photo))
+    shot = tmp_path / "shot.png"
+    script = FAILING_PREPROCESSOR.format(root=str(ROOT), project=str(project), shot=str(shot), delay=delay)
+    try:
+        result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
+                                timeout=120, env=_env(tmp_path))
+    except subprocess.TimeoutExpired:
+        pytest.fail("the scripted run hung")
+    assert result.returncode == code, result.stderr[-2000:]
+    assert _errors(result.stderr) == errors, result.stderr[-2000:]
+    assert shot.exists() == (code == 0)

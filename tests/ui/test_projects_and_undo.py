@@ -165,3 +165,32 @@ def test_the_models_a_project_asks_for_are_named_when_it_opens(window, tmp_path,
     window.statusBar().clearMessage()
     assert window.open_project(demo, ask=False)
     assert "uses" not in window.statusBar().currentMessage()
+
+
+def test_the_preprocessor_models_of_image_layers_are_named_before_they_load(window, tmp_path, monkeypatch):
+    shown_when_requested = []
+    monkeypatch.setattr(window.controller, "request_preprocess",
+                        lambda *args: shown_when_requested.append(window.statusBar().currentMessage()))
+    data = project_to_dict(window.document)
+    photo = encode_png(np.full((32, 32, 3), 128, np.uint8))
+    data["layers"] += [
+        {**_image_layer("Depth", photo), "preprocessor": "depth", "params": {"model": "someone/depth-net"}},
+        {**_image_layer("Pose", photo), "preprocessor": "pose",
+         "params": {"detector": "/home/someone/detector", "pose_model": "", "box_threshold": 0.3}},
+    ]
+    path = tmp_path / "theirs.cnstudio"
+    path.write_text(json.dumps(data))
+    assert window.open_project(path, ask=False)
+    expected = ("This project uses base model base, ControlNet controlnet and preprocessor models "
+                "someone/depth-net, detector.")
+    assert window.statusBar().currentMessage() == expected
+    assert shown_when_requested and set(shown_when_requested) == {expected}
+
+
+def test_a_model_name_no_path_can_be_made_of_is_named_without_a_crash():
+    """Path.resolve raised ValueError on a NUL, expanduser RuntimeError on an unknown user: the app aborted."""
+    from desktop.domain.document import Document, GenerationSettings
+    from desktop.ui.opening import models_sentence
+
+    for name, shown in (("evil\x00x", "evil\x00x"), ("~no-such-user-here/model", "model")):
+        assert models_sentence(Document(GenerationSettings(base_model=name))) == f"This project uses base model {shown}."

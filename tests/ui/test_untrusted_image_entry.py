@@ -65,7 +65,7 @@ def test_pasting_eps_bytes_adds_nothing_and_says_so(window, ghostscript):
 def test_a_result_with_a_recipe_over_1_mb_becomes_a_reference_layer(window, tiny_models, tmp_path):
     recipe = recipe_from_dict(tiny_recipe(tiny_models, image_data=b64(noisy_photo_png())), tmp_path)
     pixels = np.full((64, 64, 3), 77, np.uint8)
-    window.result_images.append(QImage())
+    window.result_thumbnails.append(QImage())
     window.document.add_result(HistoryItem(recipe.to_dict(embed_images=True), png_bytes(pixels, recipe)))
     window.history_action("reference", len(window.document.history) - 1)
     layer = window.document.layers[-1]
