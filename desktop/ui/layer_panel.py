@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
 from desktop.conditions.layer_images import control_image, displayable
 from desktop.conditions.preprocessors import PREPROCESSORS
 from desktop.domain.document import Document, condition_kind, is_layer_empty
-from desktop.domain.layers import ImageLayer, Layer, PoseLayer, painted_operations
+from desktop.domain.layers import MAX_LAYERS, ImageLayer, Layer, PoseLayer, painted_operations
 from desktop.domain.recipe import CONDITION_KINDS
 from desktop.workers.images import to_qimage
 
@@ -253,6 +253,10 @@ class LayerPanel(QWidget):
     def _load_properties(self) -> None:
         layer = self._current()
         self.properties.setEnabled(layer is not None)
+        full = self.document.is_full
+        for button in (self.add_button, self.duplicate_button):
+            button.setEnabled(not full)
+            button.setToolTip(f"A project holds at most {MAX_LAYERS} layers: remove one first" if full else "")
         if layer is None:
             self.tools.setCurrentIndex(0)
             self.mask_hint.setVisible(False)

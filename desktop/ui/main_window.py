@@ -23,7 +23,7 @@ from desktop.domain.app_settings import AppSettings, save_settings
 from desktop.domain.atomic import write_text_atomic
 from desktop.domain.document import Document, HistoryItem, build_recipe
 from desktop.domain.errors import InvalidProject, InvalidRecipe, StudioError
-from desktop.domain.layers import ImageLayer, PoseLayer, ScribbleLayer, painted_operations
+from desktop.domain.layers import MAX_LAYERS, ImageLayer, PoseLayer, ScribbleLayer, painted_operations
 from desktop.domain.pose import t_pose
 from desktop.domain.project import PROJECT_SUFFIX, LoadedProject, load_project, save_project
 from desktop.domain.recipe import SEED_MAX, recipe_from_dict
@@ -226,8 +226,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"No people found in {source}", 6000)
             return
         layer = PoseLayer(name=f"Pose from {source}", people=tuple(people))
-        self.document.add_layer(layer)
-        self.layer_panel.select_layer(layer.id)
+        if not self._place(layer):
+            return
         self.statusBar().showMessage(f"{len(people)} people found in {source}: drag their joints to edit", 6000)
 
     def _after_document_change(self, reason: str) -> None:
@@ -374,8 +374,16 @@ class MainWindow(QMainWindow):
                 return
             self.add_image_layer(path)
             return
+        self._place(layer)
+
+    def _place(self, layer) -> bool:
+        """Add `layer` and select it; a full project (MAX_LAYERS) says so instead."""
+        if self.document.is_full:
+            self.statusBar().showMessage(f"A project holds at most {MAX_LAYERS} layers: remove one first", 8000)
+            return False
         self.document.add_layer(layer)
         self.layer_panel.select_layer(layer.id)
+        return True
 
     def add_image_layer(self, source: str | bytes, name: str = "") -> None:
         try:
@@ -385,8 +393,7 @@ class MainWindow(QMainWindow):
             return
         label = name or (Path(source).stem if isinstance(source, str) else "Reference")
         layer = ImageLayer(name=label, png=encode_png(pixels), condition_kind="scribble")
-        self.document.add_layer(layer)
-        self.layer_panel.select_layer(layer.id)
+        self._place(layer)
 
     def paste_image(self) -> None:
         image = QGuiApplication.clipboard().image()
