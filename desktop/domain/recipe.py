@@ -51,6 +51,7 @@ _CONDITION_KEYS = {
     "params", "pose", "resize_mode", "pixel_perfect", "mask_data", "keep_unmasked",
 }
 RESIZE_MODES = ("just_resize", "crop_and_resize", "resize_and_fill")
+_APP_KEYS = {"layer"}  # written by the app beside each condition: the layer it came from
 _RECIPE_KEYS = {
     "version", "prompt", "negative_prompt", "seed", "steps", "guidance_scale", "width", "height",
     "scheduler", "base_model", "conditions",
@@ -143,6 +144,14 @@ class Recipe:
             raise UntrustedPath(f"{where} names the local model {shown(reference, 120)}, which a recipe from a PNG "
                                 "or project may not load")
         return reference
+
+    def unknown_keys(self) -> list[str]:
+        """Keys this version does not use (kept and written back): named to the user, since a
+        `loras` or `vae` the user expects to apply would otherwise be ignored without a word."""
+        keys = [shown(key, 40) for key in self.extra]
+        for index, condition in enumerate(self.conditions):
+            keys += [shown(f"conditions[{index}].{key}", 60) for key in condition.extra if key not in _APP_KEYS]
+        return keys
 
     def validate(self) -> "Recipe":
         """Raise InvalidRecipe naming the first field that breaks its rule."""

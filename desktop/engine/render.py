@@ -191,7 +191,9 @@ def render(
         on_step = _overlaid_previews(on_step, overlay)
     result = sample(base, request, on_step=on_step, cancel=cancel)
     image = overlay.apply(result.image) if overlay else result.image
-    return RenderResult(image, embedded, result.notices, result.seconds)
+    unknown = recipe.unknown_keys()
+    notices = result.notices + ([f"not used by this version, kept in the recipe: {', '.join(unknown)}"] if unknown else [])
+    return RenderResult(image, embedded, notices, result.seconds)
 
 
 def unmasked_overlay(recipe: Recipe) -> UnmaskedOverlay:
