@@ -6,12 +6,12 @@ import argparse
 import json
 import logging
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from desktop.domain.atomic import check_output_file
 from desktop.domain.errors import Cancelled, InvalidRecipe, StudioError, UntrustedPath
 from desktop.logs import log_path, setup_logging
 
@@ -200,7 +200,7 @@ def _load_recipe(path: str, allow_local_files: bool):
 
 
 def _render(args: argparse.Namespace) -> int:
-    output = _output_file(args.output, ".png")
+    output = check_output_file(args.output, ".png")
     recipe = _load_recipe(args.recipe, args.allow_local_files)
     overrides = {k: getattr(args, k) for k in ("steps", "seed") if getattr(args, k) is not None}
     recipe = recipe.with_overrides(**overrides).validate()
@@ -306,7 +306,7 @@ def _bench(args: argparse.Namespace) -> int:
     if args.repeats < 1:
         raise InvalidRecipe("repeats", f"must be at least 1, got {args.repeats}")
     if args.json_out:
-        _output_file(args.json_out, ".json", "json")
+        check_output_file(args.json_out, ".json", "json")
     if args.threads is not None:
         import torch
 
@@ -350,24 +350,6 @@ def _parse_params(pairs: list[str]) -> dict:
     return params
 
 
-def _output_file(path: str, suffix: str, field: str = "output") -> Path:
-    """Checked before any work is done: a long run must not end on a path that cannot be written."""
-    output = Path(path)
-    if output.suffix.lower() != suffix:
-        raise InvalidRecipe(field, f"must be a {suffix} file, got {output.name}")
-    if output.is_dir():
-        raise InvalidRecipe(field, f"{output} is a folder, not a {suffix} file")
-    folder = output.resolve().parent
-    if not folder.is_dir():
-        raise InvalidRecipe(field, f"folder {folder} does not exist")
-    try:
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{output.name}.", suffix=".probe"):
-            pass  # creating a file is the one test that answers for read-only mounts, permissions and ACLs alike
-    except OSError as err:
-        raise InvalidRecipe(field, f"cannot write into folder {folder}: {err.strerror or err}") from err
-    return output
-
-
 @contextmanager
 def _writing(output: Path) -> Iterator[None]:
     """A write that fails after the checks (a full disk, a folder made read-only since) is one
@@ -386,7 +368,7 @@ def _preprocess(args: argparse.Namespace) -> int:
     from desktop.domain.atomic import write_bytes_atomic
     from desktop.domain.recipe import check_size
 
-    output = _output_file(args.output, ".png")
+    output = check_output_file(args.output, ".png")
     spec = get_preprocessor(args.name, "name")
     params = _parse_params(args.param)
     for name in ("width", "height"):
@@ -415,7 +397,7 @@ def _pose(args: argparse.Namespace) -> int:
     from desktop.domain.safe_files import MAX_POSE_BYTES, read_text_file
 
     if args.what == "render":
-        output = _output_file(args.output, ".png")
+        output = check_output_file(args.output, ".png")
         text = read_text_file(args.pose, limit=MAX_POSE_BYTES, what="pose")
         try:
             data = parse_json(text)
@@ -431,7 +413,7 @@ def _pose(args: argparse.Namespace) -> int:
     from desktop.conditions.prepare import NETWORKS
     from desktop.conditions.preprocessors import neural
 
-    output = _output_file(args.output, ".json")
+    output = check_output_file(args.output, ".json")
     photo = read_image(args.photo)
     people = neural.detect_people(photo, NETWORKS, args.detector or neural.PERSON_DETECTOR,
                                   args.pose_model or neural.POSE_MODEL)
@@ -463,7 +445,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from desktop.train.evaluate import held_out_samples, measure
 
     if args.grid:
-        _output_file(args.grid, ".png", "grid")
+        check_output_file(args.grid, ".png", "grid")
     base_ref = args.base or default_base_model()
     net_ref = args.controlnet or str(DEMO_MODEL / "controlnet_scribble")
     cache = ModelCache(choose_device("cpu"))

@@ -10,10 +10,13 @@ import os
 import re
 import secrets
 import stat
+import tempfile
 import time
 from pathlib import Path
 
 import psutil
+
+from .errors import InvalidRecipe
 
 TEMP_SUFFIX = ".tmp"
 TEMP_NAME = re.compile(r"\..+\.([0-9]+)-[0-9a-f]{8}\.tmp", re.DOTALL)
@@ -43,6 +46,24 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
         tmp.unlink(missing_ok=True)
         raise
     _fsync_dir(target.parent)
+
+
+def check_output_file(path: str | os.PathLike[str], suffix: str, field: str = "output") -> Path:
+    """Checked before any work is done: a long run must not end on a path that cannot be written."""
+    output = Path(path)
+    if output.suffix.lower() != suffix:
+        raise InvalidRecipe(field, f"must be a {suffix} file, got {output.name}")
+    if output.is_dir():
+        raise InvalidRecipe(field, f"{output} is a folder, not a {suffix} file")
+    folder = output.resolve().parent
+    if not folder.is_dir():
+        raise InvalidRecipe(field, f"folder {folder} does not exist")
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{output.name}.", suffix=".probe"):
+            pass  # creating a file is the one test that answers for read-only mounts, permissions and ACLs alike
+    except OSError as err:
+        raise InvalidRecipe(field, f"cannot write into folder {folder}: {err.strerror or err}") from err
+    return output
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:

@@ -88,20 +88,28 @@ def _points(points):
 
 # -- reading --------------------------------------------------------------------------------------
 def load_project(path: str | Path) -> LoadedProject:
-    """A regular file under the project cap: a device or FIFO named as a project is refused at once."""
+    return project_from_dict(read_project_json(path), Path(path).name)
+
+
+def read_project_json(path: str | Path) -> Any:
+    """The parsed JSON of a project file: a regular file under the project cap (a device or FIFO
+    named as a project is refused at once); for callers that also read keys of their own."""
     try:
         text = read_text_file(path, limit=MAX_PROJECT_BYTES, what="project")
     except UnreadableFile as err:
         raise InvalidProject(str(err)) from err
-    return project_from_text(text, Path(path).name)
+    return _parse(text, Path(path).name)
 
 
 def project_from_text(text: str, name: str = "project") -> LoadedProject:
+    return project_from_dict(_parse(text, name), name)
+
+
+def _parse(text: str, name: str) -> Any:
     try:
-        data = parse_json(text)
+        return parse_json(text)
     except ValueError as err:
         raise InvalidProject(f"cannot open {name}: the file is damaged; it {err}") from err
-    return project_from_dict(data, name)
 
 
 def project_from_dict(data: Any, name: str = "project") -> LoadedProject:

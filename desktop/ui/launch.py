@@ -14,12 +14,13 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from desktop.domain.app_settings import load_settings
-from desktop.domain.errors import InvalidProject
+from desktop.domain.atomic import check_output_file
+from desktop.domain.errors import InvalidProject, InvalidRecipe
 
 from .main_window import MainWindow
 from .paths import APP_NAME, ORG_NAME, recovery_dir, settings_file
 from .recovery import newest_orphan
-from .scripted import EXIT_FAILED, ScriptedRun, screenshot_problem
+from .scripted import EXIT_FAILED, ScriptedRun
 from .theme import apply_theme
 
 
@@ -84,10 +85,12 @@ def offer_recovery(window: MainWindow) -> bool:
 
 
 def launch_app(args: argparse.Namespace) -> int:
-    problem = screenshot_problem(Path(args.screenshot)) if args.screenshot else ""
-    if problem:
-        print(f"error: {problem}", file=sys.stderr)
-        return EXIT_FAILED
+    if args.screenshot:
+        try:
+            check_output_file(args.screenshot, ".png", "screenshot")
+        except InvalidRecipe as err:
+            print(f"error: {err}", file=sys.stderr)
+            return EXIT_FAILED
     app = create_app()
     window = build_window(args.device)
     window.restore_geometry()

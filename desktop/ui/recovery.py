@@ -16,7 +16,7 @@ from PySide6.QtCore import QLockFile
 
 from desktop.domain.atomic import write_text_atomic
 from desktop.domain.document import Document
-from desktop.domain.project import LoadedProject, load_project, project_to_dict
+from desktop.domain.project import LoadedProject, project_from_dict, project_to_dict, read_project_json
 
 SUFFIX = ".cnstudio"
 PROJECT_PATH_KEY = "recovered_project_path"
@@ -54,8 +54,9 @@ class RecoveryFile:
 
     def load(self) -> RecoveredWork:
         """Raises InvalidProject when the file is damaged."""
-        loaded = load_project(self.path)
-        saved_path = json.loads(self.path.read_text(encoding="utf-8")).get(PROJECT_PATH_KEY)
+        data = read_project_json(self.path)
+        loaded = project_from_dict(data, self.path.name)
+        saved_path = data.get(PROJECT_PATH_KEY)  # a dict: project_from_dict refuses anything else
         return RecoveredWork(loaded, Path(saved_path) if isinstance(saved_path, str) and saved_path else None)
 
     def remove(self) -> None:

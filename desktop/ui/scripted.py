@@ -5,7 +5,6 @@ nothing ever waits on a dialog."""
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -18,20 +17,6 @@ from .dialogs import ScriptedDialogs
 from .main_window import MainWindow
 
 EXIT_FAILED = 2
-
-
-def screenshot_problem(path: Path) -> str:
-    """One sentence when the screenshot could not be written, checked before any work; '' if fine."""
-    if path.suffix.lower() != ".png":
-        return f"the screenshot must be a .png file, not {path.name}"
-    folder = path.parent
-    if not folder.is_dir():
-        return f"cannot write the screenshot: the folder {folder} does not exist"
-    if path.is_dir():
-        return f"cannot write the screenshot: {path} is a folder"
-    if not os.access(folder, os.W_OK):
-        return f"cannot write the screenshot: the folder {folder} is not writable"
-    return ""
 
 
 def save_screenshot(window: MainWindow, path: Path) -> None:
