@@ -68,3 +68,17 @@ class UnreadableFile(StudioError):
 
 class UntrustedPath(StudioError):
     """A recipe from a PNG or a project names a local file; it is not read unless the user allows it."""
+
+
+class WrongFamily(ArchitectureMismatch):
+    """A model of another family than the one asked for (an SDXL ControlNet on an SD 1.5 base...).
+
+    Raised from configs or file headers, before any large weights are read."""
+
+
+class MissingModelPart(StudioError):
+    """A model folder or file lacks a part it needs (a text encoder, a VAE...); the message names it."""
+
+
+class UnsupportedModel(StudioError):
+    """A recognised kind of model this version does not run (an SDXL refiner, an inpainting UNet...)."""
