@@ -1,6 +1,14 @@
-"""Which official ControlNet 1.1 model (SD 1.5) each kind of control image feeds (REFERENCE.md)."""
+"""Which base model and which ControlNet each family uses by default, per kind of control image.
+
+Why per family: a ControlNet only steers the UNet family it was trained with. SD 1.x uses the
+official ControlNet 1.1 models (REFERENCE.md); SD 2.x uses thibaud's controlnet-sd21-*-diffusers
+conversions; SDXL uses the diffusers and xinsir models. A kind with no model that really serves
+it in a family maps to None there, so the app asks for one instead of guessing.
+"""
 
 from __future__ import annotations
+
+from desktop.domain.family import Family
 
 OFFICIAL_CONTROLNETS = {
     "scribble": "lllyasviel/control_v11p_sd15_scribble",
@@ -17,3 +25,40 @@ OFFICIAL_CONTROLNETS = {
     "inpaint": "lllyasviel/control_v11p_sd15_inpaint",
 }
 SD15_BASE = "stable-diffusion-v1-5/stable-diffusion-v1-5"
+
+DEFAULT_BASE_MODELS: dict[Family, str] = {
+    Family.SD1: SD15_BASE,
+    Family.SD2: "stabilityai/stable-diffusion-2-1",
+    Family.SDXL: "stabilityai/stable-diffusion-xl-base-1.0",
+}
+
+# No SD 2.1 model for M-LSD lines, shuffle, tile or inpaint ("color" is a palette, not a shuffle).
+SD2_CONTROLNETS = {
+    "scribble": "thibaud/controlnet-sd21-scribble-diffusers",
+    "canny": "thibaud/controlnet-sd21-canny-diffusers",
+    "pose": "thibaud/controlnet-sd21-openposev2-diffusers",
+    "depth": "thibaud/controlnet-sd21-depth-diffusers",
+    "normal": "thibaud/controlnet-sd21-normalbae-diffusers",
+    "seg": "thibaud/controlnet-sd21-ade20k-diffusers",
+    "lineart": "thibaud/controlnet-sd21-lineart-diffusers",
+    "softedge": "thibaud/controlnet-sd21-hed-diffusers",
+}
+
+# Other SDXL kinds wait for the Union ControlNet.
+SDXL_CONTROLNETS = {
+    "scribble": "xinsir/controlnet-scribble-sdxl-1.0",
+    "canny": "diffusers/controlnet-canny-sdxl-1.0",
+    "pose": "xinsir/controlnet-openpose-sdxl-1.0",
+    "depth": "diffusers/controlnet-depth-sdxl-1.0",
+}
+
+_CONTROLNETS: dict[Family, dict[str, str]] = {
+    Family.SD1: OFFICIAL_CONTROLNETS,
+    Family.SD2: SD2_CONTROLNETS,
+    Family.SDXL: SDXL_CONTROLNETS,
+}
+
+
+def default_controlnet_id(family: Family, kind: str) -> str | None:
+    """The hub id of the ControlNet that serves `kind` for `family`, or None when there is none."""
+    return _CONTROLNETS[family].get(kind)

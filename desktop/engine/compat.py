@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-from desktop.domain.errors import ArchitectureMismatch
+from desktop.domain.errors import ArchitectureMismatch, WrongFamily
 
 from .components import BaseModel
-
-
-def family_name(cross_attention_dim: int | None, addition_embed_type: str | None = None) -> str:
-    if addition_embed_type == "text_time" or cross_attention_dim == 2048:
-        return "SDXL"
-    return {768: "SD 1.x", 1024: "SD 2.x"}.get(cross_attention_dim or 0, f"{cross_attention_dim}-wide")
+from .model_family import describe_unet_config
 
 
 def check_controlnet_fits(base: BaseModel, controlnet, name: str) -> None:
     """Raise ArchitectureMismatch if `controlnet` was made for another kind of base model."""
     unet_cfg, cn_cfg = base.unet.config, controlnet.config
-    base_family = family_name(unet_cfg.cross_attention_dim, unet_cfg.get("addition_embed_type"))
-    cn_family = family_name(cn_cfg.cross_attention_dim, cn_cfg.get("addition_embed_type"))
     if cn_cfg.get("addition_embed_type") != unet_cfg.get("addition_embed_type") or (
         cn_cfg.cross_attention_dim != unet_cfg.cross_attention_dim
     ):
-        raise ArchitectureMismatch(
-            f"ControlNet {name} is made for {cn_family} models, but the base model is {base_family}; "
-            "pick a ControlNet trained for this base model"
+        raise WrongFamily(
+            f"ControlNet {name} is made for {describe_unet_config(dict(cn_cfg))} models, but the base model is "
+            f"{describe_unet_config(dict(unet_cfg))}; pick a ControlNet trained for this base model"
         )
     if list(cn_cfg.block_out_channels) != list(unet_cfg.block_out_channels) or (
         cn_cfg.in_channels != unet_cfg.in_channels
@@ -49,7 +42,7 @@ def check_base_parts(base: BaseModel) -> None:
             f"the VAE makes {base.vae.config.latent_channels}-channel latents but the UNet expects "
             f"{unet_cfg.in_channels}"
         )
-    hidden = base.text_encoder.config.hidden_size
+    hidden = sum(encoder.config.hidden_size for encoder in base.text_encoders)
     if hidden != unet_cfg.cross_attention_dim:
         raise ArchitectureMismatch(
             f"the text encoder's width ({hidden}) does not match the UNet's cross-attention ({unet_cfg.cross_attention_dim})"

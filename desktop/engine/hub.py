@@ -1,38 +1,88 @@
-"""Hub downloads: safetensors and configs only, into the Hugging Face cache, with progress."""
+"""Hub downloads: safetensors and configs only, into the Hugging Face cache, with progress.
+
+A snapshot already in the cache is used without touching the network (so hub ids work offline and
+start at once). Online, each weights folder gets one set of files: the full-precision one, or the
+`fp16` variant when the device runs in half precision or the repository has only that.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import PurePosixPath
 
 from desktop.domain.errors import ModelNotFound
 
-BASE_PATTERNS = [
-    "model_index.json", "*/config.json", "scheduler/*.json", "tokenizer/*",
-    "unet/diffusion_pytorch_model.safetensors", "vae/diffusion_pytorch_model.safetensors",
-    "text_encoder/model.safetensors",
-]
-CONTROLNET_PATTERNS = ["config.json", "diffusion_pytorch_model.safetensors"]
+CONFIG_PATTERNS = ["model_index.json", "config.json", "*/config.json", "scheduler/*.json", "tokenizer*/*"]
+WEIGHT_SUFFIXES = (".safetensors", ".safetensors.index.json")
 
 DownloadProgress = Callable[[int, int], None]
 
 
 def download_snapshot(repo_id: str, patterns: list[str], progress: DownloadProgress | None = None) -> str:
-    """Return the local folder of `repo_id`, downloading what is missing."""
+    """The local folder of `repo_id` holding the files that match `patterns`, downloading what is missing."""
     from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import (
-        GatedRepoError, HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError,
-    )
 
     kwargs = {}
     if progress is not None:
         kwargs["tqdm_class"] = _progress_tqdm(progress)
-    try:
+    with _hub_errors(repo_id):
         return snapshot_download(repo_id, allow_patterns=patterns, **kwargs)
+
+
+def cached_snapshot(repo_id: str) -> str | None:
+    """The newest cached snapshot of `repo_id`, found without the network; None when there is none."""
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        return snapshot_download(repo_id, local_files_only=True)
+    except (LocalEntryNotFoundError, OSError, ValueError):
+        return None
+
+
+def download_model(repo_id: str, prefer_fp16: bool, progress: DownloadProgress | None = None) -> str:
+    """Configs, tokenizers and one set of safetensors weights per folder of a diffusers repository."""
+    from huggingface_hub import list_repo_files
+
+    with _hub_errors(repo_id):
+        files = list_repo_files(repo_id)
+    patterns = CONFIG_PATTERNS + choose_weight_files(files, prefer_fp16)
+    return download_snapshot(repo_id, patterns, progress)
+
+
+def choose_weight_files(files: Iterable[str], prefer_fp16: bool) -> list[str]:
+    """Per folder, the safetensors of one precision: fp16 when preferred and present, else the full one."""
+    by_folder: dict[str, dict[bool, list[str]]] = {}
+    for name in files:
+        if not name.endswith(WEIGHT_SUFFIXES):
+            continue
+        path = PurePosixPath(name)
+        is_fp16 = ".fp16." in path.name
+        by_folder.setdefault(str(path.parent), {}).setdefault(is_fp16, []).append(name)
+    chosen: list[str] = []
+    for variants in by_folder.values():
+        if prefer_fp16 and True in variants:
+            chosen += variants[True]
+        else:
+            chosen += variants.get(False) or variants.get(True, [])
+    return sorted(chosen)
+
+
+@contextmanager
+def _hub_errors(repo_id: str) -> Iterator[None]:
+    """Hub failures as one sentence a user can act on."""
+    from huggingface_hub.errors import (
+        GatedRepoError, HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled, RepositoryNotFoundError,
+    )
+
+    try:
+        yield
     except RepositoryNotFoundError as err:
         raise ModelNotFound(f"model not found on the hub: {repo_id}") from err
     except GatedRepoError as err:
         raise ModelNotFound(f"{repo_id} needs a hub login and accepted licence before it can be downloaded") from err
-    except (LocalEntryNotFoundError, HfHubHTTPError, OSError) as err:
+    except (LocalEntryNotFoundError, OfflineModeIsEnabled, HfHubHTTPError, OSError) as err:
         raise ModelNotFound(
             f"cannot reach the model hub to get {repo_id} (no network?); download it once elsewhere "
             "and point the app at the local folder or .safetensors file instead",

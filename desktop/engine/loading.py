@@ -6,28 +6,29 @@ opened. Every failure becomes a typed error with one sentence.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from desktop.domain.errors import ArchitectureMismatch, ModelDamaged, ModelNotFound, StudioError
+from desktop.domain.errors import (
+    ArchitectureMismatch, MissingModelPart, ModelDamaged, ModelNotFound, StudioError, UnsupportedModel, WrongFamily,
+)
+from desktop.domain.family import Family
 
 from .compat import check_base_parts
 from .components import BaseModel
 from .device import DeviceChoice
-from .hub import BASE_PATTERNS, CONTROLNET_PATTERNS, DownloadProgress, download_snapshot
+from .hub import DownloadProgress, cached_snapshot, download_model, download_snapshot
 from .memory import is_out_of_memory, out_of_memory
+from .model_family import describe_unet_config, family_of_unet_config, info_from_folder, read_json, zero_empty_negative
 from .model_ref import ModelRef
 from .safetensors_check import check_folder_weights, read_safetensors_header
 
 CONFIGS = Path(__file__).resolve().parents[2] / "resources" / "configs"
 SD15_CONFIG = CONFIGS / "sd15"
 CONTROLNET_SD15_CONFIG = CONFIGS / "controlnet_sd15"
-SD15_TOKENIZER_REPO = "stable-diffusion-v1-5/stable-diffusion-v1-5"
-_BASE_PARTS = ("unet", "vae", "text_encoder", "tokenizer", "scheduler")
 
 
 def quiet_libraries() -> None:
@@ -42,25 +43,59 @@ def quiet_libraries() -> None:
 
 
 def load_base_model(ref: ModelRef, device: DeviceChoice, progress: DownloadProgress | None = None) -> BaseModel:
-    """Load a full Stable Diffusion model (tokenizer, text encoder, UNet, VAE, scheduler)."""
+    """Load a full Stable Diffusion model of any family (tokenizers, text encoders, UNet, VAE, scheduler)."""
     quiet_libraries()
     if ref.kind == "hub":
-        folder = download_snapshot(ref.location, BASE_PATTERNS, progress)
-        return _guarded(f"loading {ref}", lambda: _base_from_folder(Path(folder), str(ref), device))
+        folder = _hub_folder(ref.location, device, progress, _base_folder_complete)
+        return _guarded(f"loading {ref}", lambda: _base_from_folder(folder, str(ref), device))
     if ref.kind == "folder":
         return _guarded(f"loading {ref}", lambda: _base_from_folder(Path(ref.location), str(ref), device))
-    return _guarded(f"loading {ref}", lambda: _base_from_single_file(Path(ref.location), device, progress))
+    return _guarded(f"loading {ref}", lambda: _base_from_single_file(Path(ref.location), device))
 
 
-def load_controlnet(ref: ModelRef, device: DeviceChoice, progress: DownloadProgress | None = None):
-    """Load one ControlNetModel from any kind of reference."""
+def load_controlnet(ref: ModelRef, device: DeviceChoice, progress: DownloadProgress | None = None,
+                    family: Family | None = None):
+    """Load one ControlNetModel from any kind of reference. With `family`, a ControlNet made for another
+    family is refused from its config or file header, before its weights are read."""
     quiet_libraries()
     if ref.kind == "hub":
-        folder = download_snapshot(ref.location, CONTROLNET_PATTERNS, progress)
-        return _guarded(f"loading {ref}", lambda: _controlnet_from_folder(Path(folder), device))
+        config_folder = Path(_config_only(ref.location, progress))
+        _check_controlnet_config(config_folder, ref.location, family)
+        folder = _hub_folder(ref.location, device, progress, _controlnet_folder_complete)
+        return _guarded(f"loading {ref}", lambda: _controlnet_from_folder(folder, device, family))
     if ref.kind == "folder":
-        return _guarded(f"loading {ref}", lambda: _controlnet_from_folder(Path(ref.location), device))
-    return _guarded(f"loading {ref}", lambda: _controlnet_from_file(Path(ref.location), device))
+        return _guarded(f"loading {ref}", lambda: _controlnet_from_folder(Path(ref.location), device, family))
+    return _guarded(f"loading {ref}", lambda: _controlnet_from_file(Path(ref.location), device, family))
+
+
+def _hub_folder(repo_id: str, device: DeviceChoice, progress: DownloadProgress | None,
+                complete: Callable[[Path], bool]) -> Path:
+    """A complete cached snapshot without the network; otherwise the download of what is missing."""
+    cached = cached_snapshot(repo_id)
+    if cached is not None and complete(Path(cached)):
+        return Path(cached)
+    return Path(download_model(repo_id, prefer_fp16=device.dtype == torch.float16, progress=progress))
+
+
+def _config_only(repo_id: str, progress: DownloadProgress | None) -> str:
+    cached = cached_snapshot(repo_id)
+    if cached is not None and (Path(cached) / "config.json").is_file():
+        return cached
+    return download_snapshot(repo_id, ["config.json"], progress)
+
+
+def _has_weights(folder: Path) -> bool:
+    return folder.is_dir() and any(folder.glob("*.safetensors"))
+
+
+def _base_folder_complete(folder: Path) -> bool:
+    index = read_json(folder / "model_index.json") or {}
+    parts = [p for p in ("unet", "vae", "text_encoder", "text_encoder_2") if index.get(p, [None])[0]]
+    return bool(parts) and all(_has_weights(folder / p) for p in parts)
+
+
+def _controlnet_folder_complete(folder: Path) -> bool:
+    return (folder / "config.json").is_file() and _has_weights(folder)
 
 
 def _guarded(during: str, load: Callable[[], Any]) -> Any:
@@ -79,109 +114,133 @@ def _guarded(during: str, load: Callable[[], Any]) -> Any:
 
 
 def _read_class_name(config_file: Path) -> str | None:
-    try:
-        return json.loads(config_file.read_text(encoding="utf-8")).get("_class_name")
-    except (OSError, ValueError, AttributeError):
-        return None
+    return (read_json(config_file) or {}).get("_class_name")
 
 
 def _base_from_folder(folder: Path, source: str, device: DeviceChoice) -> BaseModel:
     from diffusers import AutoencoderKL, UNet2DConditionModel
-    from transformers import CLIPTextModel, CLIPTokenizer
 
     if (folder / "config.json").exists() and not (folder / "unet").exists():
         kind = _read_class_name(folder / "config.json") or "single component"
         raise ArchitectureMismatch(f"{folder.name} holds a {kind}, not a full Stable Diffusion model")
-    missing = [part for part in _BASE_PARTS if not (folder / part).is_dir()]
-    if missing:
-        raise ModelNotFound(f"{folder} is not a Stable Diffusion model folder: it has no {missing[0]}/ folder")
-    for part in ("unet", "vae", "text_encoder"):
+    if not (folder / "unet").is_dir():
+        raise ModelNotFound(f"{folder} is not a Stable Diffusion model folder: it has no unet/ folder")
+    info = info_from_folder(folder)
+    if info.inpainting:
+        raise UnsupportedModel(
+            f"{folder.name} is an inpainting model (9-channel UNet); use a regular {info.family.label} model "
+            "with the inpaint ControlNet instead"
+        )
+    weights = ["unet", "vae", "text_encoder"] + (["text_encoder_2"] if info.family is Family.SDXL else [])
+    for part in [*weights, "scheduler"]:
+        if not (folder / part).is_dir():
+            raise MissingModelPart(f"{folder.name} is a {info.family.label} model without its {part}/ folder")
+    for part in weights:
         check_folder_weights(folder / part)
-    unet = UNet2DConditionModel.from_pretrained(folder, subfolder="unet", use_safetensors=True, torch_dtype=device.dtype)
-    vae = AutoencoderKL.from_pretrained(folder, subfolder="vae", use_safetensors=True, torch_dtype=device.dtype)
-    text_encoder = CLIPTextModel.from_pretrained(folder / "text_encoder", use_safetensors=True, dtype=device.dtype)
-    tokenizer = CLIPTokenizer.from_pretrained(folder / "tokenizer")
-    scheduler_config = _scheduler_config(folder / "scheduler")
-    return _finish_base(source, tokenizer, text_encoder, unet, vae, scheduler_config, device)
+    dtype = device.dtype
+    unet = UNet2DConditionModel.from_pretrained(
+        folder, subfolder="unet", variant=_variant(folder / "unet"), use_safetensors=True, torch_dtype=dtype)
+    vae = AutoencoderKL.from_pretrained(
+        folder, subfolder="vae", variant=_variant(folder / "vae"), use_safetensors=True, torch_dtype=dtype)
+    text_encoder, tokenizer = _text_part(folder, "", info.family, dtype)
+    text_encoder_2 = tokenizer_2 = None
+    if info.family is Family.SDXL:
+        text_encoder_2, tokenizer_2 = _text_part(folder, "_2", info.family, dtype)
+    base = BaseModel(source, tokenizer, text_encoder, unet, vae, _scheduler_config(folder / "scheduler"),
+                     device.device, dtype, info=info, tokenizer_2=tokenizer_2, text_encoder_2=text_encoder_2,
+                     zero_empty_negative=zero_empty_negative(folder, info.family))
+    return _finish_base(base, device)
+
+
+def _text_part(folder: Path, suffix: str, family: Family, dtype: torch.dtype):
+    """A text encoder and its tokenizer; a folder without tokenizer files gets the bundled CLIP one."""
+    from transformers import CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
+
+    encoder_folder = folder / f"text_encoder{suffix}"
+    architectures = (read_json(encoder_folder / "config.json") or {}).get("architectures") or []
+    kind = CLIPTextModelWithProjection if "CLIPTextModelWithProjection" in architectures else CLIPTextModel
+    encoder = kind.from_pretrained(encoder_folder, variant=_variant(encoder_folder), use_safetensors=True, dtype=dtype)
+    tokenizer_folder = folder / f"tokenizer{suffix}"
+    if any((tokenizer_folder / name).is_file() for name in ("vocab.json", "tokenizer.json")):
+        tokenizer = CLIPTokenizer.from_pretrained(tokenizer_folder)
+    else:
+        from .tokenizers import PAD_TOKENS, load_clip_tokenizer
+
+        tokenizer = load_clip_tokenizer(PAD_TOKENS[family][1 if suffix else 0])
+    return encoder, tokenizer
+
+
+def _variant(folder: Path) -> str | None:
+    """'fp16' when a weights folder holds only `*.fp16.safetensors` files (fp16-variant-only repos)."""
+    names = [p.name for p in folder.glob("*.safetensors")]
+    return "fp16" if names and all(".fp16." in n for n in names) else None
 
 
 def _scheduler_config(folder: Path) -> dict[str, Any]:
-    try:
-        return json.loads((folder / "scheduler_config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise ModelDamaged(f"model file is damaged: {folder}/scheduler_config.json cannot be read") from err
+    config = read_json(folder / "scheduler_config.json")
+    if config is None:
+        raise ModelDamaged(f"model file is damaged: {folder}/scheduler_config.json cannot be read")
+    return config
 
 
-def _base_from_single_file(path: Path, device: DeviceChoice, progress: DownloadProgress | None) -> BaseModel:
-    """An original-format checkpoint (what most users have), converted by diffusers."""
-    from diffusers import StableDiffusionPipeline
-    from transformers import CLIPTokenizer
+def _base_from_single_file(path: Path, device: DeviceChoice) -> BaseModel:
+    """An original-format checkpoint (what most users have): every family, read part by part."""
+    from .single_file_base import load_single_file_base
 
-    keys = read_safetensors_header(path)
-    if not any(k.startswith("model.diffusion_model.") for k in keys):
-        raise ArchitectureMismatch(f"{path.name} is not a full Stable Diffusion checkpoint ({_guess_content(keys)})")
-    if any(k.startswith("conditioner.") for k in keys):
-        raise ArchitectureMismatch(f"{path.name} is an SDXL checkpoint; ControlNet Studio runs SD 1.x models")
-    tokenizer_folder = download_snapshot(SD15_TOKENIZER_REPO, ["tokenizer/*"], progress)
-    tokenizer = CLIPTokenizer.from_pretrained(Path(tokenizer_folder) / "tokenizer")
-    pipe = StableDiffusionPipeline.from_single_file(
-        str(path), config=str(SD15_CONFIG), tokenizer=tokenizer, safety_checker=None,
-        feature_extractor=None, requires_safety_checker=False, torch_dtype=device.dtype, local_files_only=True,
+    parts = load_single_file_base(path, device.dtype)
+    base = BaseModel(
+        str(path), parts.tokenizer, parts.text_encoder, parts.unet, parts.vae, dict(parts.scheduler_config),
+        device.device, device.dtype, info=parts.info, tokenizer_2=parts.tokenizer_2,
+        text_encoder_2=parts.text_encoder_2, zero_empty_negative=parts.info.family is Family.SDXL,
     )
-    return _finish_base(
-        str(path), pipe.tokenizer, pipe.text_encoder, pipe.unet, pipe.vae, dict(pipe.scheduler.config), device
-    )
+    return _finish_base(base, device)
 
 
-def _finish_base(source, tokenizer, text_encoder, unet, vae, scheduler_config, device: DeviceChoice) -> BaseModel:
-    for module in (text_encoder, unet, vae):
+def _finish_base(base: BaseModel, device: DeviceChoice) -> BaseModel:
+    for module in (*base.text_encoders, base.unet, base.vae):
         module.to(device.device)
         module.eval()
         module.requires_grad_(False)
-    base = BaseModel(source, tokenizer, text_encoder, unet, vae, dict(scheduler_config), device.device, device.dtype)
+    if device.dtype == torch.float16 and base.vae.config.get("force_upcast", False):
+        base.vae.to(torch.float32)  # this VAE overflows in half precision (SDXL's): decode in float32, chosen once
     check_base_parts(base)
     return base
 
 
-def _controlnet_from_folder(folder: Path, device: DeviceChoice):
+def _check_controlnet_config(folder: Path, name: str, family: Family | None) -> dict[str, Any]:
+    config = read_json(folder / "config.json")
+    if config is None:
+        raise ModelNotFound(f"{folder} is not a ControlNet folder: it has no readable config.json")
+    class_name = config.get("_class_name")
+    if class_name != "ControlNetModel":
+        raise ArchitectureMismatch(f"{Path(name).name} holds a {class_name}, not a ControlNet")
+    made_for = family_of_unet_config(config)
+    if family is not None and made_for is not None and made_for is not family:
+        raise WrongFamily(
+            f"ControlNet {name} is made for {describe_unet_config(config)} models, but the base model is "
+            f"{family.label}; pick a ControlNet trained for this base model"
+        )
+    return config
+
+
+def _controlnet_from_folder(folder: Path, device: DeviceChoice, family: Family | None):
     from diffusers import ControlNetModel
 
     if (folder / "controlnet").is_dir() and not (folder / "config.json").exists():
         folder = folder / "controlnet"
-    class_name = _read_class_name(folder / "config.json")
-    if class_name is None:
-        raise ModelNotFound(f"{folder} is not a ControlNet folder: it has no readable config.json")
-    if class_name != "ControlNetModel":
-        raise ArchitectureMismatch(f"{folder.name} holds a {class_name}, not a ControlNet")
+    _check_controlnet_config(folder, folder.name, family)
     check_folder_weights(folder)
-    net = ControlNetModel.from_pretrained(folder, use_safetensors=True, torch_dtype=device.dtype)
+    net = ControlNetModel.from_pretrained(folder, variant=_variant(folder), use_safetensors=True,
+                                          torch_dtype=device.dtype)
     return _finish_net(net, device)
 
 
-def _controlnet_from_file(path: Path, device: DeviceChoice):
-    """A diffusers-layout file (config beside it, or the SD 1.5 one) or an original ControlNet 1.1 file."""
-    from diffusers import ControlNetModel
-    from safetensors.torch import load_file
+def _controlnet_from_file(path: Path, device: DeviceChoice, family: Family | None):
+    """A diffusers-layout file (config beside it, or inferred) or an original ControlNet 1.0/1.1 file."""
+    from .single_file_controlnet import load_single_file_controlnet
 
-    keys = read_safetensors_header(path)
-    if any(k.startswith("controlnet_cond_embedding.") for k in keys):
-        config_file = next((p for p in (path.with_suffix(".json"), path.parent / "config.json") if p.exists()), None)
-        config_dir = CONTROLNET_SD15_CONFIG if config_file is None else None
-        config = ControlNetModel.load_config(str(config_file) if config_file else str(config_dir))
-        net = ControlNetModel.from_config(config)
-        result = net.load_state_dict(load_file(str(path)), strict=False)
-        if result.missing_keys or result.unexpected_keys:
-            raise ArchitectureMismatch(
-                f"{path.name} does not fit the ControlNet layout of its config "
-                f"({len(result.missing_keys)} weights missing, {len(result.unexpected_keys)} unexpected)"
-            )
-        return _finish_net(net, device)
-    if any("input_hint_block" in k for k in keys):
-        net = ControlNetModel.from_single_file(
-            str(path), config=str(CONTROLNET_SD15_CONFIG), torch_dtype=device.dtype, local_files_only=True
-        )
-        return _finish_net(net, device)
-    raise ArchitectureMismatch(f"{path.name} is not a ControlNet ({_guess_content(keys)})")
+    net = load_single_file_controlnet(path, device.dtype, expected_family=family)
+    return _finish_net(net, device)
 
 
 def _finish_net(net, device: DeviceChoice):

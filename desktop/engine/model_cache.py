@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+from desktop.domain.family import Family
+
 from .components import BaseModel
 from .device import DeviceChoice
 from .hub import DownloadProgress
@@ -30,12 +32,13 @@ class ModelCache:
             self._base, self._base_ref = base, ref
         return self._base
 
-    def controlnet(self, reference: str, progress: DownloadProgress | None = None):
+    def controlnet(self, reference: str, progress: DownloadProgress | None = None, family: Family | None = None):
+        """A loaded ControlNet; with `family`, one made for another family is refused before it loads."""
         ref = parse_model_ref(reference)
         if ref in self._nets:
             self._nets.move_to_end(ref)
             return self._nets[ref]
-        net = load_controlnet(ref, self.device, progress)
+        net = load_controlnet(ref, self.device, progress, family)
         self.loads += 1
         self._nets[ref] = net
         while len(self._nets) > MAX_CONTROLNETS:

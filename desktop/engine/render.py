@@ -12,12 +12,14 @@ from desktop.conditions.inpaint_overlay import UnmaskedOverlay
 from desktop.conditions.prepare import control_from_photo
 from desktop.conditions.preprocessors import preprocessor_models
 from desktop.domain.errors import InvalidRecipe, UnreadableFile
+from desktop.domain.family import ModelInfo
 from desktop.domain.recipe import Condition, Recipe
 from desktop.domain.safe_files import MAX_POSE_BYTES, read_text_file
 
 from .cancel import CancelToken
 from .compat import check_controlnet_fits
 from .defaults import default_base_model, default_controlnet
+from .model_peek import peek_base_info
 from .hub import DownloadProgress
 from .model_cache import ModelCache
 from .sampler import ControlInput, SamplerRequest, StepCallback, StepUpdate, sample
@@ -44,28 +46,35 @@ class ModelReferences:
     base: str
     controlnets: tuple[str | None, ...]
     preprocessors: tuple[str, ...] = ()  # the networks the conditions' preprocessors load
+    base_info: ModelInfo | None = None  # None: a hub model not yet downloaded (known once it loads)
 
     def describe(self) -> str:
         """One line naming each once: shown before anything loads, since a stranger's PNG picks them."""
         nets = dict.fromkeys(net for net in self.controlnets if net is not None)
-        line = f"base model {self.base}; ControlNets: {', '.join(nets) or 'none'}"
+        kind = f" ({self.base_info.label})" if self.base_info else ""
+        line = f"base model {self.base}{kind}; ControlNets: {', '.join(nets) or 'none'}"
         if self.preprocessors:
             line += f"; preprocessor models: {', '.join(dict.fromkeys(self.preprocessors))}"
         return line
 
 
-def model_references(recipe: Recipe) -> ModelReferences:
+def model_references(recipe: Recipe, base_info: ModelInfo | None = None) -> ModelReferences:
     """Which base model, ControlNets and preprocessor networks `recipe` loads (hub ids are downloaded on
-    first use). A self-contained recipe naming a local preprocessor folder is refused here, before anything loads."""
+    first use). A self-contained recipe naming a local preprocessor folder is refused here, before anything loads.
+    Default ControlNets follow the base model's family, read from its configs or header (`base_info` when
+    already known); for a hub model not yet downloaded they are named once it has loaded."""
     base = recipe.model_reference(recipe.base_model) if recipe.base_model else default_base_model()
+    if base_info is None:
+        base_info = peek_base_info(base)
     controlnets: list[str | None] = []
     preprocessors: list[str] = []
     for index, condition in enumerate(recipe.conditions):
         runs = _runs(condition)
-        controlnets.append(_controlnet_reference(recipe, condition, base, f"conditions[{index}]") if runs else None)
+        controlnets.append(
+            _controlnet_reference(recipe, condition, base, base_info, f"conditions[{index}]") if runs else None)
         if runs:
             preprocessors += _preprocessor_models(recipe, condition, f"conditions[{index}]")
-    return ModelReferences(base, tuple(controlnets), tuple(preprocessors))
+    return ModelReferences(base, tuple(controlnets), tuple(preprocessors), base_info)
 
 
 def prepare_request(
@@ -86,11 +95,13 @@ def prepare_request(
         on_models(models)
     control_images = [make_control() for _, make_control in prepared]
     base = cache.base(models.base, progress)
+    if models.base_info is None:
+        models = model_references(recipe, base.info)
     controls: list[ControlInput] = []
     for condition, pixels, reference in zip(recipe.conditions, control_images, models.controlnets):
         if reference is None:
             continue
-        net = cache.controlnet(reference, progress)
+        net = cache.controlnet(reference, progress, base.family)
         check_controlnet_fits(base, net, reference)
         controls.append(ControlInput(net, pixels, condition.weight, condition.start, condition.end, condition.mode))
     request = SamplerRequest(
@@ -118,10 +129,14 @@ def _preprocessor_models(recipe: Recipe, condition: Condition, where: str) -> li
     return [recipe.preprocessor_model(reference, f"{where}.params.{name}") for name, reference in models.items()]
 
 
-def _controlnet_reference(recipe: Recipe, condition: Condition, base: str, where: str) -> str:
+def _controlnet_reference(recipe: Recipe, condition: Condition, base: str, base_info: ModelInfo | None,
+                          where: str) -> str | None:
+    """The condition's ControlNet; None for a default that waits for the base model's family."""
     if condition.controlnet:
         return recipe.model_reference(condition.controlnet)
-    return default_controlnet(condition.kind, base, where)
+    if base_info is None:
+        return None
+    return default_controlnet(condition.kind, base, where, base_info.family)
 
 
 def _prepare_condition(recipe: Recipe, condition: Condition,

@@ -23,6 +23,7 @@ from desktop.domain.recipe import runs_at
 
 from .cancel import CancelToken
 from .components import BaseModel
+from .conditioning import Conditioning
 from .control_modes import BlockScaling, block_scaling, residual_heights
 from .memory import is_out_of_memory, out_of_memory
 from .preview import PreviewPipe, alpha_table, decoded_to_rgb, latent_rgb_map, latents_to_rgb
@@ -113,7 +114,9 @@ def _sample(base: BaseModel, request: SamplerRequest, on_step: StepCallback | No
     started = time.perf_counter()
     device, dtype = base.device, base.dtype
     cfg = request.guidance_scale > 1.0 and base.unet.config.time_cond_proj_dim is None
-    embeds, notices = encode_prompts(base, request.prompt, request.negative_prompt if cfg else None)
+    conditioning, notices = encode_prompts(
+        base, request.prompt, request.negative_prompt if cfg else None, request.height, request.width
+    )
 
     scheduler = make_scheduler(request.scheduler, base.scheduler_config)
     scheduler.set_timesteps(request.steps, device=device)
@@ -139,9 +142,9 @@ def _sample(base: BaseModel, request: SamplerRequest, on_step: StepCallback | No
             raise Cancelled()
         latent_in = torch.cat([latents] * 2) if cfg else latents
         latent_in = scheduler.scale_model_input(latent_in, t)
-        down, mid = control_residuals(active[i], latent_in, t, embeds, cfg)
+        down, mid = control_residuals(active[i], latent_in, t, conditioning, cfg)
         noise = base.unet(
-            latent_in, t, encoder_hidden_states=embeds,
+            latent_in, t, **conditioning.unet_kwargs(),
             down_block_additional_residuals=down, mid_block_additional_residual=mid, return_dict=False,
         )[0]
         if cfg:
@@ -205,7 +208,8 @@ def _prepare_controls(base: BaseModel, request: SamplerRequest, cfg: bool, laten
     return prepared
 
 
-def control_residuals(controls: list[_PreparedControl], latent_in: torch.Tensor, t, embeds: torch.Tensor, cfg: bool):
+def control_residuals(controls: list[_PreparedControl], latent_in: torch.Tensor, t, conditioning: Conditioning,
+                      cfg: bool):
     """Sum of the active ControlNets' residuals, each scaled by its mode; None when none is active."""
     down: list[torch.Tensor] | None = None
     mid: torch.Tensor | None = None
@@ -213,10 +217,10 @@ def control_residuals(controls: list[_PreparedControl], latent_in: torch.Tensor,
         scaling = prepared.scaling
         cond_only = scaling.conditional_only and cfg
         sample_in = latent_in[-1:] if cond_only else latent_in
-        context = embeds[-1:] if cond_only else embeds
+        context = conditioning.conditional_only() if cond_only else conditioning
         image = prepared.image_single if cond_only else prepared.image_both
         d, m = prepared.control.controlnet(
-            sample_in, t, encoder_hidden_states=context, controlnet_cond=image,
+            sample_in, t, **context.unet_kwargs(), controlnet_cond=image,
             conditioning_scale=scaling.conditioning_scale, guess_mode=False, return_dict=False,
         )
         if scaling.scales is not None:

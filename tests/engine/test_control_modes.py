@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from desktop.engine.control_modes import block_scaling, residual_heights
+from desktop.engine.conditioning import Conditioning
 from desktop.engine.sampler import ControlInput, _prepare_controls, control_residuals
 from tests.conftest import scribble_pixels
 
@@ -47,7 +48,7 @@ def test_residuals_match_definition(loaded, mode):
     embeds = torch.randn(2, 77, 32)
     t = torch.tensor(500)
     with torch.inference_mode():
-        down, mid = control_residuals(prepared, latent_in, t, embeds, cfg=True)
+        down, mid = control_residuals(prepared, latent_in, t, Conditioning(embeds), cfg=True)
         raw_down, raw_mid = net(latent_in, t, encoder_hidden_states=embeds,
                                 controlnet_cond=prepared[0].image_both, return_dict=False)
     raw = [*raw_down, raw_mid]

@@ -1,0 +1,63 @@
+"""Which family a diffusers folder or a ControlNet config belongs to, from configs alone.
+
+Why configs first: a model of another family, or a folder missing a part, is refused in one
+sentence before gigabytes of weights are read.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from desktop.domain.errors import ModelDamaged, UnsupportedModel
+from desktop.domain.family import EPSILON, Family, ModelInfo, native_size
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    """A small JSON config, or None when it is absent or not a JSON object."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def family_of_unet_config(config: dict[str, Any]) -> Family | None:
+    """SD 1.x reads 768-wide text, SD 2.x 1024, SDXL 2048 plus its `text_time` embedding."""
+    text_time = config.get("addition_embed_type") == "text_time"
+    return Family.from_context_dim(config.get("cross_attention_dim"), text_time=text_time)
+
+
+def describe_unet_config(config: dict[str, Any]) -> str:
+    """How a refusal names a UNet or ControlNet that is none of our families."""
+    family = family_of_unet_config(config)
+    return family.label if family else f"a model with {config.get('cross_attention_dim')}-wide text conditioning"
+
+
+def info_from_folder(folder: Path) -> ModelInfo:
+    """The family, prediction type and native size of a diffusers base-model folder."""
+    unet = read_json(folder / "unet" / "config.json")
+    if unet is None:
+        raise ModelDamaged(f"model file is damaged: {folder}/unet/config.json cannot be read")
+    index = read_json(folder / "model_index.json") or {}
+    if unet.get("addition_embed_type") == "text_time" and "text_encoder" not in index and "text_encoder_2" in index:
+        raise UnsupportedModel(f"{folder.name} is an SDXL refiner; it only refines, pick an SDXL base model")
+    family = family_of_unet_config(unet) or _family_of_text_encoder(folder)
+    scheduler = read_json(folder / "scheduler" / "scheduler_config.json") or {}
+    prediction = scheduler.get("prediction_type") or EPSILON
+    inpainting = unet.get("in_channels") == 9
+    return ModelInfo(family, prediction, native_size(family, prediction), inpainting)
+
+
+def _family_of_text_encoder(folder: Path) -> Family:
+    """For UNets of no standard width (small custom models such as the built-in demo): SD 2.x's OpenCLIP
+    text encoder uses GELU, SD 1.x's OpenAI CLIP quick-GELU."""
+    text = read_json(folder / "text_encoder" / "config.json") or {}
+    return Family.SD2 if text.get("hidden_act") == "gelu" else Family.SD1
+
+
+def zero_empty_negative(folder: Path, family: Family) -> bool:
+    """SDXL pipelines encode an empty negative prompt as zeros unless the model says otherwise."""
+    index = read_json(folder / "model_index.json") or {}
+    return family is Family.SDXL and bool(index.get("force_zeros_for_empty_prompt", True))
