@@ -26,6 +26,7 @@ class AppSettings:
     sharp_preview_every: int = 5
     live: bool = False
     window_geometry: str = ""
+    lora_folder: str = ""  # where `<lora:name>` in a prompt finds name.safetensors; "" = none set
 
     def add_recent(self, path: str) -> None:
         self.recent_files = [path] + [p for p in self.recent_files if p != path]
@@ -45,6 +46,7 @@ _CHECKS = {
     "sharp_preview_every": lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 100,
     "live": lambda v: isinstance(v, bool),
     "window_geometry": lambda v: isinstance(v, str),
+    "lora_folder": lambda v: isinstance(v, str),
 }
 
 

@@ -6,6 +6,7 @@ written them) and written back; a `version` key is always written.
 A recipe reads local files (control images, masks, OpenPose JSON) only through `local_file`: one
 a user wrote finds them in its own folder; one that came inside a PNG or a project is
 self-contained and reads none, so a stranger's file cannot make the app read and embed yours.
+LoRAs, embeddings and a VAE override are local files too, read through `local_file` like the rest.
 Likewise it loads a preprocessor's network only through `preprocessor_model`: a stranger's PNG
 recipe may name hub models, never a local folder; the app's own recipes (self-contained, since a
 project may be a stranger's) load what the user picked in a layer's fields, named when it opens.
@@ -38,6 +39,11 @@ SIZE_MIN, SIZE_MAX = 64, 2048
 STEPS_MIN, STEPS_MAX = 1, 150
 GUIDANCE_MAX = 30.0
 WEIGHT_MAX = 2.0
+LORA_WEIGHT_MAX = 4.0  # A1111's slider reaches 2; strong negative and over-weighted LoRAs are used on purpose
+MAX_LORAS = 32  # A1111 users stack about 5; each one costs memory and time per step
+MAX_EMBEDDINGS = 64
+WEIGHTS_SUFFIX = ".safetensors"
+PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin", ".pkl", ".pickle")  # refused by name: opening one can run code
 MAX_NESTING = 64  # levels of objects and lists; a recipe needs about 8, and deeper ones exhaust the stack
 MAX_MODEL_NAME = 4096  # characters: the longest path an operating system takes
 # Each condition holds a control image at the output size, and a few bytes of PNG can ask for one:
@@ -54,8 +60,9 @@ RESIZE_MODES = ("just_resize", "crop_and_resize", "resize_and_fill")
 _APP_KEYS = {"layer"}  # written by the app beside each condition: the layer it came from
 _RECIPE_KEYS = {
     "version", "prompt", "negative_prompt", "seed", "steps", "guidance_scale", "width", "height",
-    "scheduler", "base_model", "conditions",
+    "scheduler", "base_model", "conditions", "loras", "embeddings", "vae",
 }
+_LORA_KEYS = {"path", "weight"}
 
 
 @dataclass
@@ -93,6 +100,15 @@ def runs_at(enabled: bool, weight: float, start: float, end: float, step: int, t
 
 
 @dataclass
+class LoraEntry:
+    """One LoRA file and its weight; keys a newer app wrote beside them are kept in `extra`."""
+
+    path: str
+    weight: float = 1.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class Recipe:
     prompt: str = ""
     negative_prompt: str = ""
@@ -104,10 +120,14 @@ class Recipe:
     scheduler: str = "unipc"
     base_model: str | None = None
     conditions: list[Condition] = field(default_factory=list)
+    loras: list[LoraEntry] = field(default_factory=list)
+    embeddings: list[str] = field(default_factory=list)  # textual-inversion files; each one's token is its file stem
+    vae: str | None = None  # a VAE file or folder used instead of the base model's own
     extra: dict[str, Any] = field(default_factory=dict)
     base_dir: Path | None = None  # the folder of the user's JSON recipe: its file names start there
     self_contained: bool = False  # came inside a PNG or a project: embedded data only, never a local file
     local_models: bool = True  # may load a preprocessor network from a local folder (not a stranger's PNG)
+    lora_dir: Path | None = None  # the user's LoRA folder, where `<lora:name>` in a prompt looks (never written)
 
     def model_reference(self, reference: str) -> str:
         """A model in the recipe's folder becomes its absolute path; anything else (a hub id) passes as written."""
@@ -149,6 +169,8 @@ class Recipe:
         """Keys this version does not use (kept and written back): named to the user, since a
         `loras` or `vae` the user expects to apply would otherwise be ignored without a word."""
         keys = [shown(key, 40) for key in self.extra]
+        for index, lora in enumerate(self.loras):
+            keys += [shown(f"loras[{index}].{key}", 60) for key in lora.extra]
         for index, condition in enumerate(self.conditions):
             keys += [shown(f"conditions[{index}].{key}", 60) for key in condition.extra if key not in _APP_KEYS]
         return keys
@@ -168,6 +190,7 @@ class Recipe:
             raise InvalidRecipe("scheduler", f"must be one of {', '.join(SCHEDULERS)}, got {shown(self.scheduler)}")
         for index, condition in enumerate(self.conditions):
             _validate_condition(f"conditions[{index}]", condition)
+        _validate_model_extras(self)
         return self
 
     def with_overrides(self, **changes: Any) -> "Recipe":
@@ -182,6 +205,12 @@ class Recipe:
             base_model=self.base_model,
             conditions=[_condition_to_dict(c, embed_images) for c in self.conditions],
         )
+        if self.loras:
+            data["loras"] = [{**lora.extra, "path": lora.path, "weight": lora.weight} for lora in self.loras]
+        if self.embeddings:
+            data["embeddings"] = list(self.embeddings)
+        if self.vae is not None:
+            data["vae"] = self.vae
         return data
 
     def to_json(self, *, embed_images: bool = False) -> str:
@@ -238,6 +267,9 @@ def recipe_from_dict(data: Any, base_dir: Path | None = None, *, self_contained:
         scheduler=_get_str(data, "scheduler", "unipc"),
         base_model=_get_optional_str(data, "base_model"),
         conditions=[_condition_from_dict(f"conditions[{i}]", c) for i, c in enumerate(conditions_raw)],
+        loras=[_lora_from_dict(f"loras[{i}]", lora) for i, lora in enumerate(_get_list(data, "loras"))],
+        embeddings=_get_names(data, "embeddings"),
+        vae=_get_optional_str(data, "vae"),
         extra={k: v for k, v in data.items() if k not in _RECIPE_KEYS},
         base_dir=base_dir,
         self_contained=self_contained,
@@ -397,6 +429,48 @@ def _validate_condition(where: str, condition: Condition) -> None:
         raise InvalidRecipe(f"{where}.image", "a condition needs a control image (or, for a pose, keypoints)")
 
 
+def _lora_from_dict(where: str, data: Any) -> LoraEntry:
+    if not isinstance(data, dict):
+        raise InvalidRecipe(where, 'must be an object like {"path": "x.safetensors", "weight": 0.8}')
+    path = _get_optional_str(data, "path", where)
+    if path is None:
+        raise InvalidRecipe(f"{where}.path", "names no LoRA file")
+    return LoraEntry(path, _get_float(data, "weight", 1.0, where), {k: v for k, v in data.items() if k not in _LORA_KEYS})
+
+
+def _validate_model_extras(recipe: Recipe) -> None:
+    """LoRAs and embeddings are .safetensors files, a VAE a file or a folder; a pickle is refused by its
+    name, before anything opens it. An embedding's token is its file stem, so two stems must differ."""
+    if len(recipe.loras) > MAX_LORAS:
+        raise InvalidRecipe("loras", f"must hold at most {MAX_LORAS} LoRAs, got {len(recipe.loras)}")
+    if len(recipe.embeddings) > MAX_EMBEDDINGS:
+        raise InvalidRecipe("embeddings", f"must hold at most {MAX_EMBEDDINGS} files, got {len(recipe.embeddings)}")
+    for index, lora in enumerate(recipe.loras):
+        _check_weights_file(f"loras[{index}].path", lora.path)
+        _check_number(f"loras[{index}].weight", lora.weight, -LORA_WEIGHT_MAX, LORA_WEIGHT_MAX)
+    tokens: dict[str, int] = {}
+    for index, name in enumerate(recipe.embeddings):
+        _check_weights_file(f"embeddings[{index}]", name)
+        token = Path(name).stem
+        if token in tokens:
+            raise InvalidRecipe(f"embeddings[{index}]", f"has the token {shown(token)} of embeddings[{tokens[token]}]; "
+                                "an embedding's token is its file name, so rename one file")
+        tokens[token] = index
+    if recipe.vae is not None:
+        _check_model_name("vae", recipe.vae)
+        if Path(recipe.vae).suffix.lower() in PICKLE_SUFFIXES:
+            raise InvalidRecipe("vae", f"{shown(recipe.vae, 120)} is a pickle file, which can run code when opened; "
+                                "use a .safetensors file or a diffusers folder")
+
+
+def _check_weights_file(where: str, name: str) -> None:
+    _check_model_name(where, name)
+    if not name.lower().endswith(WEIGHTS_SUFFIX):
+        kind = "a pickle file, which can run code when opened" if Path(name).suffix.lower() in PICKLE_SUFFIXES else \
+            "not a .safetensors file"
+        raise InvalidRecipe(where, f"{shown(name, 120)} is {kind}; only .safetensors weights are loaded")
+
+
 def _check_int(name: str, value: Any, low: int, high: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidRecipe(name, f"must be a whole number, got {shown(value)}")
@@ -450,6 +524,23 @@ def _get_float(data: dict, key: str, default: float, where: str = "") -> float:
     if isinstance(value, int) and finite_float(value) is None:
         raise InvalidRecipe(_key(where, key), "must be a finite number, got a number with too many digits")
     return float(value)
+
+
+def _get_list(data: dict, key: str) -> list[Any]:
+    value = data.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InvalidRecipe(key, "must be a list")
+    return value
+
+
+def _get_names(data: dict, key: str) -> list[str]:
+    names = _get_list(data, key)
+    for index, name in enumerate(names):
+        if not isinstance(name, str) or not name:
+            raise InvalidRecipe(f"{key}[{index}]", f"must be a file name, got {shown(name)}")
+    return names
 
 
 def _get_dict(data: dict, key: str, where: str) -> dict[str, Any]:

@@ -1,14 +1,18 @@
 """Loaded models kept between runs: a new prompt, seed or weight reloads nothing, and
-swapping one ControlNet loads only that one. A failed load leaves what was loaded in place."""
+swapping one ControlNet loads only that one. A failed load leaves what was loaded in place.
+LoRAs, embeddings and a VAE override are applied onto the loaded base (its own VAE remembered),
+so changing them never reloads the base."""
 
 from __future__ import annotations
 
 from collections import OrderedDict
 
 from desktop.domain.family import Family
+from desktop.domain.model_extras import ModelExtras
 
 from .components import BaseModel
 from .device import DeviceChoice
+from .extras import AppliedExtras
 from .hub import DownloadProgress
 from .loading import load_base_model, load_controlnet
 from .model_ref import ModelRef, parse_model_ref
@@ -21,6 +25,7 @@ class ModelCache:
         self.device = device
         self._base_ref: ModelRef | None = None
         self._base: BaseModel | None = None
+        self._applied: AppliedExtras | None = None
         self._nets: OrderedDict[ModelRef, object] = OrderedDict()
         self.loads = 0
 
@@ -30,7 +35,20 @@ class ModelCache:
             base = load_base_model(ref, self.device, progress)
             self.loads += 1
             self._base, self._base_ref = base, ref
+            self._applied = AppliedExtras(base, self.device)
         return self._base
+
+    def apply_extras(self, extras: ModelExtras) -> tuple[str, str]:
+        """Bring the loaded base to `extras`' LoRAs, embeddings and VAE; returns the prompt and negative
+        prompt to encode (LoRA tags cut out, multi-vector embedding tokens spelled out)."""
+        if self._applied is None:
+            raise RuntimeError("apply_extras runs after base(): no base model is loaded")
+        return self._applied.apply(extras)
+
+    @property
+    def applied(self) -> AppliedExtras | None:
+        """What is applied to the loaded base (its LoRAs, embeddings and own VAE)."""
+        return self._applied
 
     def controlnet(self, reference: str, progress: DownloadProgress | None = None, family: Family | None = None):
         """A loaded ControlNet; with `family`, one made for another family is refused before it loads."""

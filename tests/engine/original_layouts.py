@@ -47,8 +47,7 @@ def write_original_checkpoint(
     if old_clip_keys and family is not Family.SD1:
         raise ValueError("only SD 1.x files have the old CLIP key layout")
     folder = Path(diffusers_folder)
-    unet_config = _config(folder / "unet")
-    state = _prefixed(UNET_PREFIX, unet_to_ldm(_weights(folder / "unet"), unet_config))
+    state = _prefixed(UNET_PREFIX, unet_to_ldm(_weights(folder / "unet"), _config(folder / "unet")))
     state |= _prefixed(VAE_PREFIX, vae_to_ldm(_weights(folder / "vae"), _config(folder / "vae")))
     if family is Family.SD1:
         state |= _clip(_weights(folder / "text_encoder"), CLIP_PREFIX[family], old_clip_keys)
@@ -67,8 +66,9 @@ def write_original_controlnet(
     dtype: torch.dtype | None = None, prefixed: bool = True,
 ) -> Path:
     """A ControlNet in the 1.0/1.1 layout (`control_model.` keys; `prefixed=False` gives the bare keys
-    of e.g. thibaud's SD 2.1 ControlNets). With `diff_base_folder`, a 1.0 "difference" file: each
-    weight the base UNet also has is stored minus the base's, and a `difference` key marks it."""
+    of e.g. thibaud's SD 2.1 ControlNets). With `diff_base_folder`, a 1.0 "difference" file (always
+    prefixed: ComfyUI only reads those): each weight the base UNet also has is stored minus the
+    base's, and a `difference` key marks it."""
     folder = Path(controlnet_folder)
     state = unet_to_ldm(_weights(folder), _config(folder))
     if diff_base_folder is not None:

@@ -1,0 +1,153 @@
+"""Each family through the real folder loader, against diffusers' own pipelines to the pixel."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from desktop.domain.errors import MissingModelPart, UnsupportedModel, WrongFamily
+from desktop.domain.family import V_PREDICTION, Family
+from desktop.engine.device import choose_device
+from desktop.engine.model_cache import ModelCache
+from desktop.engine.sampler import ControlInput, SamplerRequest, sample
+from desktop.engine.schedulers import make_scheduler
+from tests.conftest import scribble_pixels
+
+from .family_models import family_models  # noqa: F401 - fixture
+from .helpers import max_diff
+from .original_layouts import write_fp16_variant_folder, write_hub_snapshot
+
+SIZE = 64
+
+
+@pytest.fixture()
+def cache():
+    return ModelCache(choose_device("cpu"))
+
+
+def _request(controls, scheduler="euler", **overrides) -> SamplerRequest:
+    settings = dict(prompt="a red circle on a blue background", negative_prompt="", seed=3, steps=4,
+                    guidance_scale=6.0, width=SIZE, height=SIZE, scheduler=scheduler, controls=controls,
+                    preview_every=0)
+    return SamplerRequest(**(settings | overrides))
+
+
+def _sdxl_pipeline_image(base, controls: list[ControlInput], req: SamplerRequest) -> np.ndarray:
+    from diffusers import StableDiffusionXLControlNetPipeline
+    from diffusers.models.controlnets import MultiControlNetModel
+
+    pipe = StableDiffusionXLControlNetPipeline(
+        vae=base.vae, text_encoder=base.text_encoder, text_encoder_2=base.text_encoder_2, tokenizer=base.tokenizer,
+        tokenizer_2=base.tokenizer_2, unet=base.unet, controlnet=MultiControlNetModel([c.controlnet for c in controls]),
+        scheduler=make_scheduler(req.scheduler, base.scheduler_config), add_watermarker=False,
+    )
+    pipe.set_progress_bar_config(disable=True)
+    output = pipe(
+        req.prompt, image=[Image.fromarray(c.image) for c in controls], num_inference_steps=req.steps,
+        guidance_scale=req.guidance_scale, negative_prompt=req.negative_prompt or None,
+        generator=torch.Generator("cpu").manual_seed(req.seed), height=req.height, width=req.width,
+        output_type="np", controlnet_conditioning_scale=[c.weight for c in controls],
+        control_guidance_start=[c.start for c in controls], control_guidance_end=[c.end for c in controls],
+    ).images[0]
+    return (output * 255).round().astype(np.uint8)
+
+
+@pytest.mark.parametrize("scheduler", ["euler", "dpmpp_2m_karras"])
+@pytest.mark.parametrize("negative", ["", "blurry"])
+def test_sdxl_with_two_controlnets_matches_the_diffusers_pipeline(cache, family_models, scheduler, negative):
+    base = cache.base(str(family_models.sdxl))
+    assert base.family is Family.SDXL and base.info.native_size == 1024
+    controls = [
+        ControlInput(cache.controlnet(str(family_models.sdxl_net), family=Family.SDXL), scribble_pixels(SIZE),
+                     weight=0.8, start=0.0, end=0.5),
+        ControlInput(cache.controlnet(str(family_models.sdxl_net2), family=Family.SDXL),
+                     scribble_pixels(SIZE, variant=1), weight=1.2, start=0.25, end=1.0),
+    ]
+    req = _request(controls, scheduler, negative_prompt=negative)
+    ours = sample(base, req).image
+    assert max_diff(ours, _sdxl_pipeline_image(base, controls, req)) == 0
+    without = sample(base, _request([], scheduler, negative_prompt=negative)).image
+    assert max_diff(ours, without) > 10  # the ControlNets steer: the parity above is not of two idle nets
+
+
+def test_sdxl_time_ids_follow_the_size(cache, family_models):
+    """The micro-conditioning carries the requested size (changing it changes the image, not only its size)."""
+    from desktop.engine.prompt import encode_prompts
+
+    base = cache.base(str(family_models.sdxl))
+    conditioning, _ = encode_prompts(base, "a cat", "", 64, 128)
+    assert conditioning.time_ids.tolist() == [[64, 128, 0, 0, 64, 128]] * 2
+    assert conditioning.pooled.shape == (2, base.text_encoder_2.config.projection_dim)
+    assert torch.count_nonzero(conditioning.embeds[0]) == 0  # SDXL's empty negative prompt is zeros
+    assert conditioning.embeds.shape[-1] == base.unet.config.cross_attention_dim
+
+
+@pytest.mark.parametrize("name", ["sd2", "sd2_v"])
+def test_sd2_folders_match_the_diffusers_pipeline(cache, family_models, name):
+    from .helpers import theirs
+
+    base = cache.base(str(getattr(family_models, name)))
+    assert base.family is Family.SD2
+    assert base.info.prediction == (V_PREDICTION if name == "sd2_v" else "epsilon")
+    assert base.info.native_size == (768 if name == "sd2_v" else 512)
+    net = cache.controlnet(str(family_models.sd2_net), family=Family.SD2)
+    controls = [ControlInput(net, scribble_pixels(SIZE), weight=0.9)]
+    req = _request(controls, "unipc")
+    assert max_diff(sample(base, req).image, theirs(base, controls, width=SIZE, height=SIZE, steps=4, seed=3,
+                                                    guidance_scale=6.0)) == 0
+
+
+@pytest.mark.parametrize(("base_name", "net_name"), [
+    ("sd1", "sdxl_net"), ("sdxl", "sd1_net"), ("sd2", "sdxl_net"), ("sdxl", "sd2_net"),
+])
+def test_a_controlnet_of_another_family_is_refused_before_its_weights_load(cache, family_models, base_name,
+                                                                            net_name, monkeypatch):
+    from diffusers import ControlNetModel
+
+    base = cache.base(str(getattr(family_models, base_name)))
+
+    def never(*args, **kwargs):
+        raise AssertionError("weights were read")
+
+    monkeypatch.setattr(ControlNetModel, "from_pretrained", never)
+    with pytest.raises(WrongFamily, match=base.family.label):
+        cache.controlnet(str(getattr(family_models, net_name)), family=base.family)
+
+
+def test_fp16_variant_only_folder_loads_and_matches(cache, family_models, tmp_path):
+    fp16 = write_fp16_variant_folder(family_models.sdxl, tmp_path / "fp16")
+    assert not list(fp16.glob("*/diffusion_pytorch_model.safetensors"))
+    base = cache.base(str(fp16))
+    assert base.family is Family.SDXL and base.unet.dtype == torch.float32
+    reference = ModelCache(choose_device("cpu")).base(str(family_models.sdxl))
+    for ours, theirs in zip(base.unet.state_dict().values(), reference.unet.state_dict().values()):
+        torch.testing.assert_close(ours, theirs.half().float())
+
+
+def test_cached_hub_snapshot_loads_offline(cache, family_models, monkeypatch):
+    import huggingface_hub.constants as hub_constants
+
+    write_hub_snapshot(family_models.sd2, hub_constants.HF_HUB_CACHE, "someone/tiny-sd2")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    base = cache.base("someone/tiny-sd2")
+    assert base.family is Family.SD2
+
+
+def test_sdxl_folder_without_its_second_text_encoder_names_it(cache, family_models, tmp_path):
+    broken = shutil.copytree(family_models.sdxl, tmp_path / "sdxl")
+    shutil.rmtree(broken / "text_encoder_2")
+    with pytest.raises(MissingModelPart, match="text_encoder_2"):
+        cache.base(str(broken))
+
+
+def test_inpainting_folder_is_refused_by_name(cache, family_models, tmp_path):
+    folder = shutil.copytree(family_models.sd1, tmp_path / "inpaint")
+    config = json.loads((folder / "unet" / "config.json").read_text())
+    (folder / "unet" / "config.json").write_text(json.dumps(config | {"in_channels": 9}))
+    with pytest.raises(UnsupportedModel, match="inpainting model"):
+        cache.base(str(folder))
