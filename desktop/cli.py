@@ -58,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="let a recipe from a PNG read the local files it names (images, masks, poses, preprocessor model "
         "folders); without it, such a recipe may use only the data embedded in it and hub models (the models it "
         "asks for are always named before they load)")
+    render.add_argument(
+        "--lora-dir", metavar="DIR",
+        help="the folder of LoRA files: <lora:name:weight> in a prompt loads DIR/name.safetensors (a recipe from a "
+        "PNG also needs --allow-local-files); without it such tags are reported and ignored")
 
     train = sub.add_parser("train", help="train a ControlNet, or rebuild the built-in demo model")
     train_sub = train.add_subparsers(dest="what", metavar="WHAT", required=True)
@@ -203,6 +207,8 @@ def _render(args: argparse.Namespace) -> int:
     output = check_output_file(args.output, ".png")
     recipe = _load_recipe(args.recipe, args.allow_local_files)
     overrides = {k: getattr(args, k) for k in ("steps", "seed") if getattr(args, k) is not None}
+    if args.lora_dir is not None:
+        overrides["lora_dir"] = Path(args.lora_dir).expanduser().resolve()
     recipe = recipe.with_overrides(**overrides).validate()
 
     from desktop.engine.device import choose_device

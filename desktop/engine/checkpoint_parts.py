@@ -92,7 +92,7 @@ def check_fit(file: str, table: TensorTable, plan: PartPlan, expected: Mapping[s
     unused = _unused(made, converted, inputs.reads, plan.names.values())
     counts = [(missing, "missing"), (unexpected, "unexpected"), (misshapen, "of the wrong shape"),
               (unused, "in the file that the model does not use")]
-    problems = [f"{len(names)} weights {what}" for names, what in counts if names]
+    problems = [f"{len(names)} weight{'' if len(names) == 1 else 's'} {what}" for names, what in counts if names]
     if problems:
         raise ArchitectureMismatch(
             f"{file}: its {plan.label} does not fit the architecture its shapes describe ({', '.join(problems)})",

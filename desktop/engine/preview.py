@@ -1,6 +1,6 @@
 """Live previews: the x0 estimate of each step, mapped to RGB by a linear latent-to-RGB map.
 
-The map for SD 1.x latents is the community-fitted one in REFERENCE.md. For any other VAE
+The maps for SD 1.x/2.x and SDXL latents are the community-fitted ones (REFERENCE.md, ComfyUI). For any other VAE
 (the built-in demo model, tests) it is fitted once by least squares from the VAE's own
 encoder on synthetic colour patches, and kept on the loaded model.
 """
@@ -20,25 +20,45 @@ SD1_LATENT_RGB = (
     (-0.2829, 0.1762, 0.2721),
     (-0.2120, -0.2616, -0.7177),
 )
+# SDXL's VAE has SD's shapes but its own latent space; ComfyUI's fitted factors (comfy/latent_formats.py).
+SDXL_LATENT_RGB = (
+    (0.3651, 0.4232, 0.4341),
+    (-0.2533, -0.0042, 0.1068),
+    (0.1076, 0.1111, -0.0362),
+    (-0.3165, -0.2492, -0.2188),
+)
+SDXL_LATENT_BIAS = (0.1084, -0.0175, -0.0011)
+SD1_SCALING, SDXL_SCALING = 0.18215, 0.13025
 
 
-def is_sd1_vae(vae) -> bool:
+def _is_full_size_vae(vae, scaling: float) -> bool:
     cfg = vae.config
     return (
         cfg.latent_channels == 4
         and list(cfg.block_out_channels) == [128, 256, 512, 512]
-        and abs(float(cfg.scaling_factor) - 0.18215) < 1e-6
+        and abs(float(cfg.scaling_factor) - scaling) < 1e-6
     )
 
 
+def is_sd1_vae(vae) -> bool:
+    """The VAE of SD 1.x and 2.x (same latent space)."""
+    return _is_full_size_vae(vae, SD1_SCALING)
+
+
+def known_latent_rgb(vae) -> tuple[np.ndarray, np.ndarray] | None:
+    """The published latent-to-RGB factors for this VAE's latent space, when it is a known one."""
+    if is_sd1_vae(vae):
+        return np.array(SD1_LATENT_RGB), np.zeros(3)
+    if _is_full_size_vae(vae, SDXL_SCALING):
+        return np.array(SDXL_LATENT_RGB), np.array(SDXL_LATENT_BIAS)
+    return None
+
+
 def latent_rgb_map(base: BaseModel) -> tuple[torch.Tensor, torch.Tensor]:
-    """(C x 3 matrix, 3 bias) on the model's device; fitted once per loaded model."""
+    """(C x 3 matrix, 3 bias) on the model's device; fitted once per loaded model when not published."""
     cached = base.extras.get("latent_rgb")
     if cached is None:
-        if is_sd1_vae(base.vae):
-            matrix, bias = np.array(SD1_LATENT_RGB), np.zeros(3)
-        else:
-            matrix, bias = fit_latent_rgb_map(base)
+        matrix, bias = known_latent_rgb(base.vae) or fit_latent_rgb_map(base)
         cached = (  # kept on the loaded model: fitted once
             torch.tensor(matrix, dtype=torch.float32, device=base.device),
             torch.tensor(bias, dtype=torch.float32, device=base.device),

@@ -13,6 +13,7 @@ from desktop.conditions.prepare import control_from_photo
 from desktop.conditions.preprocessors import preprocessor_models
 from desktop.domain.errors import InvalidRecipe, UnreadableFile
 from desktop.domain.family import ModelInfo
+from desktop.domain.model_extras import ModelExtras, model_extras
 from desktop.domain.recipe import Condition, Recipe
 from desktop.domain.safe_files import MAX_POSE_BYTES, read_text_file
 
@@ -47,6 +48,7 @@ class ModelReferences:
     controlnets: tuple[str | None, ...]
     preprocessors: tuple[str, ...] = ()  # the networks the conditions' preprocessors load
     base_info: ModelInfo | None = None  # None: a hub model not yet downloaded (known once it loads)
+    extras: ModelExtras = ModelExtras()  # LoRAs, embeddings and VAE, through the recipe's file gate
 
     def describe(self) -> str:
         """One line naming each once: shown before anything loads, since a stranger's PNG picks them."""
@@ -55,6 +57,8 @@ class ModelReferences:
         line = f"base model {self.base}{kind}; ControlNets: {', '.join(nets) or 'none'}"
         if self.preprocessors:
             line += f"; preprocessor models: {', '.join(dict.fromkeys(self.preprocessors))}"
+        if self.extras.describe():
+            line += f"; {self.extras.describe()}"
         return line
 
 
@@ -74,7 +78,7 @@ def model_references(recipe: Recipe, base_info: ModelInfo | None = None) -> Mode
             _controlnet_reference(recipe, condition, base, base_info, f"conditions[{index}]") if runs else None)
         if runs:
             preprocessors += _preprocessor_models(recipe, condition, f"conditions[{index}]")
-    return ModelReferences(base, tuple(controlnets), tuple(preprocessors), base_info)
+    return ModelReferences(base, tuple(controlnets), tuple(preprocessors), base_info, model_extras(recipe))
 
 
 def prepare_request(
@@ -95,6 +99,7 @@ def prepare_request(
         on_models(models)
     control_images = [make_control() for _, make_control in prepared]
     base = cache.base(models.base, progress)
+    prompt, negative_prompt = cache.apply_extras(models.extras)
     if models.base_info is None:
         models = model_references(recipe, base.info)
     controls: list[ControlInput] = []
@@ -105,7 +110,7 @@ def prepare_request(
         check_controlnet_fits(base, net, reference)
         controls.append(ControlInput(net, pixels, condition.weight, condition.start, condition.end, condition.mode))
     request = SamplerRequest(
-        prompt=recipe.prompt, negative_prompt=recipe.negative_prompt, seed=recipe.seed, steps=recipe.steps,
+        prompt=prompt, negative_prompt=negative_prompt, seed=recipe.seed, steps=recipe.steps,
         guidance_scale=recipe.guidance_scale, width=recipe.width, height=recipe.height,
         scheduler=recipe.scheduler, controls=controls,
         preview_every=previews.every, sharp_preview_every=previews.sharp_every,
@@ -207,7 +212,8 @@ def render(
     result = sample(base, request, on_step=on_step, cancel=cancel)
     image = overlay.apply(result.image) if overlay else result.image
     unknown = recipe.unknown_keys()
-    notices = result.notices + ([f"not used by this version, kept in the recipe: {', '.join(unknown)}"] if unknown else [])
+    notices = result.notices + list(model_extras(recipe).notices)
+    notices += [f"not used by this version, kept in the recipe: {', '.join(unknown)}"] if unknown else []
     return RenderResult(image, embedded, notices, result.seconds)
 
 

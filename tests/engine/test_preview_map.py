@@ -85,3 +85,18 @@ def test_x0_estimate_recovers_a_known_clean_latent(base, name):
     t = float(scheduler.timesteps[i])
     expected = float(np.interp(t, np.arange(len(cumprod)), cumprod.numpy()))
     assert sqrt_alpha[i] ** 2 == pytest.approx(expected, rel=0.05)
+
+
+@pytest.mark.parametrize(("family", "expected"), [("sd15", "SD1_LATENT_RGB"), ("sd2_v", "SD1_LATENT_RGB"),
+                                                  ("sdxl", "SDXL_LATENT_RGB")])
+def test_each_family_vae_gets_its_published_preview_factors(family, expected):
+    from diffusers import AutoencoderKL
+
+    from desktop.engine import preview
+    from desktop.engine.loading import CONFIGS
+
+    config = AutoencoderKL.load_config(CONFIGS / family / "vae")
+    vae = type("Vae", (), {"config": type("C", (), config)})()
+    matrix, bias = preview.known_latent_rgb(vae)
+    assert np.array_equal(matrix, np.array(getattr(preview, expected)))
+    assert (np.count_nonzero(bias) > 0) == (family == "sdxl")
