@@ -5,14 +5,15 @@ from __future__ import annotations
 from desktop.domain.errors import ArchitectureMismatch, WrongFamily
 
 from .components import BaseModel
-from .model_family import describe_unet_config
+from .model_family import describe_unet_config, family_of_unet_config
 
 
 def check_controlnet_fits(base: BaseModel, controlnet, name: str) -> None:
     """Raise ArchitectureMismatch if `controlnet` was made for another kind of base model."""
     unet_cfg, cn_cfg = base.unet.config, controlnet.config
-    if cn_cfg.get("addition_embed_type") != unet_cfg.get("addition_embed_type") or (
-        cn_cfg.cross_attention_dim != unet_cfg.cross_attention_dim
+    if family_of_unet_config(dict(cn_cfg)) is not family_of_unet_config(dict(unet_cfg)) or (
+        cn_cfg.get("addition_embed_type") != unet_cfg.get("addition_embed_type")
+        or cn_cfg.cross_attention_dim != unet_cfg.cross_attention_dim
     ):
         raise WrongFamily(
             f"ControlNet {name} is made for {describe_unet_config(dict(cn_cfg))} models, but the base model is "

@@ -214,9 +214,7 @@ def _check_controlnet_config(folder: Path, name: str, family: Family | None) -> 
     class_name = config.get("_class_name")
     if class_name != "ControlNetModel":
         raise ArchitectureMismatch(f"{Path(name).name} holds a {class_name}, not a ControlNet")
-    made_for = family_of_unet_config(config)
-    sdxl_shaped = config.get("addition_embed_type") == "text_time"  # tells SDXL apart at any width
-    if family is not None and (made_for not in (None, family) or sdxl_shaped != (family is Family.SDXL)):
+    if family is not None and family_of_unet_config(config) is not family:
         raise WrongFamily(
             f"ControlNet {name} is made for {describe_unet_config(config)} models, but the base model is "
             f"{family.label}; pick a ControlNet trained for this base model"

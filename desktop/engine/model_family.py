@@ -23,16 +23,20 @@ def read_json(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def family_of_unet_config(config: dict[str, Any]) -> Family | None:
-    """SD 1.x reads 768-wide text, SD 2.x 1024, SDXL 2048 plus its `text_time` embedding."""
+def family_of_unet_config(config: dict[str, Any]) -> Family:
+    """SD 1.x reads 768-wide text, SD 2.x 1024, SDXL 2048 plus its `text_time` embedding. UNets of other
+    widths (small custom models such as the built-in demo, test models) are told apart by structure:
+    SDXL's text-time embedding, SD 2.x's linear projections in its transformers, else SD 1.x."""
     text_time = config.get("addition_embed_type") == "text_time"
-    return Family.from_context_dim(config.get("cross_attention_dim"), text_time=text_time)
+    by_width = Family.from_context_dim(config.get("cross_attention_dim"), text_time=text_time)
+    if by_width is not None:
+        return by_width
+    return Family.SD2 if config.get("use_linear_projection") else Family.SD1
 
 
 def describe_unet_config(config: dict[str, Any]) -> str:
-    """How a refusal names a UNet or ControlNet that is none of our families."""
-    family = family_of_unet_config(config)
-    return family.label if family else f"a model with {config.get('cross_attention_dim')}-wide text conditioning"
+    """How a refusal names the family a UNet or ControlNet was made for."""
+    return family_of_unet_config(config).label
 
 
 def info_from_folder(folder: Path) -> ModelInfo:
@@ -43,18 +47,11 @@ def info_from_folder(folder: Path) -> ModelInfo:
     index = read_json(folder / "model_index.json") or {}
     if unet.get("addition_embed_type") == "text_time" and "text_encoder" not in index and "text_encoder_2" in index:
         raise UnsupportedModel(f"{folder.name} is an SDXL refiner; it only refines, pick an SDXL base model")
-    family = family_of_unet_config(unet) or _family_of_text_encoder(folder)
+    family = family_of_unet_config(unet)
     scheduler = read_json(folder / "scheduler" / "scheduler_config.json") or {}
     prediction = scheduler.get("prediction_type") or EPSILON
     inpainting = unet.get("in_channels") == 9
     return ModelInfo(family, prediction, native_size(family, prediction), inpainting)
-
-
-def _family_of_text_encoder(folder: Path) -> Family:
-    """For UNets of no standard width (small custom models such as the built-in demo): SD 2.x's OpenCLIP
-    text encoder uses GELU, SD 1.x's OpenAI CLIP quick-GELU."""
-    text = read_json(folder / "text_encoder" / "config.json") or {}
-    return Family.SD2 if text.get("hidden_act") == "gelu" else Family.SD1
 
 
 def zero_empty_negative(folder: Path, family: Family) -> bool:

@@ -103,7 +103,8 @@ def test_sd2_folders_match_the_diffusers_pipeline(cache, family_models, name):
 
 
 @pytest.mark.parametrize(("base_name", "net_name"), [
-    ("sd1", "sdxl_net"), ("sdxl", "sd1_net"), ("sd2", "sdxl_net"), ("sdxl", "sd2_net"),
+    ("sd1", "sdxl_net"), ("sdxl", "sd1_net"), ("sd2", "sdxl_net"), ("sdxl", "sd2_net"), ("sd1", "sd2_net"),
+    ("sd2", "sd1_net"),
 ])
 def test_a_controlnet_of_another_family_is_refused_before_its_weights_load(cache, family_models, base_name,
                                                                             net_name, monkeypatch):
