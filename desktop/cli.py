@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -218,12 +219,12 @@ def _render(args: argparse.Namespace) -> int:
 
     device = choose_device(args.device)
     started = time.perf_counter()
-    named: list[str] = []  # the models, once resolved; a PNG's are shown before they load or download
+    named: list = []  # the models, once resolved; a PNG's are shown before they load or download
 
     def on_models(references) -> None:
-        named.append(references.describe())
+        named.append(references)
         if args.recipe.lower().endswith(".png"):
-            print(f"recipe from {Path(args.recipe).name} uses {named[0]}", file=sys.stderr, flush=True)
+            print(f"recipe from {Path(args.recipe).name} uses {references.describe()}", file=sys.stderr, flush=True)
 
     def on_step(update) -> None:
         if not args.quiet:
@@ -241,7 +242,8 @@ def _render(args: argparse.Namespace) -> int:
     with _writing(output):
         write_png(output, result.image, result.recipe)
     height, width = result.image.shape[:2]
-    print(f"wrote {output} ({width} x {height}, {result.seconds:.1f} s on {device.label}; {named[0]})")
+    models = dataclasses.replace(named[0], base_info=result.model).describe()  # the family, known once loaded
+    print(f"wrote {output} ({width} x {height}, {result.seconds:.1f} s on {device.label}; {models})")
     return 0
 
 

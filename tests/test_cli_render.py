@@ -118,17 +118,17 @@ def test_real_process_bad_input_and_help(tmp_path):
 
 
 def test_unknown_recipe_keys_are_named_and_kept(recipe_file, tmp_path, capsys):
-    """A `loras` or `vae` this version does not apply must not be ignored without a word (#14)."""
+    """A key this version does not apply (A1111's hypernetworks, say) must not be ignored without a word (#14)."""
     data = json.loads(recipe_file.read_text())
-    data["loras"] = [{"path": "x.safetensors", "weight": 0.8}]
+    data["hypernetworks"] = [{"path": "x.safetensors", "weight": 0.8}]
     data["conditions"][0]["future_option"] = 1
     recipe_file.write_text(json.dumps(data))
     out = tmp_path / "out.png"
     assert main(["render", str(recipe_file), "-o", str(out), "--quiet"]) == 0
     notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("note:")]
-    assert notes == ["note: not used by this version, kept in the recipe: 'loras', 'conditions[0].future_option'"]
+    assert notes == ["note: not used by this version, kept in the recipe: 'hypernetworks', 'conditions[0].future_option'"]
     kept = json.loads(Image.open(out).info[RECIPE_KEY])
-    assert kept["loras"] == data["loras"] and kept["conditions"][0]["future_option"] == 1
+    assert kept["hypernetworks"] == data["hypernetworks"] and kept["conditions"][0]["future_option"] == 1
 
 
 def test_a_recipe_the_app_wrote_has_nothing_unknown(tiny_models):

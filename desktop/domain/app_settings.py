@@ -16,11 +16,13 @@ from .atomic import write_text_atomic
 
 SETTINGS_VERSION = 1
 MAX_RECENT = 10
+MAX_RECENT_MODELS = 8
 
 
 @dataclass
 class AppSettings:
     recent_files: list[str] = field(default_factory=list)
+    recent_models: list[str] = field(default_factory=list)  # base models picked, newest first
     device: str = "auto"
     preview_every: int = 1
     sharp_preview_every: int = 5
@@ -32,6 +34,10 @@ class AppSettings:
         self.recent_files = [path] + [p for p in self.recent_files if p != path]
         del self.recent_files[MAX_RECENT:]
 
+    def add_recent_model(self, reference: str) -> None:
+        self.recent_models = [reference] + [r for r in self.recent_models if r != reference]
+        del self.recent_models[MAX_RECENT_MODELS:]
+
 
 @dataclass
 class LoadedSettings:
@@ -41,6 +47,7 @@ class LoadedSettings:
 
 _CHECKS = {
     "recent_files": lambda v: isinstance(v, list) and all(isinstance(p, str) for p in v),
+    "recent_models": lambda v: isinstance(v, list) and all(isinstance(p, str) for p in v),
     "device": lambda v: v in ("auto", "cpu", "cuda", "mps"),
     "preview_every": lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 100,
     "sharp_preview_every": lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 100,

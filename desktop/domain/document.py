@@ -13,7 +13,9 @@ from .history import UndoStack
 from .layers import MAX_LAYERS, ImageLayer, Layer, PoseLayer, ScribbleLayer, new_layer_id
 from .observable import Signal
 from .errors import InvalidRecipe
-from .recipe import Condition, Recipe
+from .recipe import Condition, LoraEntry, Recipe
+
+LoraPick = tuple[str, float]  # a LoRA file and its weight, as the LoRA list holds them
 
 
 @dataclass
@@ -28,6 +30,7 @@ class GenerationSettings:
     height: int = 512
     scheduler: str = "unipc"
     base_model: str | None = None
+    loras: tuple[LoraPick, ...] = ()  # a tuple, so snapshots share it and compare by value
 
 
 @dataclass
@@ -218,5 +221,6 @@ def build_recipe(state: DocState, control_images: dict[str, bytes], seed: int | 
         prompt=s.prompt, negative_prompt=s.negative_prompt, seed=s.seed if seed is None else seed,
         steps=s.steps, guidance_scale=s.guidance_scale, width=s.width, height=s.height,
         scheduler=s.scheduler, base_model=s.base_model, conditions=conditions,
+        loras=[LoraEntry(path, weight) for path, weight in s.loras],
         self_contained=True,  # a project may be a stranger's: its images are embedded, it reads no local file
     ).validate()

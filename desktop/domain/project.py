@@ -18,8 +18,8 @@ from .errors import InvalidProject, UnreadableFile
 from .layers import MAX_LAYERS, Fill, ImageLayer, Layer, PoseLayer, ScribbleLayer, Stroke
 from .pose import MAX_COORDINATE, Person
 from .recipe import (
-    CONDITION_KINDS, CONTROL_MODES, RESIZE_MODES, SCHEDULERS, finite_float, json_problem,
-    model_name_problem, parse_json,
+    CONDITION_KINDS, CONTROL_MODES, LORA_WEIGHT_MAX, MAX_LORAS, RESIZE_MODES, SCHEDULERS, WEIGHTS_SUFFIX,
+    finite_float, json_problem, model_name_problem, parse_json,
 )
 from .safe_files import MAX_PROJECT_BYTES, read_text_file
 
@@ -38,7 +38,8 @@ class LoadedProject:
 def project_to_dict(doc: Document) -> dict[str, Any]:
     return {
         "format": PROJECT_FORMAT, "version": PROJECT_VERSION,
-        "settings": {f.name: getattr(doc.settings, f.name) for f in fields(GenerationSettings)},
+        "settings": {**{f.name: getattr(doc.settings, f.name) for f in fields(GenerationSettings)},
+                     "loras": [{"path": path, "weight": weight} for path, weight in doc.settings.loras]},
         "layers": [_layer_to_dict(layer) for layer in doc.layers],
         "history": [{"recipe": h.recipe, "image": _b64(h.image_png)} for h in doc.history],
     }
@@ -156,6 +157,7 @@ def _settings(raw: Any, warnings: list[str]) -> GenerationSettings:
         "width": lambda v: _int(v) and 64 <= v <= 2048 and v % 8 == 0,
         "height": lambda v: _int(v) and 64 <= v <= 2048 and v % 8 == 0,
         "scheduler": lambda v: v in SCHEDULERS, "base_model": lambda v: v is None or _model_name(v),
+        "loras": _loras_ok,
     }
     for key, ok in checks.items():
         if key not in raw:
@@ -164,7 +166,21 @@ def _settings(raw: Any, warnings: list[str]) -> GenerationSettings:
             setattr(settings, key, raw[key])
         else:
             warnings.append(f"setting {key} had an invalid value and was reset")
+    settings.loras = tuple((lora["path"], float(lora["weight"])) for lora in settings.loras)  # the file's objects as pairs
     return settings
+
+
+def _loras_ok(v: Any) -> bool:
+    """At most MAX_LORAS .safetensors files (a pickle is never named onward), each once, with a weight in range."""
+    if not isinstance(v, list) or len(v) > MAX_LORAS or not all(_lora_ok(lora) for lora in v):
+        return False
+    return len({lora["path"] for lora in v}) == len(v)
+
+
+def _lora_ok(v: Any) -> bool:
+    path, weight = (v.get("path"), v.get("weight")) if isinstance(v, dict) else (None, None)
+    return (_model_name(path) and path.lower().endswith(WEIGHTS_SUFFIX)
+            and _num(weight) and abs(weight) <= LORA_WEIGHT_MAX)
 
 
 def _int(v: Any) -> bool:

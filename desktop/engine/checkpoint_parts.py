@@ -19,6 +19,7 @@ from desktop.domain.errors import ArchitectureMismatch, ModelDamaged
 from .checkpoint_header import TensorTable
 
 StateDict = dict[str, torch.Tensor]
+_ALIGNMENT = 64
 Converter = Callable[[Mapping[str, torch.Tensor]], StateDict]
 
 
@@ -128,7 +129,12 @@ def _read_converted(path: Path, plan: PartPlan, dtype: torch.dtype) -> StateDict
 
             def read(name: str) -> torch.Tensor:
                 tensor = handle.get_tensor(name)
-                return tensor.to(dtype) if tensor.is_floating_point() and tensor.dtype != dtype else tensor
+                if tensor.is_floating_point() and tensor.dtype != dtype:
+                    return tensor.to(dtype)
+                # safetensors hands out buffers at any byte alignment, and CPU kernels round differently on
+                # unaligned memory: a copy in torch's 64-byte-aligned memory makes the result independent
+                # of where the tensor sat in the file.
+                return tensor if tensor.data_ptr() % _ALIGNMENT == 0 else tensor.clone()
 
             return plan.convert(FileTensors(read, plan.names))
     except (SafetensorError, OSError) as err:

@@ -10,6 +10,7 @@ family's LoRA is refused from its header before anything is injected.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,7 +69,9 @@ class LoraSet:
         name = "lora_" + hashlib.sha1(repr(key).encode()).hexdigest()[:16]  # peft names cannot hold dots
         tensors = read_tensors(path, "LoRA")
         try:
-            explained(f"loading LoRA {Path(path).name}", lambda: view.load_lora_weights(tensors, adapter_name=name))
+            with warnings.catch_warnings():  # peft warns of a second adapter: one per file is the design here
+                warnings.filterwarnings("ignore", message="Already found a `peft_config` attribute")
+                explained(f"loading LoRA {Path(path).name}", lambda: view.load_lora_weights(tensors, adapter_name=name))
         except StudioError:
             if any(name in names for names in view.get_list_adapters().values()):
                 view.delete_adapters(name)  # half injected (the UNet took it, a text encoder did not)

@@ -32,6 +32,7 @@ class RenderResult:
     recipe: Recipe
     notices: list[str]
     seconds: float
+    model: ModelInfo | None = None  # what the base model turned out to be
 
 
 @dataclass
@@ -214,7 +215,7 @@ def render(
     unknown = recipe.unknown_keys()
     notices = result.notices + list(model_extras(recipe).notices)
     notices += [f"not used by this version, kept in the recipe: {', '.join(unknown)}"] if unknown else []
-    return RenderResult(image, embedded, notices, result.seconds)
+    return RenderResult(image, embedded, notices, result.seconds, base.info)
 
 
 def unmasked_overlay(recipe: Recipe) -> UnmaskedOverlay:

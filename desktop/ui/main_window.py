@@ -65,7 +65,7 @@ class MainWindow(QMainWindow):
 
         self.canvas = CanvasView(self.document)
         self.layer_panel = LayerPanel(self.document)
-        self.prompt_panel = PromptPanel(self.document)
+        self.prompt_panel = PromptPanel(self.document, self.app_settings, lambda: self.dialogs)
         self.preview_pane = PreviewPane()
         right = QWidget()
         right_layout = QVBoxLayout(right)
@@ -160,7 +160,7 @@ class MainWindow(QMainWindow):
         self.layer_panel.browse_controlnet.connect(self._browse_controlnet)
         self.layer_panel.detect_pose_requested.connect(self.detect_pose)
         self.prompt_panel.notice.connect(lambda text: self.statusBar().showMessage(text, 6000))
-        self.prompt_panel.browse_model.connect(self._browse_model)
+        self.prompt_panel.model_picker.described.connect(lambda text: self.model_label.setText(f"model: {text}"))
         pane = self.preview_pane
         pane.generate_requested.connect(self.generate)
         pane.cancel_requested.connect(self.cancel)
@@ -236,7 +236,6 @@ class MainWindow(QMainWindow):
         self.redo_action.setEnabled(self.document.undo_stack.can_redo)
         self.undo_action.setText(f"&Undo {self.document.undo_stack.undo_label}".rstrip())
         self.redo_action.setText(f"&Redo {self.document.undo_stack.redo_label}".rstrip())
-        self.model_label.setText(f"model: {self.document.settings.base_model or 'demo'}")
         if reason == "history":
             self._refresh_history()
         elif self.preview_pane.live_check.isChecked():
@@ -453,12 +452,6 @@ class MainWindow(QMainWindow):
             path = str(Path(path).parent) if path.endswith("config.json") else path
             self.document.update_layer(layer.id, "Choose ControlNet", controlnet=path)
 
-    def _browse_model(self) -> None:
-        path = self.dialogs.open_file("Choose a base model", "Safetensors (*.safetensors);;Diffusers folder (model_index.json)")
-        if path:
-            path = str(Path(path).parent) if path.endswith("model_index.json") else path
-            self.document.set_settings(base_model=path)
-
     # -- generation -----------------------------------------------------------------------------------
     def generate(self) -> None:
         """Snapshot the document now; the worker renders control images and runs from the snapshot."""
@@ -613,6 +606,7 @@ class MainWindow(QMainWindow):
         except OSError as err:
             log.warning("could not save settings: %s", err)
         self.controller.shutdown()
+        self.prompt_panel.shutdown()
         if self.train_window is not None:
             self.train_window.close()
         event.accept()

@@ -1,7 +1,15 @@
 """Prompt and generation settings: prompt, negative prompt, guidance, steps, seed, size,
-scheduler and base model, each bound to one field of the document's settings."""
+scheduler, base model and LoRAs, each bound to one field of the document's settings.
+
+The size presets are the base model's family's; picking a model of another family sets its
+native size in the same undo step as the pick (A1111 and InvokeAI users expect this: SDXL at
+512 px makes broken images).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from itertools import count
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -9,23 +17,29 @@ from PySide6.QtWidgets import (
     QSpinBox, QToolButton, QVBoxLayout, QWidget,
 )
 
+from desktop.domain.app_settings import AppSettings
 from desktop.domain.document import Document
+from desktop.domain.family import Family, ModelInfo
 from desktop.domain.recipe import SCHEDULERS, SEED_MAX, SIZE_MAX, SIZE_MIN
 from desktop.engine.schedulers import DISPLAY_NAMES
 
-SIZE_PRESETS = ((512, 512), (512, 768), (768, 512), (640, 640), (768, 768), (256, 256))
-DEMO_MODEL_LABEL = "Built-in demo model"
+from .dialogs import Dialogs
+from .lora_list import LoraList
+from .model_picker import ModelPicker
 
 
 class PromptPanel(QWidget):
     notice = Signal(str)
-    browse_model = Signal()
 
-    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
+    def __init__(self, document: Document, settings: AppSettings, dialogs: Callable[[], Dialogs],
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.document = document
         self._updating = False
         self.last_seed: int | None = None
+        self.family: Family | None = None  # the shown model's, once known; its presets fill the size list
+        self._pick_keys = (f"model-pick:{n}" for n in count())
+        self._pick_key = ""  # the undo merge key of the last pick: its size change joins that step
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         self.prompt_edit = QPlainTextEdit()
@@ -58,9 +72,7 @@ class PromptPanel(QWidget):
         row.addWidget(self.reuse_button)
         form.addRow("Seed", row)
         self.size_combo = QComboBox()
-        for w, h in SIZE_PRESETS:
-            self.size_combo.addItem(f"{w} × {h}", (w, h))
-        self.size_combo.addItem("Custom", None)
+        self._fill_presets(Family.SD1)
         self.width_spin = QSpinBox(minimum=SIZE_MIN, maximum=SIZE_MAX, singleStep=8)
         self.height_spin = QSpinBox(minimum=SIZE_MIN, maximum=SIZE_MAX, singleStep=8)
         row = QHBoxLayout()
@@ -73,17 +85,10 @@ class PromptPanel(QWidget):
         for name in SCHEDULERS:
             self.scheduler_combo.addItem(DISPLAY_NAMES[name], name)
         form.addRow("Sampler", self.scheduler_combo)
-        self.model_combo = QComboBox()
-        self.model_combo.setEditable(True)
-        self.model_combo.addItem(DEMO_MODEL_LABEL)
-        self.model_combo.addItem("stable-diffusion-v1-5/stable-diffusion-v1-5")
-        browse = QToolButton(text="…")
-        browse.setToolTip("Choose a model folder or .safetensors file")
-        browse.clicked.connect(self.browse_model)
-        row = QHBoxLayout()
-        row.addWidget(self.model_combo, 1)
-        row.addWidget(browse)
-        form.addRow("Base model", row)
+        self.model_picker = ModelPicker(settings, dialogs)
+        form.addRow("Base model", self.model_picker)
+        self.lora_list = LoraList(document, dialogs)
+        form.addRow("LoRAs", self.lora_list)
         layout.addLayout(form)
 
         self.prompt_edit.textChanged.connect(lambda: self._set("prompt", self.prompt_edit.toPlainText()))
@@ -98,8 +103,9 @@ class PromptPanel(QWidget):
         self.width_spin.editingFinished.connect(self._on_size)
         self.height_spin.editingFinished.connect(self._on_size)
         self.scheduler_combo.currentIndexChanged.connect(lambda _: self._set("scheduler", self.scheduler_combo.currentData()))
-        self.model_combo.lineEdit().editingFinished.connect(self._on_model)
-        self.model_combo.activated.connect(lambda _: self._on_model())
+        self.model_picker.picked.connect(self._on_pick)
+        self.model_picker.answered.connect(self._on_model_answer)
+        self.lora_list.notice.connect(self.notice)
         document.changed.connect(self._on_document_changed)
         self.refresh()
 
@@ -123,11 +129,10 @@ class PromptPanel(QWidget):
         self.reuse_button.setEnabled(self.last_seed is not None)
         self.width_spin.setValue(s.width)
         self.height_spin.setValue(s.height)
-        presets = [tuple(size) for size in SIZE_PRESETS]
-        preset = presets.index((s.width, s.height)) if (s.width, s.height) in presets else self.size_combo.count() - 1
-        self.size_combo.setCurrentIndex(preset)
+        preset = self.size_combo.findData((s.width, s.height))
+        self.size_combo.setCurrentIndex(preset if preset >= 0 else self.size_combo.count() - 1)
         self.scheduler_combo.setCurrentIndex(SCHEDULERS.index(s.scheduler))
-        self.model_combo.setEditText(s.base_model or DEMO_MODEL_LABEL)
+        self.model_picker.show_reference(s.base_model)
         self._updating = False
 
     def _set(self, field: str, value) -> None:
@@ -156,9 +161,32 @@ class PromptPanel(QWidget):
         else:
             self.refresh()
 
-    def _on_model(self) -> None:
-        text = self.model_combo.currentText().strip()
-        self._set("base_model", None if text in ("", DEMO_MODEL_LABEL) else text)
+    def _fill_presets(self, family: Family) -> None:
+        self.size_combo.clear()
+        for w, h in family.size_presets:
+            self.size_combo.addItem(f"{w} × {h}", (w, h))
+        self.size_combo.addItem("Custom", None)
+
+    def _on_pick(self, reference: str | None) -> None:
+        self._pick_key = next(self._pick_keys)
+        self.document.set_settings(merge_key=self._pick_key, base_model=reference)
+
+    def _on_model_answer(self, _reference: str | None, info: ModelInfo | None, by_pick: bool) -> None:
+        """A model of another family brings its presets, and, when the user just picked it, its native size."""
+        if info is None:
+            return
+        previous, self.family = self.family, info.family
+        if info.family is not previous:
+            self._fill_presets(info.family)
+            self.refresh()
+        size = (info.native_size, info.native_size)
+        if by_pick and info.family is not previous and (self.document.settings.width, self.document.settings.height) != size:
+            self.document.set_settings(merge_key=self._pick_key, width=size[0], height=size[1])
+            self.notice.emit(f"{info.family.label} model: size set to its native {size[0]} × {size[1]}")
+
+    def shutdown(self) -> None:
+        """Wait for a model peek still running, so nothing answers a closed window."""
+        self.model_picker.shutdown()
 
     def reuse_last_seed(self) -> None:
         if self.last_seed is not None:

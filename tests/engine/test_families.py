@@ -152,3 +152,16 @@ def test_inpainting_folder_is_refused_by_name(cache, family_models, tmp_path):
     (folder / "unet" / "config.json").write_text(json.dumps(config | {"in_channels": 9}))
     with pytest.raises(UnsupportedModel, match="inpainting model"):
         cache.base(str(folder))
+
+
+def test_hub_downloads_take_one_precision_per_folder():
+    from desktop.engine.hub import choose_weight_files
+
+    files = ["model_index.json", "unet/config.json", "unet/diffusion_pytorch_model.safetensors",
+             "unet/diffusion_pytorch_model.fp16.safetensors", "vae/diffusion_pytorch_model.fp16.safetensors",
+             "text_encoder/model.safetensors", "unet/diffusion_pytorch_model.bin", "vae_1_0/x.safetensors"]
+    assert choose_weight_files(files, prefer_fp16=False) == [
+        "text_encoder/model.safetensors", "unet/diffusion_pytorch_model.safetensors",
+        "vae/diffusion_pytorch_model.fp16.safetensors", "vae_1_0/x.safetensors"]
+    assert "unet/diffusion_pytorch_model.fp16.safetensors" in choose_weight_files(files, prefer_fp16=True)
+    assert not any(name.endswith(".bin") for name in choose_weight_files(files, prefer_fp16=True))

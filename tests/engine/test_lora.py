@@ -203,6 +203,7 @@ def test_files_that_are_no_lora_are_refused(tiny_models, tmp_path):
 
 def test_sdxl_kohya_lora_on_both_text_encoders_and_the_unet_matches_the_pipeline(family_models, tmp_path):
     from diffusers import StableDiffusionXLControlNetPipeline
+    from safetensors.torch import load_file
 
     from .test_families import _request, _sdxl_pipeline_image
 
@@ -214,7 +215,10 @@ def test_sdxl_kohya_lora_on_both_text_encoders_and_the_unet_matches_the_pipeline
     req = _request([ControlInput(net, scribble_pixels(64), weight=0.9)], negative_prompt="blurry")
     plain = sample(base, req).image
     mine.apply_extras(_extras((lora, 0.8)))
-    assert {"unet", "text_encoder", "text_encoder_2"} <= set(_adapters_by_part(base))
+    written = load_file(str(lora))
+    for part, prefix in (("unet", "lora_unet_"), ("text_encoder", "lora_te1_"), ("text_encoder_2", "lora_te2_")):
+        wrapped = [m for m in getattr(base, part).modules() if getattr(m, "lora_A", None)]
+        assert len(wrapped) == sum(k.startswith(prefix) and k.endswith(".lora_down.weight") for k in written), part
     ours_image = sample(base, req).image
     pipe = StableDiffusionXLControlNetPipeline(
         vae=ref_base.vae, text_encoder=ref_base.text_encoder, text_encoder_2=ref_base.text_encoder_2,
@@ -225,11 +229,6 @@ def test_sdxl_kohya_lora_on_both_text_encoders_and_the_unet_matches_the_pipeline
     reference_image = _sdxl_pipeline_image(ref_base, [ControlInput(ref_net, scribble_pixels(64), weight=0.9)], req)
     assert max_diff(ours_image, reference_image) == 0
     assert max_diff(ours_image, plain) > 10
-
-
-def _adapters_by_part(base) -> dict[str, object]:
-    parts = {"unet": base.unet, "text_encoder": base.text_encoder, "text_encoder_2": base.text_encoder_2}
-    return {name: part.peft_config for name, part in parts.items() if getattr(part, "peft_config", None)}
 
 
 def _recipe(tiny_models, **changes) -> Recipe:

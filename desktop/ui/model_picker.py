@@ -1,0 +1,160 @@
+"""The base-model picker: the built-in demo model, the recent models and two Browse entries in an
+editable combo (a hub id can be typed), with the model's family and native size beside it, or,
+in the error colour, the sentence saying why it cannot run.
+
+Why the family shows at once: a user who picks an SDXL refiner or a damaged file should learn it
+now, not after pressing Generate and waiting for gigabytes to load.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QComboBox, QLabel, QVBoxLayout, QWidget
+
+from desktop.domain.app_settings import MAX_RECENT_MODELS, AppSettings
+from desktop.domain.catalog import SD15_BASE
+from desktop.domain.family import ModelInfo
+from desktop.domain.recipe import model_name_problem
+from desktop.workers.model_info import ModelInfoProbe
+
+from .dialogs import Dialogs
+
+DEMO_MODEL_LABEL = "Built-in demo model"
+ERROR_COLOUR = "#ef6b62"  # readable on the dark and the light theme
+_BROWSE_FILE, _BROWSE_FOLDER = "browse:file", "browse:folder"  # item data of the two Browse entries
+_UNSET = object()  # no model shown yet
+
+
+class ModelPicker(QWidget):
+    picked = Signal(object)  # the user chose a model: its reference, or None for the demo model
+    answered = Signal(object, object, bool)  # reference, ModelInfo (None: unknown or refused), whether the user just picked it
+    described = Signal(str)  # "name · SDXL (1024 px)", for the status bar
+
+    def __init__(self, settings: AppSettings, dialogs: Callable[[], Dialogs], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._settings = settings
+        self._dialogs = dialogs
+        self._reference: object = _UNSET  # the model shown, whose family was asked for
+        self._awaiting_pick: object = _UNSET  # a model the user picked whose answer has not come yet
+        self._refused = False
+        self.combo = QComboBox()
+        self.combo.setEditable(True)
+        self.combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.combo.setToolTip("A model folder, a .safetensors file or a Hugging Face hub id (owner/name)")
+        self.combo.view().setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.info_label = QLabel()
+        self.info_label.setWordWrap(True)
+        self.info_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.combo)
+        layout.addWidget(self.info_label)
+        self.probe = ModelInfoProbe(self)
+        self.probe.answered.connect(self._on_answer)
+        self.combo.activated.connect(self._on_activated)
+        self.combo.lineEdit().editingFinished.connect(self._on_typed)
+        self._fill()
+
+    # -- showing ----------------------------------------------------------------------------------
+    def show_reference(self, reference: str | None) -> None:
+        """Show the document's model; a model not shown before is peeked at off the UI thread."""
+        changed = reference != self._reference
+        self._reference = reference
+        self.combo.setEditText(self._shown())  # the full path: the field shows its end (the file name)
+        if not changed:
+            return
+        self._set_info("Reading the model…", muted=True)
+        self.described.emit(model_name(reference))
+        self.probe.ask(reference)
+
+    def _shown(self) -> str:
+        return DEMO_MODEL_LABEL if self._reference in (None, _UNSET) else str(self._reference)
+
+    def shutdown(self) -> None:
+        self.probe.shutdown()
+
+    def _on_answer(self, reference: str | None, info: ModelInfo | None, refusal: str) -> None:
+        by_pick = reference == self._awaiting_pick
+        self._awaiting_pick = _UNSET
+        self._refused = bool(refusal)
+        if refusal:
+            self._set_info(refusal, error=True)
+            self.described.emit(f"{model_name(reference)} · cannot run")
+        elif info is None:
+            self._set_info("Family known once the model has loaded", muted=True)
+            self.described.emit(model_name(reference))
+        else:
+            self._set_info(info.label)
+            self.described.emit(f"{model_name(reference)} · {info.label}")
+        if by_pick and not refusal and reference is not None:
+            self._remember(reference)
+        self.answered.emit(reference, info, by_pick)
+
+    def _set_info(self, text: str, *, muted: bool = False, error: bool = False) -> None:
+        colour = ERROR_COLOUR if error else self.palette().placeholderText().color().name() if muted else ""
+        self.info_label.setStyleSheet(f"color: {colour}" if colour else "")
+        self.info_label.setText(text)
+        self.info_label.setToolTip(text)
+
+    # -- picking ------------------------------------------------------------------------------------
+    def pick(self, reference: str | None) -> None:
+        """The user chose `reference`: the document takes it, and the answer about it says `by_pick`."""
+        if reference == self._reference:
+            self.combo.setEditText(self._shown())
+            if reference is not None and not self._refused:
+                self._remember(reference)
+            return
+        self._awaiting_pick = reference
+        self.picked.emit(reference)
+
+    def _on_activated(self, index: int) -> None:
+        data = self.combo.itemData(index)
+        self.combo.setEditText(self._shown())
+        if data in (_BROWSE_FILE, _BROWSE_FOLDER):
+            data = self._browse(data)
+            if not data:
+                return
+        self.pick(data)
+
+    def _browse(self, what: str) -> str:
+        if what == _BROWSE_FILE:
+            return self._dialogs().open_file("Choose a base model", "Safetensors (*.safetensors)")
+        return self._dialogs().open_folder("Choose a diffusers model folder (the one holding model_index.json)")
+
+    def _on_typed(self) -> None:
+        text = self.combo.currentText().strip()
+        reference = None if text in ("", DEMO_MODEL_LABEL) else text
+        if reference != self._reference:
+            self.pick(reference)
+
+    def _remember(self, reference: str) -> None:
+        self._settings.add_recent_model(reference)
+        self._fill()
+
+    def _fill(self) -> None:
+        """Demo first, then the recent models newest first, the SD 1.5 hub model, and the Browse entries."""
+        recent = [r for r in self._settings.recent_models if model_name_problem(r) is None][:MAX_RECENT_MODELS]
+        self.combo.blockSignals(True)
+        text = self.combo.currentText()
+        self.combo.clear()
+        self.combo.addItem(DEMO_MODEL_LABEL, None)
+        for reference in [*recent, *([SD15_BASE] if SD15_BASE not in recent else [])]:
+            self.combo.addItem(model_name(reference), reference)
+            self.combo.setItemData(self.combo.count() - 1, reference, Qt.ItemDataRole.ToolTipRole)
+        self.combo.insertSeparator(self.combo.count())
+        self.combo.addItem("Browse for a .safetensors file…", _BROWSE_FILE)
+        self.combo.addItem("Browse for a model folder…", _BROWSE_FOLDER)
+        self.combo.setEditText(text)
+        self.combo.blockSignals(False)
+
+
+def model_name(reference: str | None) -> str:
+    """A local model by its file or folder name, a hub id as written (its owner is part of the name)."""
+    if reference is None:
+        return "demo"
+    path = Path(reference)
+    return path.name if path.is_absolute() or reference.startswith(("~", ".")) else reference
