@@ -7,6 +7,7 @@ start at once). Online, each weights folder gets one set of files: the full-prec
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import PurePosixPath
@@ -15,6 +16,8 @@ from desktop.domain.errors import ModelNotFound
 
 CONFIG_PATTERNS = ["model_index.json", "config.json", "*/config.json", "scheduler/*.json", "tokenizer*/*"]
 WEIGHT_SUFFIXES = (".safetensors", ".safetensors.index.json")
+_WEIGHT_NAME = re.compile(r"^(diffusion_pytorch_model|model)(\.fp16)?(-\d+-of-\d+)?\.safetensors(\.index\.json)?$")
+BASE_FOLDERS = ("unet", "vae", "text_encoder", "text_encoder_2")
 
 DownloadProgress = Callable[[int, int], None]
 
@@ -41,23 +44,28 @@ def cached_snapshot(repo_id: str) -> str | None:
         return None
 
 
-def download_model(repo_id: str, prefer_fp16: bool, progress: DownloadProgress | None = None) -> str:
-    """Configs, tokenizers and one set of safetensors weights per folder of a diffusers repository."""
+def download_model(repo_id: str, folders: Iterable[str], prefer_fp16: bool,
+                   progress: DownloadProgress | None = None) -> str:
+    """Configs, tokenizers and one set of diffusers weights for each of `folders` ("." for the top level)."""
     from huggingface_hub import list_repo_files
 
     with _hub_errors(repo_id):
         files = list_repo_files(repo_id)
-    patterns = CONFIG_PATTERNS + choose_weight_files(files, prefer_fp16)
+    patterns = CONFIG_PATTERNS + choose_weight_files(files, folders, prefer_fp16)
     return download_snapshot(repo_id, patterns, progress)
 
 
-def choose_weight_files(files: Iterable[str], prefer_fp16: bool) -> list[str]:
-    """Per folder, the safetensors of one precision: fp16 when preferred and present, else the full one."""
+def choose_weight_files(files: Iterable[str], folders: Iterable[str], prefer_fp16: bool) -> list[str]:
+    """Per folder, diffusers' own weight files in one precision: fp16 when preferred and present, else the
+    full one. Other files (a repository's original single-file checkpoints, alternative VAEs) are left out."""
+    wanted = set(folders)
     by_folder: dict[str, dict[bool, list[str]]] = {}
     for name in files:
-        if not name.endswith(WEIGHT_SUFFIXES):
-            continue
         path = PurePosixPath(name)
+        if not name.endswith(WEIGHT_SUFFIXES) or str(path.parent) not in wanted:
+            continue
+        if not _WEIGHT_NAME.match(path.name):
+            continue
         is_fp16 = ".fp16." in path.name
         by_folder.setdefault(str(path.parent), {}).setdefault(is_fp16, []).append(name)
     chosen: list[str] = []

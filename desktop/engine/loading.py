@@ -20,7 +20,7 @@ from desktop.domain.family import Family
 from .compat import check_base_parts
 from .components import BaseModel
 from .device import DeviceChoice
-from .hub import DownloadProgress, cached_snapshot, download_model, download_snapshot
+from .hub import BASE_FOLDERS, DownloadProgress, cached_snapshot, download_model, download_snapshot
 from .memory import is_out_of_memory, out_of_memory
 from .model_family import describe_unet_config, family_of_unet_config, info_from_folder, read_json, zero_empty_negative
 from .model_ref import ModelRef
@@ -46,7 +46,7 @@ def load_base_model(ref: ModelRef, device: DeviceChoice, progress: DownloadProgr
     """Load a full Stable Diffusion model of any family (tokenizers, text encoders, UNet, VAE, scheduler)."""
     quiet_libraries()
     if ref.kind == "hub":
-        folder = _hub_folder(ref.location, device, progress, _base_folder_complete)
+        folder = _hub_folder(ref.location, BASE_FOLDERS, device, progress, _base_folder_complete)
         return _guarded(f"loading {ref}", lambda: _base_from_folder(folder, str(ref), device))
     if ref.kind == "folder":
         return _guarded(f"loading {ref}", lambda: _base_from_folder(Path(ref.location), str(ref), device))
@@ -61,20 +61,20 @@ def load_controlnet(ref: ModelRef, device: DeviceChoice, progress: DownloadProgr
     if ref.kind == "hub":
         config_folder = Path(_config_only(ref.location, progress))
         _check_controlnet_config(config_folder, ref.location, family)
-        folder = _hub_folder(ref.location, device, progress, _controlnet_folder_complete)
+        folder = _hub_folder(ref.location, (".",), device, progress, _controlnet_folder_complete)
         return _guarded(f"loading {ref}", lambda: _controlnet_from_folder(folder, device, family))
     if ref.kind == "folder":
         return _guarded(f"loading {ref}", lambda: _controlnet_from_folder(Path(ref.location), device, family))
     return _guarded(f"loading {ref}", lambda: _controlnet_from_file(Path(ref.location), device, family))
 
 
-def _hub_folder(repo_id: str, device: DeviceChoice, progress: DownloadProgress | None,
+def _hub_folder(repo_id: str, folders: tuple[str, ...], device: DeviceChoice, progress: DownloadProgress | None,
                 complete: Callable[[Path], bool]) -> Path:
     """A complete cached snapshot without the network; otherwise the download of what is missing."""
     cached = cached_snapshot(repo_id)
     if cached is not None and complete(Path(cached)):
         return Path(cached)
-    return Path(download_model(repo_id, prefer_fp16=device.dtype == torch.float16, progress=progress))
+    return Path(download_model(repo_id, folders, prefer_fp16=device.dtype == torch.float16, progress=progress))
 
 
 def _config_only(repo_id: str, progress: DownloadProgress | None) -> str:

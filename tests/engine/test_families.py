@@ -155,13 +155,18 @@ def test_inpainting_folder_is_refused_by_name(cache, family_models, tmp_path):
 
 
 def test_hub_downloads_take_one_precision_per_folder():
-    from desktop.engine.hub import choose_weight_files
+    from desktop.engine.hub import BASE_FOLDERS, choose_weight_files
 
     files = ["model_index.json", "unet/config.json", "unet/diffusion_pytorch_model.safetensors",
              "unet/diffusion_pytorch_model.fp16.safetensors", "vae/diffusion_pytorch_model.fp16.safetensors",
-             "text_encoder/model.safetensors", "unet/diffusion_pytorch_model.bin", "vae_1_0/x.safetensors"]
-    assert choose_weight_files(files, prefer_fp16=False) == [
-        "text_encoder/model.safetensors", "unet/diffusion_pytorch_model.safetensors",
-        "vae/diffusion_pytorch_model.fp16.safetensors", "vae_1_0/x.safetensors"]
-    assert "unet/diffusion_pytorch_model.fp16.safetensors" in choose_weight_files(files, prefer_fp16=True)
-    assert not any(name.endswith(".bin") for name in choose_weight_files(files, prefer_fp16=True))
+             "text_encoder/model.safetensors", "unet/diffusion_pytorch_model.bin",
+             "vae_1_0/diffusion_pytorch_model.safetensors", "sd_xl_base_1.0.safetensors",
+             "text_encoder_2/model-00001-of-00002.safetensors", "text_encoder_2/model-00002-of-00002.safetensors",
+             "text_encoder_2/model.safetensors.index.json"]
+    assert choose_weight_files(files, BASE_FOLDERS, prefer_fp16=False) == [
+        "text_encoder/model.safetensors", "text_encoder_2/model-00001-of-00002.safetensors",
+        "text_encoder_2/model-00002-of-00002.safetensors", "text_encoder_2/model.safetensors.index.json",
+        "unet/diffusion_pytorch_model.safetensors", "vae/diffusion_pytorch_model.fp16.safetensors"]
+    assert "unet/diffusion_pytorch_model.fp16.safetensors" in choose_weight_files(files, BASE_FOLDERS, True)
+    net_files = ["config.json", "diffusion_pytorch_model.safetensors", "diffusion_pytorch_model_promax.safetensors"]
+    assert choose_weight_files(net_files, (".",), prefer_fp16=True) == ["diffusion_pytorch_model.safetensors"]
