@@ -170,3 +170,37 @@ def test_hub_downloads_take_one_precision_per_folder():
     assert "unet/diffusion_pytorch_model.fp16.safetensors" in choose_weight_files(files, BASE_FOLDERS, True)
     net_files = ["config.json", "diffusion_pytorch_model.safetensors", "diffusion_pytorch_model_promax.safetensors"]
     assert choose_weight_files(net_files, (".",), prefer_fp16=True) == ["diffusion_pytorch_model.safetensors"]
+
+
+@pytest.mark.parametrize("mode", ["prompt", "control", "cfg-rw"])
+def test_control_modes_scale_each_residual_of_the_sdxl_layout(cache, family_models, mode):
+    """SDXL ControlNets return 9 down residuals + mid over three levels; every mode scales each by its rule."""
+    import numpy as np
+
+    from desktop.engine.conditioning import Conditioning, sdxl_time_ids
+    from desktop.engine.sampler import _prepare_controls, control_residuals
+
+    base = cache.base(str(family_models.sdxl))
+    net = cache.controlnet(str(family_models.sdxl_net), family=Family.SDXL)
+    req = _request([ControlInput(net, scribble_pixels(SIZE), weight=0.7, mode=mode)])
+    prepared = _prepare_controls(base, req, True, SIZE // 8)
+    torch.manual_seed(0)
+    latent_in = torch.randn(2, 4, SIZE // 8, SIZE // 8)
+    conditioning = Conditioning(torch.randn(2, 77, base.unet.config.cross_attention_dim),
+                                torch.randn(2, base.text_encoder_2.config.projection_dim),
+                                sdxl_time_ids(SIZE, SIZE, 2, torch.float32, torch.device("cpu")))
+    t = torch.tensor(500)
+    with torch.inference_mode():
+        down, mid = control_residuals(prepared, latent_in, t, conditioning, cfg=True)
+        raw_down, raw_mid = net(latent_in, t, **conditioning.unet_kwargs(), controlnet_cond=prepared[0].image_both,
+                                return_dict=False)
+    raw, got = [*raw_down, raw_mid], [*down, mid]
+    assert len(raw) == 10 and [r.shape[-2] for r in raw] == [8, 8, 8, 4, 4, 4, 2, 2, 2, 2]
+    count = len(raw)
+    for i, (g, r) in enumerate(zip(got, raw)):
+        if mode == "prompt":
+            torch.testing.assert_close(g, r * 0.7 * 0.825 ** (count - 1 - i))
+            continue
+        scale = 0.7 * (64.0 / r.shape[-2] if mode == "cfg-rw" else float(np.logspace(-1, 0, count)[i]))
+        torch.testing.assert_close(g[0], torch.zeros_like(g[0]))  # conditional half only
+        torch.testing.assert_close(g[1], r[1] * scale, rtol=1e-3, atol=1e-4)  # batch 1 vs 2: float noise

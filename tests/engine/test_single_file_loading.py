@@ -103,10 +103,11 @@ def test_fp16_file_holds_the_rounded_weights(files, family_models):  # noqa: F81
 
 @pytest.mark.parametrize("name", ["sd1", "sd2_v", "sdxl"])
 def test_single_file_generates_the_folders_image(files, family_models, name):  # noqa: F811
-    """Through the app's loader; both bases tokenize with the bundled CLIP tokenizer (the tiny folders
-    carry a synthetic one), so the images can only differ by the weights. The folder's weights are
-    moved to aligned memory as the single-file loader's are: CPU kernels round differently on the
-    arbitrary alignment safetensors gives."""
+    """Through the app's loader. Both bases tokenize with the bundled CLIP tokenizer (the tiny folders
+    carry a synthetic one) and schedule with the real model's config (the tiny folders' spell out the
+    `timestep_spacing` that the real configs leave to each scheduler's default), so the images can
+    only differ by the weights. The folder's weights are moved to aligned memory as the single-file
+    loader's are: CPU kernels round differently on the arbitrary alignment safetensors gives."""
     family = FAMILY[name]
     from_file = ModelCache(choose_device("cpu")).base(str(files[name]))
     from_folder = ModelCache(choose_device("cpu")).base(str(getattr(family_models, name)))
@@ -115,6 +116,8 @@ def test_single_file_generates_the_folders_image(files, family_models, name):  #
     if family is Family.SDXL:
         from_folder.tokenizer_2 = tokenizers[1]
     assert from_file.info == from_folder.info
+    assert from_file.scheduler_config["prediction_type"] == from_folder.scheduler_config["prediction_type"]
+    from_folder.scheduler_config = from_file.scheduler_config
     with torch.no_grad():
         for parameter in (p for m in (from_folder.unet, from_folder.vae, *from_folder.text_encoders)
                           for p in m.parameters()):
