@@ -64,8 +64,14 @@ def empty_model(build: Callable[[], torch.nn.Module]) -> torch.nn.Module:
 
 def load_part(path: Path, table: TensorTable, plan: PartPlan, model: torch.nn.Module, dtype: torch.dtype, *,
               adjust: Callable[[StateDict], StateDict] | None = None) -> torch.nn.Module:
-    """Check that the file fits the empty `model`, then read the part's tensors and assign them."""
+    """Check that the file fits the empty `model`, then fill it."""
     check_fit(path.name, table, plan, model.state_dict())
+    return fill_part(path, plan, model, dtype, adjust=adjust)
+
+
+def fill_part(path: Path, plan: PartPlan, model: torch.nn.Module, dtype: torch.dtype, *,
+              adjust: Callable[[StateDict], StateDict] | None = None) -> torch.nn.Module:
+    """Read the part's tensors (cast to `dtype`), convert them and make them the empty model's weights."""
     state = _read_converted(path, plan, dtype)
     if adjust is not None:
         state = adjust(state)

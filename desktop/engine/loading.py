@@ -107,10 +107,28 @@ def _guarded(during: str, load: Callable[[], Any]) -> Any:
     except Exception as err:  # noqa: BLE001 - the loaders raise many kinds; each is classified here
         if is_out_of_memory(err):
             raise out_of_memory(during, err) from err
-        text = str(err)
-        if any(s in text for s in ("size mismatch", "Missing key", "Unexpected key", "missing keys", "unexpected keys")):
-            raise ArchitectureMismatch(f"{during}: the weights do not fit the expected architecture", detail=text) from err
-        raise ModelDamaged(f"{during}: model file is damaged or incomplete", detail=text) from err
+        raise classify_load_error(during, err) from err
+
+
+_MISFIT = ("size mismatch", "Missing key", "Unexpected key", "missing keys", "unexpected keys")
+_DAMAGE = ("deserializ", "incomplete metadata", "unexpected end", "invalid header", "HeaderTooLarge", "MetadataIncomplete")
+
+
+def classify_load_error(during: str, err: Exception) -> StudioError:
+    """The real cause of a library failure: weights that do not fit, damaged bytes, a missing file, or
+    (anything else) a model this version cannot load. Only damage says "damaged": a user told that
+    deletes and downloads again, which cures nothing else."""
+    text = str(err)
+    first_line = text.strip().splitlines()[0][:200] if text.strip() else type(err).__name__
+    if any(s in text for s in _MISFIT):
+        return ArchitectureMismatch(f"{during}: the weights do not fit the expected architecture", detail=text)
+    if any(s in text for s in _DAMAGE) or type(err).__name__ == "SafetensorError" or isinstance(err, ValueError) and (
+        "JSON" in text
+    ):
+        return ModelDamaged(f"{during}: model file is damaged or incomplete", detail=text)
+    if isinstance(err, FileNotFoundError) or "no file named" in text:
+        return MissingModelPart(f"{during}: a file the model needs is missing ({first_line})", detail=text)
+    return UnsupportedModel(f"{during}: this model cannot be loaded: {first_line}", detail=text)
 
 
 def _read_class_name(config_file: Path) -> str | None:

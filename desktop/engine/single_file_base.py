@@ -18,7 +18,7 @@ import torch
 from desktop.domain.family import ModelInfo
 
 from .checkpoint_inspect import UNET, VAE, CheckpointInfo, TextSource, inspect_checkpoint
-from .checkpoint_parts import PartPlan, StateDict, empty_model, load_part
+from .checkpoint_parts import PartPlan, StateDict, check_fit, empty_model, fill_part
 from .tokenizers import family_tokenizers
 
 _TEXT_LABELS = {"text_encoder": "text encoder", "text_encoder_2": "second text encoder"}
@@ -39,26 +39,33 @@ class SingleFileParts:
 
 
 def load_single_file_base(path: Path, dtype: torch.dtype = torch.float32) -> SingleFileParts:
-    """Inspect `path` (refusing what cannot run), then load its text encoders, UNet and VAE in turn."""
-    from diffusers import AutoencoderKL, UNet2DConditionModel
-    from diffusers.loaders.single_file_utils import convert_ldm_unet_checkpoint, convert_ldm_vae_checkpoint
-
+    """Inspect `path` and check every part against its shapes (refusing what cannot run before any
+    weight is read), then read its text encoders, UNet and VAE in turn."""
     checkpoint = inspect_checkpoint(Path(path))
-    path, table, configs = checkpoint.path, checkpoint.table, checkpoint.configs
-    encoders = {name: _text_encoder(checkpoint, name, dtype) for name in checkpoint.text_sources}
-    unet_plan = PartPlan("UNet", _same(table.under(UNET)), lambda sd: convert_ldm_unet_checkpoint(sd, configs["unet"]))
-    unet = load_part(path, table, unet_plan, empty_model(lambda: UNet2DConditionModel.from_config(configs["unet"])), dtype)
-    vae_plan = PartPlan("VAE", _same(table.under(VAE)), lambda sd: convert_ldm_vae_checkpoint(sd, configs["vae"]))
-    vae = load_part(path, table, vae_plan, empty_model(lambda: AutoencoderKL.from_config(configs["vae"])), dtype)
+    parts = {name: _text_part(checkpoint, name) for name in checkpoint.text_sources} | _image_parts(checkpoint)
+    for plan, model in parts.values():
+        check_fit(checkpoint.path.name, checkpoint.table, plan, model.state_dict())
+    loaded = {name: fill_part(checkpoint.path, plan, model, dtype) for name, (plan, model) in parts.items()}
     tokenizers = family_tokenizers(checkpoint.info.family)
     return SingleFileParts(
-        info=checkpoint.info, unet=unet, vae=vae, text_encoder=encoders["text_encoder"], tokenizer=tokenizers[0],
-        scheduler_config=dict(checkpoint.scheduler_config), text_encoder_2=encoders.get("text_encoder_2"),
-        tokenizer_2=tokenizers[1] if len(tokenizers) > 1 else None,
+        info=checkpoint.info, unet=loaded["unet"], vae=loaded["vae"], text_encoder=loaded["text_encoder"],
+        tokenizer=tokenizers[0], scheduler_config=dict(checkpoint.scheduler_config),
+        text_encoder_2=loaded.get("text_encoder_2"), tokenizer_2=tokenizers[1] if len(tokenizers) > 1 else None,
     )
 
 
-def _text_encoder(checkpoint: CheckpointInfo, name: str, dtype: torch.dtype) -> torch.nn.Module:
+def _image_parts(checkpoint: CheckpointInfo) -> dict[str, tuple[PartPlan, torch.nn.Module]]:
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from diffusers.loaders.single_file_utils import convert_ldm_unet_checkpoint, convert_ldm_vae_checkpoint
+
+    table, configs = checkpoint.table, checkpoint.configs
+    unet = PartPlan("UNet", _same(table.under(UNET)), lambda sd: convert_ldm_unet_checkpoint(sd, configs["unet"]))
+    vae = PartPlan("VAE", _same(table.under(VAE)), lambda sd: convert_ldm_vae_checkpoint(sd, configs["vae"]))
+    return {"unet": (unet, empty_model(lambda: UNet2DConditionModel.from_config(configs["unet"]))),
+            "vae": (vae, empty_model(lambda: AutoencoderKL.from_config(configs["vae"])))}
+
+
+def _text_part(checkpoint: CheckpointInfo, name: str) -> tuple[PartPlan, torch.nn.Module]:
     from diffusers.loaders.single_file_utils import convert_ldm_clip_checkpoint, convert_open_clip_checkpoint
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
@@ -77,8 +84,7 @@ def _text_encoder(checkpoint: CheckpointInfo, name: str, dtype: torch.dtype) -> 
         def convert(sd) -> StateDict:
             return _fit_text_names(convert_open_clip_checkpoint(holder, sd, prefix=source.prefix), wrapped)
 
-    plan = PartPlan(_TEXT_LABELS[name], _same(_text_names(checkpoint, source)), convert)
-    return load_part(checkpoint.path, checkpoint.table, plan, model, dtype)
+    return PartPlan(_TEXT_LABELS[name], _same(_text_names(checkpoint, source)), convert), model
 
 
 def _text_names(checkpoint: CheckpointInfo, source: TextSource) -> list[str]:

@@ -20,6 +20,22 @@ SLIDER_STEP = 0.05
 SLIDER_LIMIT = 2.0  # A1111's range; a project may hold up to the recipe's limit, which the value label shows
 
 
+class ElidedLabel(QLabel):
+    """A name that shortens with '…' in a narrow row instead of being cut off (the tooltip has it whole),
+    and never widens the panel."""
+
+    def __init__(self, text: str, tooltip: str) -> None:
+        super().__init__(text)
+        self.full_text = text
+        self.setToolTip(tooltip)
+        self.setMinimumWidth(40)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self.setText(self.fontMetrics().elidedText(self.full_text, Qt.TextElideMode.ElideMiddle, self.width()))
+        super().resizeEvent(event)
+
+
 class LoraRow(QWidget):
     """One LoRA: its file name (the full path in the tooltip), its weight, and a remove button."""
 
@@ -29,14 +45,12 @@ class LoraRow(QWidget):
 
     def __init__(self, path: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.name_label = QLabel(Path(path).stem)
-        self.name_label.setToolTip(path)
-        self.name_label.setMinimumWidth(40)
-        self.name_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # a long name never widens the panel
+        self.name_label = ElidedLabel(Path(path).stem, path)
         steps = round(SLIDER_LIMIT / SLIDER_STEP)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(-steps, steps)
         self.slider.setPageStep(4)
+        self.slider.setMinimumWidth(80)
         self.slider.setToolTip(f"Weight, {-SLIDER_LIMIT:g} to {SLIDER_LIMIT:g}")
         self.value_label = QLabel()
         self.value_label.setMinimumWidth(self.value_label.fontMetrics().horizontalAdvance("-0.00") + 4)
@@ -45,8 +59,8 @@ class LoraRow(QWidget):
         self.remove_button.setToolTip(f"Remove {Path(path).name}")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.name_label, 2)
-        layout.addWidget(self.slider, 3)
+        layout.addWidget(self.name_label, 3)
+        layout.addWidget(self.slider, 2)
         layout.addWidget(self.value_label)
         layout.addWidget(self.remove_button)
         self.slider.valueChanged.connect(lambda value: self.weight_changed.emit(round(value * SLIDER_STEP, 2)))

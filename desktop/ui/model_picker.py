@@ -1,6 +1,6 @@
 """The base-model picker: the built-in demo model, the recent models and two Browse entries in an
 editable combo (a hub id can be typed), with the model's family and native size beside it, or,
-in the error colour, the sentence saying why it cannot run.
+in the error colour below it, the sentence saying why it cannot run.
 
 Why the family shows at once: a user who picks an SDXL refiner or a damaged file should learn it
 now, not after pressing Generate and waiting for gigabytes to load.
@@ -12,11 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from desktop.domain.app_settings import MAX_RECENT_MODELS, AppSettings
 from desktop.domain.catalog import SD15_BASE
-from desktop.domain.family import ModelInfo
+from desktop.domain.family import V_PREDICTION, ModelInfo
 from desktop.domain.recipe import model_name_problem
 from desktop.workers.model_info import ModelInfoProbe
 
@@ -45,14 +45,21 @@ class ModelPicker(QWidget):
         self.combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.combo.setToolTip("A model folder, a .safetensors file or a Hugging Face hub id (owner/name)")
         self.combo.view().setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        self.info_label = QLabel()
-        self.info_label.setWordWrap(True)
-        self.info_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.combo.setMinimumWidth(120)
+        self.family_label = QLabel()  # "SDXL · 1024 px" beside the combo
+        self.refusal_label = QLabel()  # why the model cannot run, below it; hidden otherwise
+        self.refusal_label.setWordWrap(True)
+        self.refusal_label.setStyleSheet(f"color: {ERROR_COLOUR}")
+        self.refusal_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.refusal_label.hide()
+        row = QHBoxLayout()
+        row.addWidget(self.combo, 1)
+        row.addWidget(self.family_label)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
-        layout.addWidget(self.combo)
-        layout.addWidget(self.info_label)
+        layout.addLayout(row)
+        layout.addWidget(self.refusal_label)
         self.probe = ModelInfoProbe(self)
         self.probe.answered.connect(self._on_answer)
         self.combo.activated.connect(self._on_activated)
@@ -67,7 +74,7 @@ class ModelPicker(QWidget):
         self.combo.setEditText(self._shown())  # the full path: the field shows its end (the file name)
         if not changed:
             return
-        self._set_info("Reading the model…", muted=True)
+        self._set_info("reading…", "Reading the model's configs")
         self.described.emit(model_name(reference))
         self.probe.ask(reference)
 
@@ -82,23 +89,25 @@ class ModelPicker(QWidget):
         self._awaiting_pick = _UNSET
         self._refused = bool(refusal)
         if refusal:
-            self._set_info(refusal, error=True)
+            self._set_info("cannot run", refusal, refusal=refusal)
             self.described.emit(f"{model_name(reference)} · cannot run")
         elif info is None:
-            self._set_info("Family known once the model has loaded", muted=True)
+            self._set_info("family unknown", "A hub model's family is known once it has downloaded and loaded")
             self.described.emit(model_name(reference))
         else:
-            self._set_info(info.label)
+            self._set_info(family_tag(info), info.label, muted=False)
             self.described.emit(f"{model_name(reference)} · {info.label}")
         if by_pick and not refusal and reference is not None:
             self._remember(reference)
         self.answered.emit(reference, info, by_pick)
 
-    def _set_info(self, text: str, *, muted: bool = False, error: bool = False) -> None:
-        colour = ERROR_COLOUR if error else self.palette().placeholderText().color().name() if muted else ""
-        self.info_label.setStyleSheet(f"color: {colour}" if colour else "")
-        self.info_label.setText(text)
-        self.info_label.setToolTip(text)
+    def _set_info(self, tag: str, tooltip: str, *, muted: bool = True, refusal: str = "") -> None:
+        colour = ERROR_COLOUR if refusal else self.palette().placeholderText().color().name() if muted else ""
+        self.family_label.setStyleSheet(f"color: {colour}" if colour else "")
+        self.family_label.setText(tag)
+        self.family_label.setToolTip(tooltip)
+        self.refusal_label.setText(refusal)
+        self.refusal_label.setVisible(bool(refusal))
 
     # -- picking ------------------------------------------------------------------------------------
     def pick(self, reference: str | None) -> None:
@@ -150,6 +159,12 @@ class ModelPicker(QWidget):
         self.combo.addItem("Browse for a model folder…", _BROWSE_FOLDER)
         self.combo.setEditText(text)
         self.combo.blockSignals(False)
+
+
+def family_tag(info: ModelInfo) -> str:
+    """'SDXL · 1024 px', 'SD 2.x · v-pred · 768 px': short enough to sit beside the combo."""
+    extras = (["v-pred"] if info.prediction == V_PREDICTION else []) + (["inpainting"] if info.inpainting else [])
+    return " · ".join([info.family.label, *extras, f"{info.native_size} px"])
 
 
 def model_name(reference: str | None) -> str:

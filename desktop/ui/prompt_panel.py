@@ -129,8 +129,8 @@ class PromptPanel(QWidget):
         self.reuse_button.setEnabled(self.last_seed is not None)
         self.width_spin.setValue(s.width)
         self.height_spin.setValue(s.height)
-        preset = self.size_combo.findData((s.width, s.height))
-        self.size_combo.setCurrentIndex(preset if preset >= 0 else self.size_combo.count() - 1)
+        presets = [self.size_combo.itemData(i) for i in range(self.size_combo.count())]
+        self.size_combo.setCurrentIndex(presets.index((s.width, s.height)) if (s.width, s.height) in presets else len(presets) - 1)
         self.scheduler_combo.setCurrentIndex(SCHEDULERS.index(s.scheduler))
         self.model_picker.show_reference(s.base_model)
         self._updating = False

@@ -204,3 +204,13 @@ def test_control_modes_scale_each_residual_of_the_sdxl_layout(cache, family_mode
         scale = 0.7 * (64.0 / r.shape[-2] if mode == "cfg-rw" else float(np.logspace(-1, 0, count)[i]))
         torch.testing.assert_close(g[0], torch.zeros_like(g[0]))  # conditional half only
         torch.testing.assert_close(g[1], r[1] * scale, rtol=1e-3, atol=1e-4)  # batch 1 vs 2: float noise
+
+
+def test_a_config_this_version_cannot_build_is_not_called_damaged(cache, family_models, tmp_path):
+    folder = shutil.copytree(family_models.sd1, tmp_path / "odd")
+    config = json.loads((folder / "unet" / "config.json").read_text())
+    config["down_block_types"] = ["FancyDownBlock2D", "DownBlock2D"]
+    (folder / "unet" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(UnsupportedModel, match="cannot be loaded: .*FancyDownBlock2D") as info:
+        cache.base(str(folder))
+    assert "damaged" not in str(info.value)

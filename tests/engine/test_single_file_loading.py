@@ -253,7 +253,7 @@ def test_a_file_that_does_not_fit_names_the_part_and_counts(files, tmp_path, no_
         if edit == "drop":
             state.pop("model.diffusion_model.out.2.bias")
         elif edit == "extra":
-            state["model.diffusion_model.input_blocks.1.1.mystery.weight"] = torch.zeros(3)
+            state["model.diffusion_model.mystery.weight"] = torch.zeros(3)
         else:
             state["first_stage_model.decoder.norm_out.weight"] = torch.zeros(5)
 

@@ -1,0 +1,178 @@
+"""Model families in the app: the picker names a model's family (or why it cannot run) without
+freezing, remembers recent models across restarts, size presets follow the family, and LoRAs
+are document edits that reach the recipe."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from PySide6.QtCore import Qt
+
+from desktop.domain.family import Family
+from desktop.domain.project import load_project, project_from_dict, project_to_dict, save_project
+from desktop.engine.synthetic_families import build_tiny_family
+from desktop.ui.model_picker import ERROR_COLOUR
+
+from .conftest import FakeDialogs
+
+
+@pytest.fixture(scope="module")
+def families(tmp_path_factory):
+    """Tiny SDXL and SD 2.x folders, and an SDXL refiner (its configs are all a peek reads)."""
+    root = tmp_path_factory.mktemp("families")
+    sdxl = build_tiny_family(root / "sdxl", Family.SDXL)
+    sd2 = build_tiny_family(root / "sd2", Family.SD2)
+    refiner = root / "sdxl-refiner"
+    (refiner / "unet").mkdir(parents=True)
+    shutil.copy(sdxl / "unet" / "config.json", refiner / "unet" / "config.json")
+    index = json.loads((sdxl / "model_index.json").read_text())
+    del index["text_encoder"], index["tokenizer"]
+    (refiner / "model_index.json").write_text(json.dumps(index))
+    return {"sdxl": str(sdxl), "sd2": str(sd2), "refiner": str(refiner)}
+
+
+def _browse_folder(window, folder: str) -> None:
+    """Pick a folder the way a user does: the picker's Browse entry, answered by the folder dialog."""
+    combo = window.prompt_panel.model_picker.combo
+    window.dialogs.next_open = folder
+    combo.activated.emit(combo.findData("browse:folder"))
+
+
+def _wait_info(qtbot, window, text: str) -> None:
+    picker = window.prompt_panel.model_picker
+    qtbot.waitUntil(lambda: text in picker.family_label.text() + picker.refusal_label.text(), timeout=10000)
+
+
+def _size(window):
+    s = window.document.settings
+    return s.width, s.height
+
+
+def test_picking_an_sdxl_folder_names_it_and_brings_its_size_and_presets(window, qtbot, families):
+    panel = window.prompt_panel
+    _wait_info(qtbot, window, "SD 1.x")  # the tiny test model the window opened on
+    before = window.document.snapshot()
+
+    _browse_folder(window, families["sdxl"])
+    _wait_info(qtbot, window, "SDXL")
+
+    assert panel.model_picker.family_label.text() == "SDXL · 1024 px"
+    assert window.document.settings.base_model == families["sdxl"]
+    assert _size(window) == (1024, 1024)
+    presets = [panel.size_combo.itemData(i) for i in range(panel.size_combo.count() - 1)]
+    assert presets == list(Family.SDXL.size_presets)
+    assert panel.size_combo.currentText() == "1024 × 1024"
+    assert "1024 × 1024" in window.statusBar().currentMessage()
+    assert "SDXL" in window.model_label.text()
+
+    window.undo()  # the pick and its size are one step
+    assert window.document.snapshot() == before
+    _wait_info(qtbot, window, "SD 1.x")
+    assert panel.size_combo.itemData(0) == Family.SD1.size_presets[0]
+
+    window.redo()
+    _wait_info(qtbot, window, "SDXL")
+    panel.model_picker.combo.setEditText(families["sd2"])  # typed, then Enter
+    panel.model_picker.combo.lineEdit().editingFinished.emit()
+    _wait_info(qtbot, window, "SD 2.x")
+    assert _size(window) == (512, 512)  # an SD 2 base model's native size
+    assert panel.size_combo.itemData(0) == Family.SD2.size_presets[0]
+
+
+def test_only_the_newest_pick_is_answered(window, qtbot, families):
+    picker = window.prompt_panel.model_picker
+    picker.pick(families["sdxl"])
+    picker.pick(families["sd2"])  # before the SDXL answer arrives
+    _wait_info(qtbot, window, "SD 2.x")
+    qtbot.wait(300)
+    assert picker.family_label.text() == "SD 2.x · 512 px"
+    assert _size(window) == (512, 512)
+
+
+def test_a_recent_model_is_offered_after_a_restart(window, qtbot, families):
+    from desktop.ui.launch import build_window
+
+    _browse_folder(window, families["sdxl"])
+    _wait_info(qtbot, window, "SDXL")
+    window.close_without_asking(keep_recovery=False)
+
+    again = build_window("cpu")
+    again.dialogs = FakeDialogs()
+    qtbot.addWidget(again)
+    try:
+        combo = again.prompt_panel.model_picker.combo
+        assert combo.itemText(0) == "Built-in demo model"
+        assert combo.itemData(1) == families["sdxl"]  # newest first, after the demo
+        assert combo.itemText(1) == "sdxl"
+        assert again.app_settings.recent_models[0] == families["sdxl"]
+    finally:
+        again.close_without_asking(keep_recovery=False)
+
+
+def test_a_refused_model_shows_its_sentence_and_is_not_remembered(window, qtbot, families):
+    before = _size(window)
+    _browse_folder(window, families["refiner"])
+    _wait_info(qtbot, window, "refiner")
+    picker = window.prompt_panel.model_picker
+    assert picker.refusal_label.text() == "sdxl-refiner is an SDXL refiner; it only refines, pick an SDXL base model"
+    assert picker.refusal_label.isVisible() and ERROR_COLOUR in picker.refusal_label.styleSheet()
+    assert picker.family_label.text() == "cannot run" and ERROR_COLOUR in picker.family_label.styleSheet()
+    assert _size(window) == before
+    assert families["refiner"] not in window.app_settings.recent_models
+
+
+def _recipe_for_a_run(window, monkeypatch):
+    """The recipe Generate hands to the worker (not run: only what it carries matters here)."""
+    seen = []
+    monkeypatch.setattr(window.controller, "start", lambda source: seen.append(source()))
+    window.generate()
+    return seen[0]
+
+
+def test_a_lora_row_is_a_document_edit_that_reaches_the_recipe(window, qtbot, monkeypatch, tmp_path):
+    loras = window.prompt_panel.lora_list
+    path = str(tmp_path / "ink-style.safetensors")
+    window.dialogs.next_open = path
+    qtbot.mouseClick(loras.add_button, Qt.MouseButton.LeftButton)
+    assert window.document.settings.loras == ((path, 1.0),)
+    [row] = loras.rows
+    assert row.name_label.full_text == "ink-style" and row.value_label.text() == "1.00"
+
+    row.slider.setFocus()
+    for _ in range(4):  # four arrow presses, 0.05 each: one undo step
+        qtbot.keyClick(row.slider, Qt.Key.Key_Left)
+    assert window.document.settings.loras == ((path, 0.8),)
+    assert loras.rows[0].value_label.text() == "0.80"
+    recipe = _recipe_for_a_run(window, monkeypatch)
+    assert [(lora.path, lora.weight) for lora in recipe.loras] == [(path, 0.8)]
+
+    saved = tmp_path / "with-lora.cnstudio"
+    save_project(window.document, saved)
+    assert load_project(saved).document.settings.loras == ((path, 0.8),)
+
+    window.undo()
+    assert window.document.settings.loras == ((path, 1.0),)
+    window.undo()
+    assert window.document.settings.loras == () and loras.rows == []
+    assert _recipe_for_a_run(window, monkeypatch).loras == []
+
+
+def test_lora_list_refuses_a_second_copy_and_a_pickle(window, tmp_path):
+    loras = window.prompt_panel.lora_list
+    path = str(tmp_path / "a.safetensors")
+    loras.add(path)
+    loras.add(path)
+    assert "already in the LoRA list" in window.statusBar().currentMessage()
+    loras.add(str(tmp_path / "b.ckpt"))
+    assert "not a .safetensors file" in window.statusBar().currentMessage()
+    assert window.document.settings.loras == ((path, 1.0),)
+
+
+def test_a_project_with_a_bad_lora_entry_opens_without_it(window):
+    data = project_to_dict(window.document)
+    data["settings"]["loras"] = [{"path": "/models/evil.ckpt", "weight": 1.0}]
+    loaded = project_from_dict(json.loads(json.dumps(data)))
+    assert loaded.document.settings.loras == ()
+    assert any("loras" in warning for warning in loaded.warnings)
