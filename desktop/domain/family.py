@@ -66,14 +66,14 @@ class ModelInfo:
 
     @property
     def label(self) -> str:
-        """'SD 2.x (v-prediction, 768 px)': how the app and the CLI name the model's kind."""
+        """'SD 2.x, v-prediction, 768 px': how the app and the CLI name the model's kind."""
         extras = []
         if self.prediction == V_PREDICTION:
             extras.append("v-prediction")
         if self.inpainting:
             extras.append("inpainting")
         extras.append(f"{self.native_size} px")
-        return f"{self.family.label} ({', '.join(extras)})"
+        return ", ".join([self.family.label, *extras])
 
 
 def native_size(family: Family, prediction: str = EPSILON) -> int:

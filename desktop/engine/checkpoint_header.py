@@ -10,19 +10,22 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from desktop.domain.errors import ArchitectureMismatch
+
 from .safetensors_check import read_safetensors_header
 
 
 class TensorTable:
     """Names and shapes of a file's tensors."""
 
-    def __init__(self, entries: dict[str, dict]) -> None:
+    def __init__(self, entries: dict[str, dict], file: str = "the file") -> None:
         self._entries = entries
+        self.file = file  # the file's name, for messages
 
     @classmethod
     def read(cls, path: Path) -> TensorTable:
         """The table of `path`; ModelDamaged when the header is unreadable or runs past the file."""
-        return cls(read_safetensors_header(path))
+        return cls(read_safetensors_header(path), Path(path).name)
 
     def __contains__(self, name: object) -> bool:
         return name in self._entries
@@ -34,7 +37,15 @@ class TensorTable:
     def names(self) -> list[str]:
         return list(self._entries)
 
+    def entry(self, name: str) -> dict:
+        """The header's record of `name`: dtype, shape, data offsets."""
+        self.shape(name)
+        return self._entries[name]
+
     def shape(self, name: str) -> tuple[int, ...]:
+        """The shape of `name`; a tensor the file's other weights imply but it lacks is a mismatch."""
+        if name not in self._entries:
+            raise ArchitectureMismatch(f"{self.file} lacks {name}, which its other weights imply; no model we know")
         return tuple(self._entries[name]["shape"])
 
     def numel(self, name: str) -> int:
@@ -73,7 +84,7 @@ def describe_content(table: TensorTable) -> str:
         return "it looks like an IP-Adapter"
     if {"emb_params", "clip_l", "clip_g"} & set(names):
         return "it looks like a textual-inversion embedding"
-    has_unet = table.has_prefix("model.diffusion_model.") or any(n.startswith(("down_blocks.", "conv_in.")) for n in names)
+    has_unet = any(n.startswith(("model.diffusion_model.", "down_blocks.", "conv_in.")) for n in names)
     has_vae = any(n.startswith(("encoder.down", "decoder.up", "first_stage_model.", "vae.")) for n in names)
     has_text = any(n.startswith(("text_model.", "cond_stage_model.", "conditioner.", "embeddings.")) for n in names)
     if has_unet and not has_vae and not has_text:

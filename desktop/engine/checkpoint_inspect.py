@@ -16,8 +16,11 @@ from desktop.domain.errors import ArchitectureMismatch, MissingModelPart, Unsupp
 from desktop.domain.family import EPSILON, V_PREDICTION, Family, ModelInfo, native_size
 
 from .checkpoint_header import TensorTable, describe_content
+from .checkpoint_reader import TensorReader
+from .checkpoint_shapes import (
+    UNetShape, clip_config, ldm_unet_shape, open_clip_config, structural_family, unet_config, vae_config,
+)
 from .checkpoint_sidecar import model_param, read_sidecar_yaml
-from .checkpoint_shapes import UNetShape, clip_config, ldm_unet_shape, open_clip_config, unet_config, vae_config
 
 CONFIGS = Path(__file__).resolve().parents[2] / "resources" / "configs"
 UNET = "model.diffusion_model."
@@ -30,6 +33,7 @@ REFINER_TEXT = "conditioner.embedders.0.model."
 # ComfyUI's SD 2.x rule (comfy/supported_models.py, SD20.model_type): a v-prediction UNet's last
 # output attention has a first norm1 bias with a population std above 0.09; an eps one stays below.
 _V_STD = 0.09
+_PART_NAMES = {"text_encoder": "text encoder", "text_encoder_2": "second text encoder (OpenCLIP bigG)"}
 
 
 @dataclass(frozen=True)
@@ -106,7 +110,7 @@ def _family(name: str, table: TensorTable, shape: UNetShape) -> Family:
     elif table.has_prefix(SD1_TEXT):
         family = Family.SD1
     else:
-        family = Family.SDXL if shape.add_embedding_in is not None else Family.SD2 if shape.linear_projection else Family.SD1
+        family = structural_family(shape)
     if family is Family.SDXL and shape.add_embedding_in is None:
         raise ArchitectureMismatch(f"{name} has SDXL's text encoders but its UNet lacks SDXL's text-time embedding")
     if family is not Family.SDXL and shape.add_embedding_in is not None:
@@ -135,7 +139,7 @@ def _require_parts(name: str, table: TensorTable, texts: dict[str, TextSource]) 
     if not has_vae:
         raise MissingModelPart(f"{name} has no VAE (no {VAE}* weights); use a checkpoint that includes its VAE")
     if missing_text:
-        part = {"text_encoder": "text encoder", "text_encoder_2": "second text encoder (OpenCLIP bigG)"}[missing_text[0]]
+        part = _PART_NAMES[missing_text[0]]
         prefix = texts[missing_text[0]].prefix
         raise MissingModelPart(f"{name} has no {part} (no {prefix}* weights); use a checkpoint that includes it")
 
@@ -155,14 +159,12 @@ def _prediction(path: Path, table: TensorTable, family: Family) -> str:
 
 def _sd2_statistic(path: Path, table: TensorTable) -> str:
     """ComfyUI's rule, reading that one small tensor (in real SD 2.x files: output_blocks.11)."""
-    from safetensors import safe_open
-
     blocks = table.indices(UNET + "output_blocks.")
     name = f"{UNET}output_blocks.{blocks[-1]}.1.transformer_blocks.0.norm1.bias" if blocks else ""
     if name not in table:
         return EPSILON
-    with safe_open(str(path), framework="pt") as handle:
-        bias = handle.get_tensor(name).float()
+    with TensorReader(path, table) as reader:
+        bias = reader.read(name).float()
     return V_PREDICTION if float(bias.std(unbiased=False)) > _V_STD else EPSILON
 
 
@@ -200,5 +202,7 @@ def _time_embed_dim(name: str, shape: UNetShape, configs: dict[str, dict[str, An
         return None
     extra = shape.add_embedding_in - configs["text_encoder_2"]["projection_dim"]
     if extra <= 0 or extra % 6:
-        raise ArchitectureMismatch(f"{name}'s UNet text-time embedding ({shape.add_embedding_in} wide) fits no SDXL layout")
+        raise ArchitectureMismatch(
+            f"{name}'s UNet text-time embedding ({shape.add_embedding_in} wide) fits no SDXL layout"
+        )
     return extra // 6

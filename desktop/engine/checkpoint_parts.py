@@ -17,9 +17,9 @@ import torch
 from desktop.domain.errors import ArchitectureMismatch, ModelDamaged
 
 from .checkpoint_header import TensorTable
+from .checkpoint_reader import TensorReader
 
 StateDict = dict[str, torch.Tensor]
-_ALIGNMENT = 64
 Converter = Callable[[Mapping[str, torch.Tensor]], StateDict]
 
 
@@ -66,13 +66,13 @@ def load_part(path: Path, table: TensorTable, plan: PartPlan, model: torch.nn.Mo
               adjust: Callable[[StateDict], StateDict] | None = None) -> torch.nn.Module:
     """Check that the file fits the empty `model`, then fill it."""
     check_fit(path.name, table, plan, model.state_dict())
-    return fill_part(path, plan, model, dtype, adjust=adjust)
+    return fill_part(path, table, plan, model, dtype, adjust=adjust)
 
 
-def fill_part(path: Path, plan: PartPlan, model: torch.nn.Module, dtype: torch.dtype, *,
+def fill_part(path: Path, table: TensorTable, plan: PartPlan, model: torch.nn.Module, dtype: torch.dtype, *,
               adjust: Callable[[StateDict], StateDict] | None = None) -> torch.nn.Module:
     """Read the part's tensors (cast to `dtype`), convert them and make them the empty model's weights."""
-    state = _read_converted(path, plan, dtype)
+    state = _read_converted(path, table, plan, dtype)
     if adjust is not None:
         state = adjust(state)
     model.load_state_dict(state, strict=True, assign=True)
@@ -127,21 +127,16 @@ def _unused(made: dict[str, torch.Tensor], converted: StateDict, reads: set[str]
     return [name for name in names if name not in used]
 
 
-def _read_converted(path: Path, plan: PartPlan, dtype: torch.dtype) -> StateDict:
-    from safetensors import SafetensorError, safe_open
-
+def _read_converted(path: Path, table: TensorTable, plan: PartPlan, dtype: torch.dtype) -> StateDict:
     try:
-        with safe_open(str(path), framework="pt") as handle:
+        with TensorReader(path, table) as reader:
 
             def read(name: str) -> torch.Tensor:
-                tensor = handle.get_tensor(name)
-                if tensor.is_floating_point() and tensor.dtype != dtype:
-                    return tensor.to(dtype)
-                # safetensors hands out buffers at any byte alignment, and CPU kernels round differently on
-                # unaligned memory: a copy in torch's 64-byte-aligned memory makes the result independent
-                # of where the tensor sat in the file.
-                return tensor if tensor.data_ptr() % _ALIGNMENT == 0 else tensor.clone()
+                tensor = reader.read(name)
+                return tensor.to(dtype) if tensor.is_floating_point() and tensor.dtype != dtype else tensor
 
             return plan.convert(FileTensors(read, plan.names))
-    except (SafetensorError, OSError) as err:
-        raise ModelDamaged(f"model file is damaged: the {plan.label} in {path.name} cannot be read", detail=str(err)) from err
+    except OSError as err:
+        raise ModelDamaged(
+            f"model file is damaged: the {plan.label} in {path.name} cannot be read", detail=str(err)
+        ) from err

@@ -43,7 +43,7 @@ def ldm_unet_shape(table: TensorTable, prefix: str) -> UNetShape:
     levels = len(downsamplers) + 1
     layers, rest = divmod(len(blocks) - 1 - len(downsamplers), levels)
     if rest or layers < 1:
-        raise ArchitectureMismatch(f"the UNet's {len(blocks)} input blocks form no regular ladder of levels")
+        raise ArchitectureMismatch(f"{table.file}: the UNet's {len(blocks)} input blocks form no ladder of levels")
     channels, depths = [], []
     for level in range(levels):
         first = 1 + level * (layers + 1)
@@ -51,31 +51,42 @@ def ldm_unet_shape(table: TensorTable, prefix: str) -> UNetShape:
         depths.append(_depth(table, f"{prefix}input_blocks.{first}.1."))
     out = f"{prefix}out.2.weight"
     label = f"{prefix}label_emb.0.0.weight"
-    return UNetShape(
+    return _checked(table.file, UNetShape(
         in_channels=table.shape(prefix + "input_blocks.0.0.weight")[1], channels=tuple(channels),
         layers_per_block=layers, depths=tuple(depths), mid_depth=_depth(table, prefix + "middle_block.1."),
         context_dim=_context_dim(table, prefix), linear_projection=_linear(table, prefix),
         add_embedding_in=table.shape(label)[1] if label in table else None,
         out_channels=table.shape(out)[0] if out in table else None,
-    )
+    ))
 
 
 def diffusers_unet_shape(table: TensorTable, prefix: str = "") -> UNetShape:
     """The shape of a UNet or ControlNet saved with diffusers' names (`down_blocks`, `mid_block`)."""
     levels = table.indices(prefix + "down_blocks.")
     if not levels:
-        raise ArchitectureMismatch("the file has no down blocks")
+        raise ArchitectureMismatch(f"{table.file} has no down blocks")
     channels = [table.shape(f"{prefix}down_blocks.{i}.resnets.0.conv2.weight")[0] for i in levels]
     depths = [_depth(table, f"{prefix}down_blocks.{i}.attentions.0.") for i in levels]
     out = f"{prefix}conv_out.weight"
     add = f"{prefix}add_embedding.linear_1.weight"
-    return UNetShape(
+    return _checked(table.file, UNetShape(
         in_channels=table.shape(prefix + "conv_in.weight")[1], channels=tuple(channels),
         layers_per_block=len(table.indices(f"{prefix}down_blocks.0.resnets.")), depths=tuple(depths),
         mid_depth=_depth(table, prefix + "mid_block.attentions.0."), context_dim=_context_dim(table, prefix),
         linear_projection=_linear(table, prefix), add_embedding_in=table.shape(add)[1] if add in table else None,
         out_channels=table.shape(out)[0] if out in table else None,
-    )
+    ))
+
+
+def _checked(file: str, shape: UNetShape) -> UNetShape:
+    """diffusers gives the middle block as many transformer layers as the last level has."""
+    last = 1 if shape.depths[-1] is None else shape.depths[-1]
+    if shape.mid_depth != last:
+        raise ArchitectureMismatch(
+            f"{file}: the UNet's middle block has {shape.mid_depth or 0} transformer layers and its last level "
+            f"{last}; diffusers cannot build that"
+        )
+    return shape
 
 
 def structural_family(shape: UNetShape) -> Family:
@@ -90,11 +101,6 @@ def structural_family(shape: UNetShape) -> Family:
 def unet_like_config(shape: UNetShape, family: Family, base: dict[str, Any], time_embed_dim: int | None) -> dict:
     """`base` (a UNet or ControlNet config) with every dimension `shape` fixes replaced."""
     depths = [1 if depth is None else depth for depth in shape.depths]
-    if shape.mid_depth is None or shape.mid_depth != depths[-1]:
-        raise ArchitectureMismatch(
-            f"the UNet's middle block has {shape.mid_depth or 0} transformer layers and its last level {depths[-1]}; "
-            "diffusers cannot build that"
-        )
     heads: int | list[int] = SD1_HEADS if family is Family.SD1 else [width // HEAD_WIDTH for width in shape.channels]
     config = dict(base)
     config.update(
@@ -127,7 +133,7 @@ def vae_config(table: TensorTable, prefix: str, base: dict[str, Any], *, sample_
     """An AutoencoderKL config from the original VAE layout (`encoder.down.N.block.M`)."""
     levels = table.indices(prefix + "encoder.down.")
     if not levels:
-        raise ArchitectureMismatch("the VAE has no encoder levels")
+        raise ArchitectureMismatch(f"{table.file}: its VAE has no encoder levels")
     config = dict(base)
     config.update(
         in_channels=table.shape(prefix + "encoder.conv_in.weight")[1],

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from desktop.domain.errors import InvalidRecipe, ModelDamaged, WrongFamily
+from desktop.domain.errors import InvalidRecipe, ModelDamaged, StudioError, WrongFamily
 from desktop.domain.family import Family
 
 from .components import BaseModel
@@ -108,9 +108,16 @@ class EmbeddingSet:
 
     def _load(self, view, path: Path, vectors: list[torch.Tensor]) -> _Embedding:
         embedding = _Embedding(path.stem, vectors[0].shape[0])
-        for rows, (tokenizer, encoder) in zip(vectors, self._pairs()):
-            explained(f"loading embedding {path.name}", lambda: view.load_textual_inversion(
-                rows, token=embedding.token, tokenizer=tokenizer, text_encoder=encoder))
+        done: list[tuple] = []
+        try:
+            for rows, (tokenizer, encoder) in zip(vectors, self._pairs()):
+                explained(f"loading embedding {path.name}", lambda: view.load_textual_inversion(
+                    rows, token=embedding.token, tokenizer=tokenizer, text_encoder=encoder))
+                done.append((tokenizer, encoder))
+        except StudioError:
+            for tokenizer, encoder in done:  # SDXL: the first encoder took it, the second did not
+                view.unload_textual_inversion(embedding.tokens, tokenizer=tokenizer, text_encoder=encoder)
+            raise
         return embedding
 
 

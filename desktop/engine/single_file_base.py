@@ -45,7 +45,8 @@ def load_single_file_base(path: Path, dtype: torch.dtype = torch.float32) -> Sin
     parts = {name: _text_part(checkpoint, name) for name in checkpoint.text_sources} | _image_parts(checkpoint)
     for plan, model in parts.values():
         check_fit(checkpoint.path.name, checkpoint.table, plan, model.state_dict())
-    loaded = {name: fill_part(checkpoint.path, plan, model, dtype) for name, (plan, model) in parts.items()}
+    loaded = {name: fill_part(checkpoint.path, checkpoint.table, plan, model, dtype)
+              for name, (plan, model) in parts.items()}
     tokenizers = family_tokenizers(checkpoint.info.family)
     return SingleFileParts(
         info=checkpoint.info, unet=loaded["unet"], vae=loaded["vae"], text_encoder=loaded["text_encoder"],

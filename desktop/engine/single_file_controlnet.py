@@ -98,7 +98,9 @@ def _layout(name: str, table: TensorTable) -> tuple[str, str]:
     if "lora_controlnet" in table:
         raise UnsupportedModel(f"{name} is a Control-LoRA, which ControlNet Studio does not run; use a full ControlNet")
     if table.has_prefix("control_add_embedding.") or "task_embedding" in table:
-        raise UnsupportedModel(f"{name} is a ControlNet Union (many modes in one), which ControlNet Studio does not run")
+        raise UnsupportedModel(
+            f"{name} is a ControlNet Union (many modes in one), which ControlNet Studio does not run"
+        )
     if "control_model.input_hint_block.0.weight" in table:
         return ORIGINAL, "control_model."
     if "input_hint_block.0.weight" in table:

@@ -23,7 +23,7 @@ from desktop.workers.model_info import ModelInfoProbe
 from .dialogs import Dialogs
 
 DEMO_MODEL_LABEL = "Built-in demo model"
-ERROR_COLOUR = "#ef6b62"  # readable on the dark and the light theme
+ERROR_COLOUR = "#ef6b62"  # a soft red that stays readable on the dark theme's panels
 _BROWSE_FILE, _BROWSE_FOLDER = "browse:file", "browse:folder"  # item data of the two Browse entries
 _UNSET = object()  # no model shown yet
 

@@ -3,13 +3,12 @@ scheduler, base model and LoRAs, each bound to one field of the document's setti
 
 The size presets are the base model's family's; picking a model of another family sets its
 native size in the same undo step as the pick (A1111 and InvokeAI users expect this: SDXL at
-512 px makes broken images).
+512 px gives poor images).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from itertools import count
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -37,8 +36,8 @@ class PromptPanel(QWidget):
         self.document = document
         self._updating = False
         self.last_seed: int | None = None
-        self.family: Family | None = None  # the shown model's, once known; its presets fill the size list
-        self._pick_keys = (f"model-pick:{n}" for n in count())
+        self._info: ModelInfo | None = None  # the last model whose family is known; its presets fill the size list
+        self._picks = 0
         self._pick_key = ""  # the undo merge key of the last pick: its size change joins that step
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -168,19 +167,22 @@ class PromptPanel(QWidget):
         self.size_combo.addItem("Custom", None)
 
     def _on_pick(self, reference: str | None) -> None:
-        self._pick_key = next(self._pick_keys)
+        self._picks += 1
+        self._pick_key = f"model-pick:{self._picks}"
         self.document.set_settings(merge_key=self._pick_key, base_model=reference)
 
     def _on_model_answer(self, _reference: str | None, info: ModelInfo | None, by_pick: bool) -> None:
-        """A model of another family brings its presets, and, when the user just picked it, its native size."""
+        """A model of another family brings its presets and, when the user just picked it, its native size."""
         if info is None:
             return
-        previous, self.family = self.family, info.family
-        if info.family is not previous:
+        previous, self._info = self._info, info
+        if previous is None or info.family is not previous.family:
             self._fill_presets(info.family)
             self.refresh()
         size = (info.native_size, info.native_size)
-        if by_pick and info.family is not previous and (self.document.settings.width, self.document.settings.height) != size:
+        s = self.document.settings
+        kind_changed = previous is None or (info.family, info.native_size) != (previous.family, previous.native_size)
+        if by_pick and kind_changed and (s.width, s.height) != size:
             self.document.set_settings(merge_key=self._pick_key, width=size[0], height=size[1])
             self.notice.emit(f"{info.family.label} model: size set to its native {size[0]} × {size[1]}")
 

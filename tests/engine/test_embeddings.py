@@ -8,7 +8,7 @@ import torch
 
 from desktop.domain.errors import InvalidRecipe, ModelDamaged, WrongFamily
 from desktop.domain.family import Family
-from desktop.domain.model_extras import ModelExtras
+from desktop.domain.model_extras import LoraChoice, ModelExtras
 from desktop.engine.device import choose_device
 from desktop.engine.model_cache import ModelCache
 from desktop.engine.prompt import encode_prompts
@@ -16,7 +16,7 @@ from desktop.engine.sampler import ControlInput, sample
 from desktop.engine.schedulers import make_scheduler
 from tests.conftest import scribble_pixels
 
-from .extras_files import random_vectors, write_embedding
+from .extras_files import random_vectors, write_embedding, write_kohya_lora
 from .family_models import family_models  # noqa: F401 - fixture
 from .helpers import SIZE, diffusers_pipeline, max_diff, ours, theirs
 
@@ -50,6 +50,20 @@ def test_embedding_matches_the_pipeline_that_loaded_it(loaded, tmp_path, vectors
     assert max_diff(mine, reference) == 0
     assert max_diff(mine, plain) > 0  # the embedding is read: the parity is not of an ignored word
     assert prompt == (PROMPT if vectors == 1 else PROMPT.replace("mystyle", "mystyle mystyle_1" + " mystyle_2" * (vectors > 2)))
+
+
+def test_an_embedding_with_a_text_encoder_lora_matches_the_pipeline_doing_both(loaded, tmp_path):
+    cache, base, net, ref_base, ref_net = loaded
+    lora = write_kohya_lora(tmp_path / "style.safetensors", base, seed=3)
+    path = write_embedding(tmp_path / "mystyle.safetensors", random_vectors(2, _width(base), seed=4))
+    prompt, _ = cache.apply_extras(ModelExtras(loras=(LoraChoice(str(lora), 0.9),), embeddings=(str(path),),
+                                               prompt=PROMPT))
+    mine = ours(base, [ControlInput(net, scribble_pixels(SIZE))], prompt=prompt)
+    pipe = diffusers_pipeline(ref_base, [ref_net])
+    pipe.load_lora_weights(str(lora), adapter_name="user")
+    pipe.set_adapters(["user"], [0.9])
+    pipe.load_textual_inversion(str(path), token="mystyle")
+    assert max_diff(mine, theirs(ref_base, [ControlInput(ref_net, scribble_pixels(SIZE))], prompt=PROMPT)) == 0
 
 
 def test_a_removed_embedding_leaves_no_word_behind(loaded, tmp_path):

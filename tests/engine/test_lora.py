@@ -235,3 +235,16 @@ def _recipe(tiny_models, **changes) -> Recipe:
     recipe = Recipe(prompt=PROMPT, base_model=str(tiny_models.base), steps=3, width=64, height=64,
                     conditions=[Condition(image=str(tiny_models.scribble), controlnet=str(tiny_models.controlnet))])
     return recipe.with_overrides(**changes)
+
+
+def test_the_cli_loads_prompt_tags_from_lora_dir_and_reports_them_without(tiny_models, tmp_path, capsys):
+    from desktop.cli import main
+
+    write_kohya_lora(tmp_path / "loras" / "ink.safetensors", _cache().base(str(tiny_models.base)), seed=12)
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text(_recipe(tiny_models, prompt=f"{PROMPT} <lora:ink:0.7>").to_json())
+    assert main(["render", str(recipe), "-o", str(tmp_path / "a.png"), "--quiet", "--lora-dir", str(tmp_path / "loras")]) == 0
+    out = capsys.readouterr()
+    assert "note:" not in out.err and f"LoRAs: {tmp_path / 'loras' / 'ink.safetensors'} (0.7)" in out.out
+    assert main(["render", str(recipe), "-o", str(tmp_path / "b.png"), "--quiet"]) == 0
+    assert "note: prompt names LoRA 'ink' but no LoRA folder is set; the tag was ignored" in capsys.readouterr().err

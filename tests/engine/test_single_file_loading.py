@@ -16,6 +16,7 @@ from safetensors.torch import load_file, save_file
 from desktop.domain.errors import ArchitectureMismatch, MissingModelPart, ModelDamaged, UnsupportedModel
 from desktop.domain.family import EPSILON, V_PREDICTION, Family
 from desktop.engine.checkpoint_inspect import inspect_checkpoint
+from desktop.engine.checkpoint_reader import TensorReader
 from desktop.engine.device import choose_device
 from desktop.engine.model_cache import ModelCache
 from desktop.engine.sampler import SamplerRequest, sample
@@ -49,13 +50,13 @@ def files(family_models, tmp_path_factory) -> dict[str, Path]:  # noqa: F811 - t
 
 @pytest.fixture()
 def no_weights_read(monkeypatch):
-    """Any tensor read through safetensors fails: what passes read the header alone."""
-    import safetensors
+    """Any tensor read fails: what passes was decided from the header alone."""
+    from desktop.engine.checkpoint_reader import TensorReader
 
-    def refuse(*args, **kwargs):
-        raise AssertionError("a tensor was read")
+    def refuse(self, name):
+        raise AssertionError(f"{name} was read")
 
-    monkeypatch.setattr(safetensors, "safe_open", refuse)
+    monkeypatch.setattr(TensorReader, "read", refuse)
 
 
 def _folder_parts(folder: Path, family: Family) -> dict[str, torch.nn.Module]:
@@ -155,32 +156,19 @@ def test_inspection_reads_the_header_only(files, family_models, no_weights_read)
 
 def test_sd2_v_prediction_from_comfyuis_statistic_reads_one_tensor(files, tmp_path, monkeypatch):
     """Without a yaml: ComfyUI's rule on the last output attention's norm1 bias, and only that tensor is read."""
-    import safetensors
-
     def spread(state):
         name = next(k for k in sorted(state, reverse=True) if k.endswith("transformer_blocks.0.norm1.bias")
                     and "output_blocks" in k)
         state[name] = torch.linspace(-0.5, 0.5, state[name].numel())
 
     v_file = _rewrite(files["sd2"], tmp_path / "sd2_v_no_yaml.safetensors", spread)
-    opened, real_open = [], safetensors.safe_open
+    opened, real_read = [], TensorReader.read
 
-    class Recording:
-        def __init__(self, *args, **kwargs):
-            self._handle = real_open(*args, **kwargs)
+    def recording(self, name):
+        opened.append(name)
+        return real_read(self, name)
 
-        def __enter__(self):
-            self._file = self._handle.__enter__()
-            return self
-
-        def __exit__(self, *exc):
-            return self._handle.__exit__(*exc)
-
-        def get_tensor(self, name):
-            opened.append(name)
-            return self._file.get_tensor(name)
-
-    monkeypatch.setattr(safetensors, "safe_open", Recording)
+    monkeypatch.setattr(TensorReader, "read", recording)
     assert inspect_checkpoint(v_file).info.prediction == V_PREDICTION
     assert len(opened) == 1 and opened[0].endswith("norm1.bias")
     assert inspect_checkpoint(files["sd2"]).info.prediction == EPSILON
@@ -213,7 +201,8 @@ def test_sdxl_refiner_is_refused(files, tmp_path, no_weights_read):
 
 
 @pytest.mark.parametrize(("keep", "looks_like"), [
-    ("first_stage_model.", "a VAE"), ("cond_stage_model.", "a text encoder"), ("model.diffusion_model.", "a UNet alone"),
+    ("first_stage_model.", "a VAE"), ("cond_stage_model.", "a text encoder"),
+    ("model.diffusion_model.", "a UNet alone"),
 ])
 def test_a_single_part_is_refused_with_what_it_is(files, tmp_path, no_weights_read, keep, looks_like):
     part = _rewrite(files["sd1"], tmp_path / "part.safetensors",

@@ -150,7 +150,7 @@ def test_the_models_a_png_asks_for_are_named_before_anything_loads(theirs, tiny_
     def refuse(self, reference, progress=None):
         raise ModelNotFound("stopped before loading")
 
-    named = f"base model {tiny_models.base}; ControlNets: {tiny_models.controlnet}"
+    named = f"base model {tiny_models.base} (SD 1.x, 512 px); ControlNets: {tiny_models.controlnet}"
     monkeypatch.setattr(ModelCache, "base", refuse)
     code, err = _render(theirs, tmp_path / "out.png", capsys)
     assert code == 2
@@ -160,7 +160,7 @@ def test_the_models_a_png_asks_for_are_named_before_anything_loads(theirs, tiny_
 def test_the_final_line_names_the_models_too(theirs, tiny_models, tmp_path, capsys):
     assert main(["render", str(theirs), "-o", str(tmp_path / "again.png"), "--quiet"]) == 0
     captured = capsys.readouterr()
-    named = f"base model {tiny_models.base}; ControlNets: {tiny_models.controlnet}"
+    named = f"base model {tiny_models.base} (SD 1.x, 512 px); ControlNets: {tiny_models.controlnet}"
     assert captured.err.strip().splitlines() == [f"recipe from theirs.png uses {named}"]
     assert captured.out.startswith(f"wrote {tmp_path / 'again.png'} (64 x 64, ") and captured.out.rstrip().endswith(
         f"; {named})")
@@ -259,7 +259,7 @@ def test_a_hub_preprocessor_model_is_named_with_the_others_before_it_loads(their
     png = _edited(theirs, tmp_path / "theirs.png", _depth_condition("someone/their-depth"))
     code, err = _render(png, tmp_path / "out.png", capsys)
     assert code == 2
-    named = f"base model {tiny_models.base}; ControlNets: {tiny_models.controlnet}"
+    named = f"base model {tiny_models.base} (SD 1.x, 512 px); ControlNets: {tiny_models.controlnet}"
     assert err[0] == f"recipe from theirs.png uses {named}; preprocessor models: someone/their-depth"
     assert err[1].startswith("error: preprocessor model someone/their-depth cannot be found or downloaded")  # offline
 
