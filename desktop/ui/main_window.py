@@ -514,7 +514,7 @@ class MainWindow(QMainWindow):
         self.document.set_settings(
             merge_key="", prompt=r.prompt, negative_prompt=r.negative_prompt, seed=r.seed, steps=r.steps,
             guidance_scale=r.guidance_scale, width=r.width, height=r.height, scheduler=r.scheduler,
-            base_model=r.base_model, random_seed=False)
+            base_model=r.base_model, random_seed=False, loras=tuple((lora.path, lora.weight) for lora in r.loras))
         by_name = {c.extra.get("layer"): c for c in r.conditions}
         for layer in self.document.layers:
             saved = by_name.get(layer.name)

@@ -71,7 +71,7 @@ def result_image(png: bytes) -> QImage:
 
 def models_sentence(document: Document) -> str:
     """'This project uses base model X and ControlNet Y.' naming every model other than the
-    built-in demo that the project asks for (preprocessor networks included); empty when it asks for none."""
+    built-in demo that the project asks for (preprocessor networks and LoRAs included); empty when it asks for none."""
     base = document.settings.base_model
     nets = [net for net in dict.fromkeys(layer.controlnet for layer in document.layers if layer.controlnet)
             if not _is_demo(net)]
@@ -81,7 +81,8 @@ def models_sentence(document: Document) -> str:
     parts = []
     if base and not _is_demo(base):
         parts.append(f"base model {_short(base)}")
-    for label, names in (("ControlNet", nets), ("preprocessor model", networks)):
+    loras = [path for path, _ in document.settings.loras]
+    for label, names in (("ControlNet", nets), ("preprocessor model", networks), ("LoRA", loras)):
         if names:
             parts.append(f"{label}{'s' if len(names) > 1 else ''} {', '.join(_short(name) for name in names)}")
     if not parts:

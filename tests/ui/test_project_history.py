@@ -106,3 +106,16 @@ def test_a_generated_result_restores_its_settings_after_a_save_and_reopen(window
     settings, layer = window.document.settings, window.document.layer(scribble.id)
     assert (settings.prompt, settings.steps, settings.random_seed) == (made.settings.prompt, made.settings.steps, False)
     assert (layer.weight, layer.start) == (1.0, 0.0)
+
+
+def test_restoring_a_result_restores_its_loras_and_opening_names_them(window, tmp_path):
+    lora = str(tmp_path / "watercolor.safetensors")
+    _open_with_history(window, tmp_path, [({**RECIPE, "loras": [{"path": lora, "weight": 0.6}]},
+                                           encode_png(np.zeros((8, 8, 3), np.uint8)))])
+    assert window.document.settings.loras == ()
+    window.preview_pane.history_activated.emit(0)
+    assert window.dialogs.errors == []
+    assert window.document.settings.loras == ((lora, 0.6),)
+    from desktop.ui.opening import models_sentence
+
+    assert models_sentence(window.document).endswith(" and LoRA watercolor.safetensors.")
