@@ -110,12 +110,17 @@ def measure(file: Path, dtype: torch.dtype, loader: str) -> dict:
     done.set()
     sampler.join()
     after = process.memory_info()
+    with torch.no_grad():  # one value per 4 kB page: weights still memory-mapped get paged in, as a first run would
+        for parameter in (p for m in modules for p in m.parameters()):
+            parameter.reshape(-1)[:: max(1, 4096 // parameter.element_size())].float().sum()
+    touched = process.memory_info()
     weights = sum(p.numel() * p.element_size() for m in modules for p in m.parameters())
     return {
         "loader": loader, "dtype": str(dtype), "seconds": round(seconds, 1), "file_mb": round(file.stat().st_size / MB),
         "weights_mb": round(weights / MB), "baseline_rss_mb": round(baseline.rss / MB),
         "peak_rss_mb": round(peaks["rss"] / MB), "peak_anonymous_mb": round(peaks["anonymous"] / MB),
-        "after_rss_mb": round(after.rss / MB),
+        "after_rss_mb": round(after.rss / MB), "after_use_rss_mb": round(touched.rss / MB),
+        "after_use_file_backed_mb": round(touched.shared / MB),
         "ru_maxrss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),  # Linux: in kB
     }
 

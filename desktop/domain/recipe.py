@@ -435,7 +435,8 @@ def _lora_from_dict(where: str, data: Any) -> LoraEntry:
     path = _get_optional_str(data, "path", where)
     if path is None:
         raise InvalidRecipe(f"{where}.path", "names no LoRA file")
-    return LoraEntry(path, _get_float(data, "weight", 1.0, where), {k: v for k, v in data.items() if k not in _LORA_KEYS})
+    extra = {k: v for k, v in data.items() if k not in _LORA_KEYS}
+    return LoraEntry(path, _get_float(data, "weight", 1.0, where), extra)
 
 
 def _validate_model_extras(recipe: Recipe) -> None:

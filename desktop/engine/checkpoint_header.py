@@ -30,9 +30,6 @@ class TensorTable:
     def __contains__(self, name: object) -> bool:
         return name in self._entries
 
-    def __len__(self) -> int:
-        return len(self._entries)
-
     @property
     def names(self) -> list[str]:
         return list(self._entries)
@@ -45,14 +42,8 @@ class TensorTable:
     def shape(self, name: str) -> tuple[int, ...]:
         """The shape of `name`; a tensor the file's other weights imply but it lacks is a mismatch."""
         if name not in self._entries:
-            raise ArchitectureMismatch(f"{self.file} lacks {name}, which its other weights imply; no model we know")
+            raise ArchitectureMismatch(f"{self.file} lacks {name}, which its other weights imply")
         return tuple(self._entries[name]["shape"])
-
-    def numel(self, name: str) -> int:
-        count = 1
-        for size in self.shape(name):
-            count *= size
-        return count
 
     def under(self, prefix: str) -> list[str]:
         """Every name that starts with `prefix`."""

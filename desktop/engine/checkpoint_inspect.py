@@ -103,6 +103,8 @@ def _family(name: str, table: TensorTable, shape: UNetShape) -> Family:
             f"{name} is an SDXL refiner (OpenCLIP bigG text encoder only, 1280-wide context); "
             "it only refines images, pick an SDXL base model"
         )
+    if "edm_mean" in table:  # ComfyUI and diffusers read these as Playground v2.5's EDM latents
+        raise UnsupportedModel(f"{name} is a Playground v2.5 (EDM) model, which ControlNet Studio does not run")
     if table.has_prefix("conditioner.embedders."):
         family = Family.SDXL
     elif table.has_prefix(SD2_TEXT):

@@ -130,12 +130,7 @@ def _unused(made: dict[str, torch.Tensor], converted: StateDict, reads: set[str]
 def _read_converted(path: Path, table: TensorTable, plan: PartPlan, dtype: torch.dtype) -> StateDict:
     try:
         with TensorReader(path, table) as reader:
-
-            def read(name: str) -> torch.Tensor:
-                tensor = reader.read(name)
-                return tensor.to(dtype) if tensor.is_floating_point() and tensor.dtype != dtype else tensor
-
-            return plan.convert(FileTensors(read, plan.names))
+            return plan.convert(FileTensors(lambda name: reader.read(name, dtype), plan.names))
     except OSError as err:
         raise ModelDamaged(
             f"model file is damaged: the {plan.label} in {path.name} cannot be read", detail=str(err)

@@ -4,11 +4,13 @@ Why: an embedding adds a word to the tokenizer and its vector(s) to the text enc
 be taken out again when the recipe drops it, or a later prompt would still find the word. Files
 hold one tensor (A1111's `emb_params` or `string_to_param.*`, diffusers' `{token: tensor}`),
 single or multi-vector, or SDXL's pair (`clip_l` and `clip_g`) for the two encoders. The token is
-the file's stem; a multi-vector token is spelled out in the prompt as diffusers' pipelines do.
+the file's stem; a multi-vector token is spelled out in the prompt as diffusers' pipelines do
+(in any letter case, as CLIP reads it).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,10 +66,14 @@ class EmbeddingSet:
         return tuple(("embedding", embedding.token, key) for key, embedding in self._loaded.items())
 
     def spell_out(self, text: str) -> str:
-        """`text` with each multi-vector token followed by its other tokens (`style` -> `style style_1`)."""
-        if not any(embedding.vectors > 1 for embedding in self._loaded.values()):
+        """`text` with each multi-vector token followed by its other tokens (`style` -> `style style_1`), as
+        diffusers' `maybe_convert_prompt` does, but in any letter case: CLIP reads `EasyNegative` and
+        `easynegative` as the same token, and a missed one would silently use the first vector only."""
+        multi = {e.token.lower(): e for e in self._loaded.values() if e.vectors > 1}
+        if not multi:
             return text
-        return diffusers_view(self._base).maybe_convert_prompt(text, self._base.tokenizer)
+        found = re.compile("|".join(map(re.escape, sorted(multi, key=len, reverse=True))), re.IGNORECASE)
+        return found.sub(lambda match: " ".join(multi[match.group(0).lower()].tokens), text)
 
     def _pairs(self) -> list[tuple]:
         pairs = [(self._base.tokenizer, self._base.text_encoder)]

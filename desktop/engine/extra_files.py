@@ -20,6 +20,7 @@ from .memory import is_out_of_memory, out_of_memory
 from .safetensors_check import read_safetensors_header
 
 FileId = tuple[str, int, int]  # absolute path, size, modification time (ns)
+_MISFIT = ("size mismatch", "shape", "missing key", "unexpected key", "not found in the base model", "target modules")
 T = TypeVar("T")
 
 
@@ -57,7 +58,6 @@ def explained(during: str, action: Callable[[], T]) -> T:
         if is_out_of_memory(err):
             raise out_of_memory(during, err) from err
         text = str(err)
-        if any(s in text.lower() for s in ("size mismatch", "shape", "missing key", "unexpected key", "not found in the base model",
-                                           "target modules")):
+        if any(s in text.lower() for s in _MISFIT):
             raise ArchitectureMismatch(f"{during}: the weights do not fit the base model", detail=text) from err
         raise ModelDamaged(f"{during}: the file is damaged or not in a known layout", detail=text) from err

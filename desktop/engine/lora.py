@@ -63,7 +63,8 @@ class LoraSet:
 
     def text_key(self) -> tuple:
         """What the LoRAs change in text encoding: each text-encoder adapter with its weight."""
-        return tuple(("lora", adapter.name, self._weights[key]) for key, adapter in self._loaded.items() if adapter.text)
+        return tuple(("lora", adapter.name, self._weights[key])
+                     for key, adapter in self._loaded.items() if adapter.text)
 
     def _load(self, view, key: FileId, path: str) -> _Adapter:
         name = "lora_" + hashlib.sha1(repr(key).encode()).hexdigest()[:16]  # peft names cannot hold dots

@@ -1,9 +1,10 @@
 """Loading an original-layout checkpoint (one .safetensors file) as diffusers parts, offline.
 
-Why our own loader rather than `from_single_file`: that one fetches configs and tokenizers from the
-hub and reads the whole file at once. Here the configs are inferred from the file's shapes and the
-bundled family configs, the tokenizer is the bundled CLIP one, and each part is read and converted
-(with diffusers' own converters) one at a time into a model built on the meta device.
+Why our own loader rather than `from_single_file`: that one takes its configs and tokenizers from
+the hub, fails on SD 1.x files with the older CLIP key names, and keeps the weights memory-mapped at
+the file's byte alignment. Here the configs are inferred from the file's shapes on top of the
+bundled family configs, the tokenizers are the bundled CLIP one, and each part is checked, read and
+converted (with diffusers' own converters) in turn into a model built on the meta device.
 """
 
 from __future__ import annotations
@@ -38,14 +39,16 @@ class SingleFileParts:
     tokenizer_2: Any = None
 
 
-def load_single_file_base(path: Path, dtype: torch.dtype = torch.float32) -> SingleFileParts:
+def load_single_file_base(path: Path, dtype: torch.dtype = torch.float32,
+                          device: torch.device | str = "cpu") -> SingleFileParts:
     """Inspect `path` and check every part against its shapes (refusing what cannot run before any
-    weight is read), then read its text encoders, UNet and VAE in turn."""
+    weight is read), then read its text encoders, UNet and VAE in turn, each moved to `device` before
+    the next is read (on a GPU the process then holds at most one part in memory)."""
     checkpoint = inspect_checkpoint(Path(path))
     parts = {name: _text_part(checkpoint, name) for name in checkpoint.text_sources} | _image_parts(checkpoint)
     for plan, model in parts.values():
         check_fit(checkpoint.path.name, checkpoint.table, plan, model.state_dict())
-    loaded = {name: fill_part(checkpoint.path, checkpoint.table, plan, model, dtype)
+    loaded = {name: fill_part(checkpoint.path, checkpoint.table, plan, model, dtype).to(device)
               for name, (plan, model) in parts.items()}
     tokenizers = family_tokenizers(checkpoint.info.family)
     return SingleFileParts(

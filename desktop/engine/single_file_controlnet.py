@@ -16,7 +16,9 @@ from typing import Any
 
 import torch
 
-from desktop.domain.errors import ArchitectureMismatch, MissingModelPart, UnsupportedModel, WrongFamily
+from desktop.domain.errors import (
+    ArchitectureMismatch, MissingModelPart, UnreadableFile, UnsupportedModel, WrongFamily,
+)
 from desktop.domain.family import Family
 
 from .checkpoint_header import TensorTable, describe_content
@@ -24,6 +26,7 @@ from .checkpoint_inspect import CONFIGS
 from .checkpoint_parts import PartPlan, StateDict, empty_model, load_part
 from .checkpoint_shapes import UNetShape, diffusers_unet_shape, ldm_unet_shape, structural_family, unet_like_config
 from .checkpoint_sidecar import model_param, read_sidecar_yaml
+from .model_family import read_json
 
 ORIGINAL = "original"  # ControlNet 1.0/1.1 names
 DIFFUSERS = "diffusers"
@@ -56,7 +59,9 @@ def inspect_controlnet(path: Path) -> ControlNetFileInfo:
     family = structural_family(shape)
     config_file = _config_beside(path) if layout == DIFFUSERS else None
     if config_file is not None:
-        config = json.loads(config_file.read_text(encoding="utf-8"))
+        config = read_json(config_file)
+        if config is None:
+            raise UnreadableFile(f"{config_file.name} beside {path.name} is not a readable diffusers config")
         pool = bool(config.get("global_pool_conditions"))
     else:
         pool = _global_pool(path, family)
@@ -65,7 +70,8 @@ def inspect_controlnet(path: Path) -> ControlNetFileInfo:
 
 
 def load_single_file_controlnet(path: Path, dtype: torch.dtype = torch.float32, *,
-                                expected_family: Family | None = None, base_unet=None):
+                                expected_family: Family | None = None,
+                                base_unet: torch.nn.Module | None = None) -> torch.nn.Module:
     """A ControlNetModel from one file. A ControlNet of another family than `expected_family` is refused
     from the header alone; a difference file needs the `base_unet` its weights are relative to."""
     from diffusers import ControlNetModel
@@ -82,8 +88,9 @@ def load_single_file_controlnet(path: Path, dtype: torch.dtype = torch.float32, 
             "it loads only together with its base model"
         )
     config = dict(info.config)
-    if base_unet is not None and config.get("addition_embed_type") == "text_time":
-        config["addition_time_embed_dim"] = base_unet.config.addition_time_embed_dim  # no weight shows it
+    base_time = base_unet.config.get("addition_time_embed_dim") if base_unet is not None else None
+    if info.config_file is None and base_time and config.get("addition_embed_type") == "text_time":
+        config["addition_time_embed_dim"] = base_time  # no weight shows it; the base's must match
     names = _names(info)
     if info.layout == ORIGINAL:
         plan = PartPlan("ControlNet", names, lambda sd: _convert_original(sd, config))

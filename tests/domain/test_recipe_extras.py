@@ -67,8 +67,10 @@ def test_files_pass_the_recipe_gate(tmp_path):
     path = tmp_path / "r.json"
     path.write_text(json.dumps({"prompt": "a <lora:ink:0.5> house", **EXTRAS}))
     extras = model_extras(load_recipe_file(path))
-    assert extras.loras == (LoraChoice(str(tmp_path / "style.safetensors"), 0.8), LoraChoice(str(tmp_path / "b.safetensors"), 1.0))
-    assert extras.embeddings == (str(tmp_path / "bad-hands.safetensors"),) and extras.vae == str(tmp_path / "vae-ft-mse.safetensors")
+    assert extras.loras == (LoraChoice(str(tmp_path / "style.safetensors"), 0.8),
+                            LoraChoice(str(tmp_path / "b.safetensors"), 1.0))
+    assert extras.embeddings == (str(tmp_path / "bad-hands.safetensors"),)
+    assert extras.vae == str(tmp_path / "vae-ft-mse.safetensors")
     assert extras.prompt == "a  house"
     stranger = load_recipe_file(path).with_overrides(self_contained=True)
     with pytest.raises(UntrustedPath, match="loras\\[0\\].path names the local file"):
@@ -112,7 +114,7 @@ def test_tags_resolve_in_the_lora_folder_or_are_reported(tmp_path):
     )
     found = model_extras(recipe.with_overrides(lora_dir=tmp_path))
     assert found.loras == (LoraChoice(str(tmp_path / "ink.safetensors"), 0.5),)
-    with pytest.raises(InvalidRecipe, match="^prompt: names LoRA 'gone', but the LoRA folder .* has no 'gone.safetensors'"):
+    with pytest.raises(InvalidRecipe, match="^prompt: names LoRA 'gone', but the LoRA folder .* has no 'gone.safe"):
         model_extras(recipe.with_overrides(prompt="<lora:gone>", lora_dir=tmp_path))
     with pytest.raises(InvalidRecipe, match="is not a folder"):
         model_extras(recipe.with_overrides(lora_dir=tmp_path / "missing"))
@@ -123,7 +125,8 @@ def test_tags_resolve_in_the_lora_folder_or_are_reported(tmp_path):
 def test_the_same_lora_twice_is_refused(tmp_path):
     (tmp_path / "ink.safetensors").write_bytes(b"x")
     recipe = Recipe(prompt="<lora:ink>", loras=[LoraEntry(str(tmp_path / "ink.safetensors"))], lora_dir=tmp_path)
-    with pytest.raises(InvalidRecipe, match=r"^prompt: names the LoRA 'ink.safetensors' a second time \(first in loras\[0\].path\)"):
+    with pytest.raises(InvalidRecipe, match=r"^prompt: names the LoRA 'ink.safetensors' a second time "
+                                            r"\(first in loras\[0\].path\)"):
         model_extras(recipe)
 
 

@@ -42,7 +42,8 @@ def write_peft_lora(path: Path, base, *, seed: int, rank: int = 4, text: bool = 
     state: dict[str, torch.Tensor] = {}
     parts = [("unet", base.unet, _UNET_LAYERS)]
     if text:
-        parts += [(f"text_encoder{'_2' if i else ''}", encoder, _TEXT_LAYERS) for i, encoder in enumerate(base.text_encoders)]
+        parts += [(f"text_encoder{'_2' if index else ''}", encoder, _TEXT_LAYERS)
+                  for index, encoder in enumerate(base.text_encoders)]
     for prefix, module, wanted in parts:
         for name, layer in _layers(module, wanted):
             module_name = f"{prefix}.{_text_model(name) if prefix != 'unet' else name}"

@@ -38,7 +38,9 @@ def _width(base, encoder: str = "text_encoder") -> int:
     return getattr(base, encoder).get_input_embeddings().weight.shape[-1]
 
 
-@pytest.mark.parametrize("vectors, key", [(1, "emb_params"), (3, "emb_params"), (2, "<mystyle>"), (1, "string_to_param.*")])
+@pytest.mark.parametrize("vectors, key", [
+    (1, "emb_params"), (3, "emb_params"), (2, "<mystyle>"), (1, "string_to_param.*"),  # A1111's, diffusers'
+])
 def test_embedding_matches_the_pipeline_that_loaded_it(loaded, tmp_path, vectors, key):
     cache, base, net, ref_base, ref_net = loaded
     path = write_embedding(tmp_path / "mystyle.safetensors", random_vectors(vectors, _width(base), seed=vectors), key)
@@ -49,7 +51,8 @@ def test_embedding_matches_the_pipeline_that_loaded_it(loaded, tmp_path, vectors
     reference = theirs(ref_base, [ControlInput(ref_net, scribble_pixels(SIZE))], prompt=PROMPT)
     assert max_diff(mine, reference) == 0
     assert max_diff(mine, plain) > 0  # the embedding is read: the parity is not of an ignored word
-    assert prompt == (PROMPT if vectors == 1 else PROMPT.replace("mystyle", "mystyle mystyle_1" + " mystyle_2" * (vectors > 2)))
+    spelled = " ".join(["mystyle"] + [f"mystyle_{i}" for i in range(1, vectors)])
+    assert prompt == PROMPT.replace("mystyle", spelled)
 
 
 def test_an_embedding_with_a_text_encoder_lora_matches_the_pipeline_doing_both(loaded, tmp_path):
@@ -64,6 +67,18 @@ def test_an_embedding_with_a_text_encoder_lora_matches_the_pipeline_doing_both(l
     pipe.set_adapters(["user"], [0.9])
     pipe.load_textual_inversion(str(path), token="mystyle")
     assert max_diff(mine, theirs(ref_base, [ControlInput(ref_net, scribble_pixels(SIZE))], prompt=PROMPT)) == 0
+
+
+def test_a_multi_vector_token_is_spelled_out_in_any_letter_case(loaded, tmp_path):
+    """CLIP reads `EasyNegative` and `easynegative` as one token: both get every vector (diffusers' own
+    `maybe_convert_prompt` misses a mixed-case name and would use the first vector only)."""
+    cache, base, _, _, _ = loaded
+    path = write_embedding(tmp_path / "EasyNegative.safetensors", random_vectors(2, _width(base), seed=5))
+    prompt, negative = cache.apply_extras(ModelExtras(embeddings=(str(path),), prompt="a cat, easynegative",
+                                                      negative_prompt="EasyNegative"))
+    assert (prompt, negative) == ("a cat, EasyNegative EasyNegative_1", "EasyNegative EasyNegative_1")
+    ids = base.tokenizer(prompt).input_ids
+    assert ids[-3:-1] == base.tokenizer.convert_tokens_to_ids(["EasyNegative", "EasyNegative_1"])
 
 
 def test_a_removed_embedding_leaves_no_word_behind(loaded, tmp_path):
@@ -90,7 +105,8 @@ def test_sdxl_two_encoder_embedding_matches_the_pipeline(family_models, tmp_path
     base, ref_base = mine.base(str(family_models.sdxl)), reference.base(str(family_models.sdxl))
     net = mine.controlnet(str(family_models.sdxl_net), family=Family.SDXL)
     ref_net = reference.controlnet(str(family_models.sdxl_net), family=Family.SDXL)
-    vectors = {"clip_l": random_vectors(2, _width(base), seed=1), "clip_g": random_vectors(2, _width(base, "text_encoder_2"), seed=2)}
+    vectors = {"clip_l": random_vectors(2, _width(base), seed=1),
+               "clip_g": random_vectors(2, _width(base, "text_encoder_2"), seed=2)}
     path = write_embedding(tmp_path / "mystyle.safetensors", vectors)
     prompt, _ = mine.apply_extras(ModelExtras(embeddings=(str(path),), prompt=PROMPT))
     req = _request([ControlInput(net, scribble_pixels(64))], prompt=prompt, negative_prompt="blurry")
@@ -100,7 +116,8 @@ def test_sdxl_two_encoder_embedding_matches_the_pipeline(family_models, tmp_path
         tokenizer=ref_base.tokenizer, tokenizer_2=ref_base.tokenizer_2, unet=ref_base.unet, controlnet=ref_net,
         scheduler=make_scheduler(req.scheduler, ref_base.scheduler_config), add_watermarker=False)
     # diffusers' documented way for SDXL embeddings: one load per encoder
-    pipe.load_textual_inversion(vectors["clip_l"], token="mystyle", text_encoder=pipe.text_encoder, tokenizer=pipe.tokenizer)
+    pipe.load_textual_inversion(vectors["clip_l"], token="mystyle", text_encoder=pipe.text_encoder,
+                                tokenizer=pipe.tokenizer)
     pipe.load_textual_inversion(vectors["clip_g"], token="mystyle", text_encoder=pipe.text_encoder_2,
                                 tokenizer=pipe.tokenizer_2)
     reference_req = _request([ControlInput(ref_net, scribble_pixels(64))], prompt=PROMPT, negative_prompt="blurry")
@@ -113,7 +130,8 @@ def test_embeddings_of_another_family_are_refused_naming_both(family_models, tmp
     sd1, sdxl = _cache(), _cache()
     sd1_base, sdxl_base = sd1.base(str(family_models.sd1)), sdxl.base(str(family_models.sdxl))
     sizes = len(sd1_base.tokenizer), len(sdxl_base.tokenizer), len(sdxl_base.tokenizer_2)
-    pair = write_embedding(tmp_path / "xl.safetensors", {"clip_l": random_vectors(1, 64, 1), "clip_g": random_vectors(1, 128, 2)})
+    pair = write_embedding(tmp_path / "xl.safetensors",
+                           {"clip_l": random_vectors(1, 64, 1), "clip_g": random_vectors(1, 128, 2)})
     single = write_embedding(tmp_path / "one.safetensors", random_vectors(1, 64, 3))
     wide = write_embedding(tmp_path / "wide.safetensors", random_vectors(1, 768, 4))
     with pytest.raises(WrongFamily, match="xl.safetensors is for SDXL .*but the base model is SD 1.x"):

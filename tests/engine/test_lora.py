@@ -8,7 +8,10 @@ import json
 import pytest
 import torch
 
-from desktop.domain.errors import ArchitectureMismatch, InvalidRecipe, UnsupportedModel, UntrustedPath, WrongFamily
+from desktop.domain.errors import (
+    ArchitectureMismatch, InvalidRecipe, ModelDamaged, ModelNotFound, ModelRejected, UnsupportedModel, UntrustedPath,
+    WrongFamily,
+)
 from desktop.domain.family import Family
 from desktop.domain.model_extras import LoraChoice, ModelExtras
 from desktop.domain.recipe import Condition, LoraEntry, Recipe
@@ -171,7 +174,8 @@ def test_the_models_line_names_the_loras_before_they_load(tiny_models, tmp_path)
     base = cache.base(str(tiny_models.base))
     lora = write_kohya_lora(tmp_path / "style.safetensors", base, seed=7)
     lines = []
-    render(cache, _recipe(tiny_models, loras=[LoraEntry(str(lora), 0.8)]), on_models=lambda m: lines.append(m.describe()))
+    recipe = _recipe(tiny_models, loras=[LoraEntry(str(lora), 0.8)])
+    render(cache, recipe, on_models=lambda models: lines.append(models.describe()))
     assert lines[0].endswith(f"LoRAs: {lora} (0.8)")
 
 
@@ -199,6 +203,15 @@ def test_files_that_are_no_lora_are_refused(tiny_models, tmp_path):
         cache.apply_extras(_extras((lycoris, 1.0)))
     with pytest.raises(ArchitectureMismatch, match="is not a LoRA"):
         cache.apply_extras(_extras((other, 1.0)))
+    damaged, pickle = tmp_path / "cut.safetensors", tmp_path / "old.ckpt"
+    damaged.write_bytes(lycoris.read_bytes()[:-3])
+    pickle.write_bytes(b"never opened")
+    with pytest.raises(ModelDamaged):
+        cache.apply_extras(_extras((damaged, 1.0)))
+    with pytest.raises(ModelRejected, match="old.ckpt is not a .safetensors file"):
+        cache.apply_extras(_extras((pickle, 1.0)))
+    with pytest.raises(ModelNotFound, match="LoRA not found"):
+        cache.apply_extras(_extras((tmp_path / "gone.safetensors", 1.0)))
 
 
 def test_sdxl_kohya_lora_on_both_text_encoders_and_the_unet_matches_the_pipeline(family_models, tmp_path):
@@ -243,7 +256,8 @@ def test_the_cli_loads_prompt_tags_from_lora_dir_and_reports_them_without(tiny_m
     write_kohya_lora(tmp_path / "loras" / "ink.safetensors", _cache().base(str(tiny_models.base)), seed=12)
     recipe = tmp_path / "recipe.json"
     recipe.write_text(_recipe(tiny_models, prompt=f"{PROMPT} <lora:ink:0.7>").to_json())
-    assert main(["render", str(recipe), "-o", str(tmp_path / "a.png"), "--quiet", "--lora-dir", str(tmp_path / "loras")]) == 0
+    folder = ["--lora-dir", str(tmp_path / "loras")]
+    assert main(["render", str(recipe), "-o", str(tmp_path / "a.png"), "--quiet", *folder]) == 0
     out = capsys.readouterr()
     assert "note:" not in out.err and f"LoRAs: {tmp_path / 'loras' / 'ink.safetensors'} (0.7)" in out.out
     assert main(["render", str(recipe), "-o", str(tmp_path / "b.png"), "--quiet"]) == 0

@@ -39,7 +39,7 @@ def no_weights_read(monkeypatch):
     """Any tensor read fails: what passes was decided from the header alone."""
     from desktop.engine.checkpoint_reader import TensorReader
 
-    def refuse(self, name):
+    def refuse(self, name, dtype=None):
         raise AssertionError(f"{name} was read")
 
     monkeypatch.setattr(TensorReader, "read", refuse)
@@ -74,6 +74,26 @@ def test_single_file_controlnet_holds_the_folders_tensors(family_models, tmp_pat
     assert ours.keys() == theirs.keys()
     for key, value in theirs.items():
         assert torch.equal(ours[key], value.half().float() if layout == "fp16" else value), key
+
+
+@pytest.mark.parametrize("layout", ["prefixed", "diffusers"])
+def test_sdxl_controlnet_with_fewer_transformer_layers(family_models, tmp_path, layout):  # noqa: F811
+    """Like diffusers' -mid and -small SDXL ControlNets: attention blocks with fewer (even no)
+    transformer layers than the base's; the depths come from the file."""
+    from diffusers import ControlNetModel
+
+    config = json.loads((family_models.sdxl_net / "config.json").read_text())
+    config = {k: v for k, v in config.items() if not k.startswith("_")} | {"transformer_layers_per_block": [1, 0, 1]}
+    torch.manual_seed(0)
+    reference = ControlNetModel(**config)
+    reference.save_pretrained(tmp_path / "mid", safe_serialization=True)
+    file = _write(layout, tmp_path / "mid", tmp_path / "mid.safetensors")
+    net = load_single_file_controlnet(file, torch.float32, expected_family=Family.SDXL,
+                                      base_unet=_base_unet(family_models, Family.SDXL))
+    assert list(net.config.transformer_layers_per_block) == [1, 0, 1]
+    ours = net.state_dict()
+    assert ours.keys() == reference.state_dict().keys()
+    assert all(torch.equal(ours[key], value) for key, value in reference.state_dict().items())
 
 
 @pytest.mark.parametrize("family", list(Family))

@@ -13,7 +13,9 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from desktop.domain.errors import ArchitectureMismatch, MissingModelPart, ModelDamaged, UnsupportedModel
+from desktop.domain.errors import (
+    ArchitectureMismatch, MissingModelPart, ModelDamaged, UnreadableFile, UnsupportedModel,
+)
 from desktop.domain.family import EPSILON, V_PREDICTION, Family
 from desktop.engine.checkpoint_inspect import inspect_checkpoint
 from desktop.engine.checkpoint_reader import TensorReader
@@ -53,7 +55,7 @@ def no_weights_read(monkeypatch):
     """Any tensor read fails: what passes was decided from the header alone."""
     from desktop.engine.checkpoint_reader import TensorReader
 
-    def refuse(self, name):
+    def refuse(self, name, dtype=None):
         raise AssertionError(f"{name} was read")
 
     monkeypatch.setattr(TensorReader, "read", refuse)
@@ -108,7 +110,8 @@ def test_single_file_generates_the_folders_image(files, family_models, name):  #
     carry a synthetic one) and schedule with the real model's config (the tiny folders' spell out the
     `timestep_spacing` that the real configs leave to each scheduler's default), so the images can
     only differ by the weights. The folder's weights are moved to aligned memory as the single-file
-    loader's are: CPU kernels round differently on the arbitrary alignment safetensors gives."""
+    loader's are: CPU kernels round the last bits differently on the arbitrary alignment safetensors
+    gives."""
     family = FAMILY[name]
     from_file = ModelCache(choose_device("cpu")).base(str(files[name]))
     from_folder = ModelCache(choose_device("cpu")).base(str(getattr(family_models, name)))
@@ -164,14 +167,22 @@ def test_sd2_v_prediction_from_comfyuis_statistic_reads_one_tensor(files, tmp_pa
     v_file = _rewrite(files["sd2"], tmp_path / "sd2_v_no_yaml.safetensors", spread)
     opened, real_read = [], TensorReader.read
 
-    def recording(self, name):
+    def recording(self, name, dtype=None):
         opened.append(name)
-        return real_read(self, name)
+        return real_read(self, name, dtype)
 
     monkeypatch.setattr(TensorReader, "read", recording)
     assert inspect_checkpoint(v_file).info.prediction == V_PREDICTION
     assert len(opened) == 1 and opened[0].endswith("norm1.bias")
     assert inspect_checkpoint(files["sd2"]).info.prediction == EPSILON
+
+
+def test_unreadable_yaml_beside_the_file_is_named(files, tmp_path):
+    file = tmp_path / "model.safetensors"
+    file.write_bytes(files["sd2"].read_bytes())
+    (tmp_path / "model.yaml").write_text("model: [unclosed", encoding="utf-8")
+    with pytest.raises(UnreadableFile, match="model.yaml beside the model"):
+        inspect_checkpoint(file)
 
 
 def test_sdxl_v_pred_key_marks_v_prediction(files, tmp_path):
@@ -180,6 +191,14 @@ def test_sdxl_v_pred_key_marks_v_prediction(files, tmp_path):
 
     info = inspect_checkpoint(_rewrite(files["sdxl"], tmp_path / "xl_v.safetensors", mark)).info
     assert info.prediction == V_PREDICTION and info.native_size == 1024
+
+
+def test_playground_edm_checkpoint_is_refused(files, tmp_path, no_weights_read):
+    def edm(state):
+        state["edm_mean"], state["edm_std"] = torch.zeros(1, 4, 1, 1), torch.ones(1, 4, 1, 1)
+
+    with pytest.raises(UnsupportedModel, match="Playground v2.5"):
+        inspect_checkpoint(_rewrite(files["sdxl"], tmp_path / "playground.safetensors", edm))
 
 
 def test_inpainting_checkpoint_is_refused_by_name(tmp_path, no_weights_read):

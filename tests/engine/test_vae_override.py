@@ -30,7 +30,8 @@ def other_vae(tmp_path_factory):
     state = load_file(str(next((root / "folder").glob("*.safetensors"))))
     save_file(state, str(root / "diffusers_keys.safetensors"))
     original = vae_to_ldm(state, dict(TINY_VAE, block_out_channels=list(TINY_VAE["block_out_channels"])))
-    save_file({f"first_stage_model.{k}": v.contiguous() for k, v in original.items()}, str(root / "prefixed.safetensors"))
+    prefixed = {f"first_stage_model.{key}": value.contiguous() for key, value in original.items()}
+    save_file(prefixed, str(root / "prefixed.safetensors"))
     save_file({k: v.contiguous() for k, v in original.items()}, str(root / "original.safetensors"))
     return root
 
@@ -41,7 +42,9 @@ def loaded(tiny_models):
     return cache, cache.base(str(tiny_models.base)), cache.controlnet(str(tiny_models.controlnet))
 
 
-@pytest.mark.parametrize("layout", ["folder", "diffusers_keys.safetensors", "prefixed.safetensors", "original.safetensors"])
+@pytest.mark.parametrize("layout", [
+    "folder", "diffusers_keys.safetensors", "prefixed.safetensors", "original.safetensors",
+])
 def test_override_matches_a_pipeline_built_with_that_vae(loaded, other_vae, tiny_models, layout):
     from diffusers import AutoencoderKL
 
