@@ -24,7 +24,7 @@ from .hub import BASE_FOLDERS, DownloadProgress, cached_snapshot, download_model
 from .memory import is_out_of_memory, out_of_memory
 from .model_family import describe_unet_config, family_of_unet_config, info_from_folder, read_json, zero_empty_negative
 from .model_ref import ModelRef
-from .safetensors_check import check_folder_weights, read_safetensors_header
+from .safetensors_check import check_folder_weights
 
 CONFIGS = Path(__file__).resolve().parents[2] / "resources" / "configs"
 SD15_CONFIG = CONFIGS / "sd15"
@@ -54,9 +54,10 @@ def load_base_model(ref: ModelRef, device: DeviceChoice, progress: DownloadProgr
 
 
 def load_controlnet(ref: ModelRef, device: DeviceChoice, progress: DownloadProgress | None = None,
-                    family: Family | None = None):
+                    family: Family | None = None, base_unet: torch.nn.Module | None = None):
     """Load one ControlNetModel from any kind of reference. With `family`, a ControlNet made for another
-    family is refused from its config or file header, before its weights are read."""
+    family is refused from its config or file header, before its weights are read. `base_unet` is the
+    base model a ControlNet 1.0 "difference" file is added to."""
     quiet_libraries()
     if ref.kind == "hub":
         config_folder = Path(_config_only(ref.location, progress))
@@ -65,7 +66,7 @@ def load_controlnet(ref: ModelRef, device: DeviceChoice, progress: DownloadProgr
         return _guarded(f"loading {ref}", lambda: _controlnet_from_folder(folder, device, family))
     if ref.kind == "folder":
         return _guarded(f"loading {ref}", lambda: _controlnet_from_folder(Path(ref.location), device, family))
-    return _guarded(f"loading {ref}", lambda: _controlnet_from_file(Path(ref.location), device, family))
+    return _guarded(f"loading {ref}", lambda: _controlnet_from_file(Path(ref.location), device, family, base_unet))
 
 
 def _hub_folder(repo_id: str, folders: tuple[str, ...], device: DeviceChoice, progress: DownloadProgress | None,
@@ -205,7 +206,7 @@ def _base_from_single_file(path: Path, device: DeviceChoice) -> BaseModel:
     """An original-format checkpoint (what most users have): every family, read part by part."""
     from .single_file_base import load_single_file_base
 
-    parts = load_single_file_base(path, device.dtype)
+    parts = load_single_file_base(path, device.dtype, device.device)
     base = BaseModel(
         str(path), parts.tokenizer, parts.text_encoder, parts.unet, parts.vae, dict(parts.scheduler_config),
         device.device, device.dtype, info=parts.info, tokenizer_2=parts.tokenizer_2,
@@ -252,11 +253,11 @@ def _controlnet_from_folder(folder: Path, device: DeviceChoice, family: Family |
     return _finish_net(net, device)
 
 
-def _controlnet_from_file(path: Path, device: DeviceChoice, family: Family | None):
+def _controlnet_from_file(path: Path, device: DeviceChoice, family: Family | None, base_unet):
     """A diffusers-layout file (config beside it, or inferred) or an original ControlNet 1.0/1.1 file."""
     from .single_file_controlnet import load_single_file_controlnet
 
-    net = load_single_file_controlnet(path, device.dtype, expected_family=family)
+    net = load_single_file_controlnet(path, device.dtype, expected_family=family, base_unet=base_unet)
     return _finish_net(net, device)
 
 
@@ -267,18 +268,3 @@ def _finish_net(net, device: DeviceChoice):
     net.eval()
     net.requires_grad_(False)
     return net
-
-
-def _guess_content(keys: dict) -> str:
-    names = list(keys)
-    if any(k.startswith(("encoder.down", "decoder.up", "first_stage_model.")) for k in names) and not any(
-        "diffusion_model" in k for k in names
-    ):
-        return "it looks like a VAE"
-    if any(k.startswith(("text_model.", "cond_stage_model.")) for k in names):
-        return "it looks like a text encoder"
-    if any(k.startswith(("down_blocks.", "conv_in.")) for k in names):
-        return "it looks like a UNet"
-    if any(k.startswith("model.diffusion_model.") for k in names):
-        return "it looks like a full Stable Diffusion checkpoint"
-    return "its weights match no known model part"

@@ -26,7 +26,7 @@ class ModelCache:
         self._base_ref: ModelRef | None = None
         self._base: BaseModel | None = None
         self._applied: AppliedExtras | None = None
-        self._nets: OrderedDict[ModelRef, object] = OrderedDict()
+        self._nets: OrderedDict[tuple[ModelRef, ModelRef | None], object] = OrderedDict()
         self.loads = 0
 
     def base(self, reference: str, progress: DownloadProgress | None = None) -> BaseModel:
@@ -51,14 +51,19 @@ class ModelCache:
         return self._applied
 
     def controlnet(self, reference: str, progress: DownloadProgress | None = None, family: Family | None = None):
-        """A loaded ControlNet; with `family`, one made for another family is refused before it loads."""
+        """A loaded ControlNet; with `family`, one made for another family is refused before it loads.
+
+        A single file may be a ControlNet 1.0 "difference" file, made from the loaded base's weights: it is
+        kept per base model."""
         ref = parse_model_ref(reference)
-        if ref in self._nets:
-            self._nets.move_to_end(ref)
-            return self._nets[ref]
-        net = load_controlnet(ref, self.device, progress, family)
+        key = (ref, self._base_ref if ref.kind == "file" else None)
+        if key in self._nets:
+            self._nets.move_to_end(key)
+            return self._nets[key]
+        base_unet = self._base.unet if self._base is not None else None
+        net = load_controlnet(ref, self.device, progress, family, base_unet)
         self.loads += 1
-        self._nets[ref] = net
+        self._nets[key] = net
         while len(self._nets) > MAX_CONTROLNETS:
             self._nets.popitem(last=False)
         return net

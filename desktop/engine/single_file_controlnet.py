@@ -179,8 +179,10 @@ def _convert_original(state, config: dict[str, Any]) -> StateDict:
 
 def _add_base_weights(name: str, base_unet: torch.nn.Module):
     """As A1111's ControlNet extension applies a difference file: every weight the base UNet also has
-    (same name, diffusers names matching where the original ones do) gets the base's added."""
-    base = base_unet.state_dict()
+    (same name, diffusers names matching where the original ones do) gets the base's added. A UNet
+    carrying LoRAs contributes its own weights, not the LoRA's (peft keeps them under `base_layer`)."""
+    base = {key.replace(".base_layer.", "."): value for key, value in base_unet.state_dict().items()
+            if ".lora_" not in key}
 
     def adjust(state: StateDict) -> StateDict:
         for key, value in state.items():

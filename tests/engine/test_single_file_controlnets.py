@@ -178,3 +178,22 @@ def test_truncated_controlnet_file_is_damaged(family_models, tmp_path):  # noqa:
     file.write_bytes(data[: len(data) - 500])
     with pytest.raises(ModelDamaged, match="damaged"):
         load_single_file_controlnet(file, torch.float32)
+
+
+def test_a_difference_file_through_the_cache_uses_the_loaded_base_even_under_a_lora(family_models, tmp_path):  # noqa: F811
+    """A1111 adds the base model's own weights; a LoRA on the base must not leak into the ControlNet."""
+    from desktop.domain.model_extras import LoraChoice, ModelExtras
+
+    from .extras_files import write_kohya_lora
+
+    cache = ModelCache(choose_device("cpu"))
+    base = cache.base(str(family_models.sd1))
+    lora = write_kohya_lora(tmp_path / "style.safetensors", base, seed=3)
+    cache.apply_extras(ModelExtras(loras=(LoraChoice(str(lora), 1.0),), prompt="a house"))
+    diff = write_original_controlnet(family_models.sd1_net, tmp_path / "diff_control_sd15.safetensors",
+                                     diff_base_folder=family_models.sd1)
+    net = cache.controlnet(str(diff), family=Family.SD1)
+    reference = _folder_net(family_models, Family.SD1).state_dict()
+    for key, value in net.state_dict().items():
+        torch.testing.assert_close(value, reference[key], rtol=0, atol=1e-6)
+    assert cache.controlnet(str(diff), family=Family.SD1) is net  # kept while the base stays
