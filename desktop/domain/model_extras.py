@@ -1,6 +1,6 @@
 """The LoRAs, embeddings and VAE a recipe adds to its base model, resolved to files before anything loads.
 
-Why here: every file they name passes the recipe's one gate (`Recipe.local_file`), so a stranger's
+Why here: every file they name passes the recipe's gate for model files (`Recipe.model_file`), so a stranger's PNG
 recipe is refused before a byte is read, and the models are named to the user first. `<lora:...>`
 tags join the recipe's `loras` and leave the text that is encoded; without a LoRA folder they are
 reported, never encoded as words.
@@ -55,7 +55,7 @@ def model_extras(recipe: Recipe) -> ModelExtras:
     loras: dict[str, tuple[LoraChoice, str]] = {}
     for index, lora in enumerate(recipe.loras):
         where = f"loras[{index}].path"
-        _add(loras, LoraChoice(recipe.local_file(lora.path, where), lora.weight), where)
+        _add(loras, LoraChoice(recipe.model_file(lora.path, where), lora.weight), where)
     if recipe.lora_dir is None:
         notices += [f"prompt names LoRA {shown(tag.name, 60)} but no LoRA folder is set; the tag was ignored"
                     for tag in tags]
@@ -64,15 +64,15 @@ def model_extras(recipe: Recipe) -> ModelExtras:
             _add(loras, LoraChoice(_tag_file(recipe, tag), tag.weight), "prompt")
     return ModelExtras(
         loras=tuple(choice for choice, _ in loras.values()),
-        embeddings=tuple(recipe.local_file(name, f"embeddings[{i}]") for i, name in enumerate(recipe.embeddings)),
-        vae=None if recipe.vae is None else recipe.local_file(recipe.vae, "vae"),
+        embeddings=tuple(recipe.model_file(name, f"embeddings[{i}]") for i, name in enumerate(recipe.embeddings)),
+        vae=None if recipe.vae is None else recipe.model_file(recipe.vae, "vae"),
         prompt=prompt, negative_prompt=negative, notices=tuple(notices),
     )
 
 
 def _tag_file(recipe: Recipe, tag: LoraTag) -> str:
     folder = recipe.lora_dir
-    path = recipe.local_file(str(folder / f"{tag.name}.safetensors"), "prompt")
+    path = str(folder / f"{tag.name}.safetensors")  # the user's own folder; the tag's name holds no separator
     if not os.path.isfile(path):
         reason = "is not a folder" if not os.path.isdir(folder) else f"has no {shown(tag.name + '.safetensors', 80)}"
         raise InvalidRecipe("prompt", f"names LoRA {shown(tag.name, 60)}, but the LoRA folder {folder} {reason}")

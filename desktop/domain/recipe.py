@@ -145,6 +145,23 @@ class Recipe:
         if self.self_contained:
             raise UntrustedPath(f"{where} names the local file {shown(reference, 120)}, which a recipe from a PNG "
                                 "or project may not read")
+        return self._in_own_folder(reference, where)
+
+    def model_file(self, reference: str, where: str) -> str:
+        """The gate for the weights files a recipe adds to its base model (LoRAs, embeddings, a VAE).
+
+        They are treated as base models and ControlNets are: read by safetensors-only loaders and named
+        to the user before anything loads (the CLI's first line, the app's status bar when a project
+        opens), so the user's recipes and projects may name them. A stranger's PNG may not, unless the
+        user allows local files, since its names would probe and load files of the user's choosing.
+        """
+        if not self.local_models:
+            raise UntrustedPath(f"{where} names the local model file {shown(reference, 120)}, which a recipe from "
+                                "a PNG may not load")
+        return self._in_own_folder(reference, where)
+
+    def _in_own_folder(self, reference: str, where: str) -> str:
+        """A relative name is found in the recipe's own folder only (never the current folder)."""
         _check_file_name(reference, where)
         if self.base_dir is None or Path(reference).is_absolute():
             return reference

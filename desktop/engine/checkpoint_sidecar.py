@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop.domain.errors import UnreadableFile
+from desktop.domain.safe_files import read_text_file
 
 _MAX_YAML = 1024 * 1024
 
@@ -22,10 +23,10 @@ def read_sidecar_yaml(model_path: Path) -> dict[str, Any] | None:
     import yaml
 
     try:
-        if yaml_path.stat().st_size > _MAX_YAML:
-            raise UnreadableFile(f"{yaml_path.name} beside the model is too large to be its config")
-        config = yaml.safe_load(yaml_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        config = yaml.safe_load(read_text_file(yaml_path, limit=_MAX_YAML, what="model config"))
+    except UnreadableFile as err:
+        raise UnreadableFile(f"{yaml_path.name} beside the model cannot be read as its config: {err}") from err
+    except yaml.YAMLError as err:
         raise UnreadableFile(f"{yaml_path.name} beside the model cannot be read as its config: {err}") from err
     return config if isinstance(config, dict) else {}
 

@@ -142,6 +142,7 @@ class MainWindow(QMainWindow):
         self._action("&100 %", self.canvas.actual_size, "Ctrl+1", view_menu)
         tools_menu = bar.addMenu("&Tools")
         self._action("&Train a ControlNet…", self.open_train_window, None, tools_menu)
+        self._action("&LoRA Folder…", self.choose_lora_folder, None, tools_menu)
         generate_menu = bar.addMenu("&Generate")
         self.generate_action = self._action(
             "&Generate", self.generate, [QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")], generate_menu)
@@ -459,13 +460,23 @@ class MainWindow(QMainWindow):
         seed = random.randint(0, SEED_MAX) if state.settings.random_seed else state.settings.seed
         width, height = state.settings.width, state.settings.height
 
+        lora_dir = Path(self.app_settings.lora_folder) if self.app_settings.lora_folder else None
+
         def make_recipe():
             layers = list(state.layers)
-            return build_recipe(state, control_images_png(layers, width, height), seed,
-                                mask_images_png(layers, width, height))
+            recipe = build_recipe(state, control_images_png(layers, width, height), seed,
+                                  mask_images_png(layers, width, height))
+            return recipe.with_overrides(lora_dir=lora_dir)  # where <lora:name> in the prompt looks
 
         self.prompt_panel.remember_seed(seed)
         self.controller.start(make_recipe)
+
+    def choose_lora_folder(self) -> None:
+        """The folder `<lora:name:weight>` in a prompt looks in, as in A1111 (kept in the app's settings)."""
+        folder = self.dialogs.open_folder("Choose the LoRA folder")
+        if folder:
+            self.app_settings.lora_folder = str(Path(folder).resolve())
+            self.statusBar().showMessage(f"<lora:name> in a prompt now looks in {self.app_settings.lora_folder}")
 
     def cancel(self) -> None:
         self.live_timer.stop()

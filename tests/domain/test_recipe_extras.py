@@ -72,13 +72,17 @@ def test_files_pass_the_recipe_gate(tmp_path):
     assert extras.embeddings == (str(tmp_path / "bad-hands.safetensors"),)
     assert extras.vae == str(tmp_path / "vae-ft-mse.safetensors")
     assert extras.prompt == "a  house"
-    stranger = load_recipe_file(path).with_overrides(self_contained=True)
-    with pytest.raises(UntrustedPath, match="loras\\[0\\].path names the local file"):
+    stranger = load_recipe_file(path).with_overrides(self_contained=True, local_models=False)  # a PNG's
+    with pytest.raises(UntrustedPath, match="loras\\[0\\].path names the local model file"):
         model_extras(stranger)
     for field in ("loras", "embeddings", "vae"):  # each one alone is refused too
-        alone = recipe_from_dict({field: EXTRAS[field]}, tmp_path, self_contained=True)
+        alone = recipe_from_dict({field: EXTRAS[field]}, tmp_path, self_contained=True).with_overrides(
+            local_models=False)
         with pytest.raises(UntrustedPath):
             model_extras(alone)
+    # the app's own recipe (self-contained: it reads no image file) names model files like its base model
+    own = load_recipe_file(path).with_overrides(self_contained=True)
+    assert model_extras(own).loras == extras.loras
 
 
 def test_a_file_missing_from_the_recipe_folder_names_the_field(tmp_path):
@@ -118,8 +122,12 @@ def test_tags_resolve_in_the_lora_folder_or_are_reported(tmp_path):
         model_extras(recipe.with_overrides(prompt="<lora:gone>", lora_dir=tmp_path))
     with pytest.raises(InvalidRecipe, match="is not a folder"):
         model_extras(recipe.with_overrides(lora_dir=tmp_path / "missing"))
-    with pytest.raises(UntrustedPath):
-        model_extras(recipe.with_overrides(lora_dir=tmp_path, self_contained=True))
+    # a stranger's PNG may pick among the user's own LoRAs by name (as A1111 PNGs do), nothing else
+    stranger = recipe.with_overrides(lora_dir=tmp_path, self_contained=True, local_models=False)
+    assert model_extras(stranger).loras == found.loras
+    for name in ("../ink", "sub/ink", "..\\ink"):
+        with pytest.raises(InvalidRecipe):
+            model_extras(stranger.with_overrides(prompt=f"<lora:{name}>"))
 
 
 def test_the_same_lora_twice_is_refused(tmp_path):

@@ -176,3 +176,29 @@ def test_a_project_with_a_bad_lora_entry_opens_without_it(window):
     loaded = project_from_dict(json.loads(json.dumps(data)))
     assert loaded.document.settings.loras == ()
     assert any("loras" in warning for warning in loaded.warnings)
+
+
+def test_a_lora_picked_in_the_app_and_a_prompt_tag_both_apply_in_a_run(window, qtbot, tmp_path):
+    """The app's own recipes are self-contained (a project may be a stranger's), yet the user's LoRAs are
+    model files named like base models: a run with one must work, and `<lora:...>` finds the LoRA folder."""
+    from desktop.engine.device import choose_device
+    from desktop.engine.model_cache import ModelCache
+    from tests.engine.extras_files import write_kohya_lora
+
+    base = ModelCache(choose_device("cpu")).base(window.document.settings.base_model)
+    folder = tmp_path / "loras"
+    folder.mkdir()
+    picked = write_kohya_lora(folder / "ink.safetensors", base, seed=1)
+    write_kohya_lora(folder / "paper.safetensors", base, seed=2)
+    window.dialogs.next_open = str(picked)
+    qtbot.mouseClick(window.prompt_panel.lora_list.add_button, Qt.MouseButton.LeftButton)
+    window.dialogs.next_open = str(folder)
+    next(a for a in window.menuBar().actions() if a.text() == "&Tools").menu().actions()[1].trigger()
+    assert window.app_settings.lora_folder == str(folder.resolve())
+    window.document.set_settings(prompt="a house <lora:paper:0.5>")
+    with qtbot.waitSignal(window.controller.result_ready, timeout=60000) as made:
+        window.generate()
+    assert window.dialogs.errors == []
+    loras = window.controller.worker._cache.applied.loras
+    assert loras.file_loads == 2 and sorted(loras._weights.values()) == [0.5, 1.0]
+    assert made.args[0].notices == []
