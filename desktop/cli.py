@@ -61,8 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
         "asks for are always named before they load)")
     render.add_argument(
         "--lora-dir", metavar="DIR",
-        help="the folder of LoRA files: <lora:name:weight> in a prompt loads DIR/name.safetensors (a recipe from a "
-        "PNG also needs --allow-local-files); without it such tags are reported and ignored")
+        help="the folder of LoRA files: <lora:name:weight> in a prompt loads DIR/name.safetensors (also a PNG's "
+        "tags: they can pick only among the LoRAs in DIR, named before they load); without it such tags are "
+        "reported and ignored")
 
     train = sub.add_parser("train", help="train a ControlNet, or rebuild the built-in demo model")
     train_sub = train.add_subparsers(dest="what", metavar="WHAT", required=True)

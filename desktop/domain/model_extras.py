@@ -8,6 +8,7 @@ reported, never encoded as words.
 
 from __future__ import annotations
 
+import glob
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +74,8 @@ def model_extras(recipe: Recipe) -> ModelExtras:
 def _tag_file(recipe: Recipe, tag: LoraTag) -> str:
     folder = recipe.lora_dir
     path = str(folder / f"{tag.name}.safetensors")  # the user's own folder; the tag's name holds no separator
+    if not os.path.isfile(path) and os.path.isdir(folder):  # A1111 also finds LoRAs kept in subfolders
+        path = str(next(iter(sorted(Path(folder).rglob(glob.escape(tag.name) + ".safetensors"))), path))
     if not os.path.isfile(path):
         reason = "is not a folder" if not os.path.isdir(folder) else f"has no {shown(tag.name + '.safetensors', 80)}"
         raise InvalidRecipe("prompt", f"names LoRA {shown(tag.name, 60)}, but the LoRA folder {folder} {reason}")

@@ -6,7 +6,8 @@ written them) and written back; a `version` key is always written.
 A recipe reads local files (control images, masks, OpenPose JSON) only through `local_file`: one
 a user wrote finds them in its own folder; one that came inside a PNG or a project is
 self-contained and reads none, so a stranger's file cannot make the app read and embed yours.
-LoRAs, embeddings and a VAE override are local files too, read through `local_file` like the rest.
+LoRAs, embeddings and a VAE override are model files, gated by `model_file` as base models are: the
+user's recipes and projects may name them (they are named before loading); a stranger's PNG may not.
 Likewise it loads a preprocessor's network only through `preprocessor_model`: a stranger's PNG
 recipe may name hub models, never a local folder; the app's own recipes (self-contained, since a
 project may be a stranger's) load what the user picked in a layer's fields, named when it opens.

@@ -12,14 +12,18 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import PurePosixPath
 
-from desktop.domain.errors import ModelNotFound
+from desktop.domain.errors import ModelNotFound, ModelRejected
 
 CONFIG_PATTERNS = ["model_index.json", "config.json", "*/config.json", "scheduler/*.json", "tokenizer*/*"]
-WEIGHT_SUFFIXES = (".safetensors", ".safetensors.index.json")
-_WEIGHT_NAME = re.compile(r"^(diffusion_pytorch_model|model)(\.fp16)?(-\d+-of-\d+)?\.safetensors(\.index\.json)?$")
+WEIGHT_SUFFIXES = (".safetensors", ".safetensors.index.json", ".safetensors.index.fp16.json")
+# diffusers' names, whole or sharded, with their fp16 variants: model.fp16-00001-of-00002.safetensors, ...
+_WEIGHT_NAME = re.compile(
+    r"^(diffusion_pytorch_model|model)(\.fp16)?(-\d+-of-\d+)?\.safetensors(\.index(\.fp16)?\.json)?$")
+PICKLE_SUFFIXES = (".bin", ".ckpt", ".pt", ".pth", ".pkl")
 BASE_FOLDERS = ("unet", "vae", "text_encoder", "text_encoder_2")
 
 DownloadProgress = Callable[[int, int], None]
+_NETWORK_LIBRARIES = ("httpx", "httpcore", "requests", "urllib", "h11", "h2", "anyio", "ssl", "socket")
 
 
 def download_snapshot(repo_id: str, patterns: list[str], progress: DownloadProgress | None = None) -> str:
@@ -51,8 +55,23 @@ def download_model(repo_id: str, folders: Iterable[str], prefer_fp16: bool,
 
     with _hub_errors(repo_id):
         files = list_repo_files(repo_id)
-    patterns = CONFIG_PATTERNS + choose_weight_files(files, folders, prefer_fp16)
-    return download_snapshot(repo_id, patterns, progress)
+    chosen = choose_weight_files(files, folders, prefer_fp16)
+    _refuse_pickle_only(repo_id, files, folders, chosen)
+    return download_snapshot(repo_id, CONFIG_PATTERNS + chosen, progress)
+
+
+def _refuse_pickle_only(repo_id: str, files: list[str], folders: Iterable[str], chosen: list[str]) -> None:
+    """A folder whose weights exist only as pickles is refused before anything downloads (never "damaged")."""
+    for folder in folders:
+        if any(str(PurePosixPath(name).parent) == folder for name in chosen):
+            continue
+        pickles = [name for name in files
+                   if str(PurePosixPath(name).parent) == folder and name.endswith(PICKLE_SUFFIXES)]
+        if pickles:
+            raise ModelRejected(
+                f"{repo_id} holds only pickle weights for {'its model' if folder == '.' else folder} "
+                f"({PurePosixPath(pickles[0]).name}), which are never opened; use a safetensors version"
+            )
 
 
 def choose_weight_files(files: Iterable[str], folders: Iterable[str], prefer_fp16: bool) -> list[str]:
@@ -66,7 +85,7 @@ def choose_weight_files(files: Iterable[str], folders: Iterable[str], prefer_fp1
             continue
         if not _WEIGHT_NAME.match(path.name):
             continue
-        is_fp16 = ".fp16." in path.name
+        is_fp16 = ".fp16" in path.name
         by_folder.setdefault(str(path.parent), {}).setdefault(is_fp16, []).append(name)
     chosen: list[str] = []
     for variants in by_folder.values():
@@ -90,7 +109,11 @@ def _hub_errors(repo_id: str) -> Iterator[None]:
         raise ModelNotFound(f"model not found on the hub: {repo_id}") from err
     except GatedRepoError as err:
         raise ModelNotFound(f"{repo_id} needs a hub login and accepted licence before it can be downloaded") from err
-    except (LocalEntryNotFoundError, OfflineModeIsEnabled, HfHubHTTPError, OSError) as err:
+    except Exception as err:  # noqa: BLE001 - the HTTP clients' own errors are not OSErrors
+        if not isinstance(err, (LocalEntryNotFoundError, OfflineModeIsEnabled, HfHubHTTPError, OSError)) and not (
+            type(err).__module__.split(".")[0].rstrip("0123456789") in _NETWORK_LIBRARIES
+        ):
+            raise
         raise ModelNotFound(
             f"cannot reach the model hub to get {repo_id} (no network?); download it once elsewhere "
             "and point the app at the local folder or .safetensors file instead",

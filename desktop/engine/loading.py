@@ -24,7 +24,7 @@ from .hub import BASE_FOLDERS, DownloadProgress, cached_snapshot, download_model
 from .memory import is_out_of_memory, out_of_memory
 from .model_family import describe_unet_config, family_of_unet_config, info_from_folder, read_json, zero_empty_negative
 from .model_ref import ModelRef
-from .safetensors_check import check_folder_weights
+from .safetensors_check import check_folder_weights, weights_variant
 
 CONFIGS = Path(__file__).resolve().parents[2] / "resources" / "configs"
 SD15_CONFIG = CONFIGS / "sd15"
@@ -158,9 +158,9 @@ def _base_from_folder(folder: Path, source: str, device: DeviceChoice) -> BaseMo
         check_folder_weights(folder / part)
     dtype = device.dtype
     unet = UNet2DConditionModel.from_pretrained(
-        folder, subfolder="unet", variant=_variant(folder / "unet"), use_safetensors=True, torch_dtype=dtype)
+        folder, subfolder="unet", variant=weights_variant(folder / "unet"), use_safetensors=True, torch_dtype=dtype)
     vae = AutoencoderKL.from_pretrained(
-        folder, subfolder="vae", variant=_variant(folder / "vae"), use_safetensors=True, torch_dtype=dtype)
+        folder, subfolder="vae", variant=weights_variant(folder / "vae"), use_safetensors=True, torch_dtype=dtype)
     text_encoder, tokenizer = _text_part(folder, "", info.family, dtype)
     text_encoder_2 = tokenizer_2 = None
     if info.family is Family.SDXL:
@@ -178,7 +178,7 @@ def _text_part(folder: Path, suffix: str, family: Family, dtype: torch.dtype):
     encoder_folder = folder / f"text_encoder{suffix}"
     architectures = (read_json(encoder_folder / "config.json") or {}).get("architectures") or []
     kind = CLIPTextModelWithProjection if "CLIPTextModelWithProjection" in architectures else CLIPTextModel
-    encoder = kind.from_pretrained(encoder_folder, variant=_variant(encoder_folder), use_safetensors=True, dtype=dtype)
+    encoder = kind.from_pretrained(encoder_folder, variant=weights_variant(encoder_folder), use_safetensors=True, dtype=dtype)
     tokenizer_folder = folder / f"tokenizer{suffix}"
     if any((tokenizer_folder / name).is_file() for name in ("vocab.json", "tokenizer.json")):
         tokenizer = CLIPTokenizer.from_pretrained(tokenizer_folder)
@@ -187,12 +187,6 @@ def _text_part(folder: Path, suffix: str, family: Family, dtype: torch.dtype):
 
         tokenizer = load_clip_tokenizer(PAD_TOKENS[family][1 if suffix else 0])
     return encoder, tokenizer
-
-
-def _variant(folder: Path) -> str | None:
-    """'fp16' when a weights folder holds only `*.fp16.safetensors` files (fp16-variant-only repos)."""
-    names = [p.name for p in folder.glob("*.safetensors")]
-    return "fp16" if names and all(".fp16." in n for n in names) else None
 
 
 def _scheduler_config(folder: Path) -> dict[str, Any]:
@@ -248,7 +242,7 @@ def _controlnet_from_folder(folder: Path, device: DeviceChoice, family: Family |
         folder = folder / "controlnet"
     _check_controlnet_config(folder, folder.name, family)
     check_folder_weights(folder)
-    net = ControlNetModel.from_pretrained(folder, variant=_variant(folder), use_safetensors=True,
+    net = ControlNetModel.from_pretrained(folder, variant=weights_variant(folder), use_safetensors=True,
                                           torch_dtype=device.dtype)
     return _finish_net(net, device)
 

@@ -39,6 +39,9 @@ class LoraLayout:
             return family.label
         if self.two_encoders:
             return Family.SDXL.label
+        by_text = Family.from_context_dim(self.text_widths[0])  # a text-encoder-only LoRA: its encoder's width
+        if by_text is not None:
+            return by_text.label
         return f"{Family.SD1.label} or {Family.SD2.label}" if self.text_encoders == 1 else None
 
 

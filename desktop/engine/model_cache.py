@@ -16,6 +16,7 @@ from .extras import AppliedExtras
 from .hub import DownloadProgress
 from .loading import load_base_model, load_controlnet
 from .model_ref import ModelRef, parse_model_ref
+from .safetensors_check import is_difference_file
 
 MAX_CONTROLNETS = 4
 
@@ -53,10 +54,9 @@ class ModelCache:
     def controlnet(self, reference: str, progress: DownloadProgress | None = None, family: Family | None = None):
         """A loaded ControlNet; with `family`, one made for another family is refused before it loads.
 
-        A single file may be a ControlNet 1.0 "difference" file, made from the loaded base's weights: it is
-        kept per base model."""
+        A ControlNet 1.0 "difference" file is made from the loaded base's weights: it is kept per base model."""
         ref = parse_model_ref(reference)
-        key = (ref, self._base_ref if ref.kind == "file" else None)
+        key = (ref, self._base_ref if ref.kind == "file" and is_difference_file(ref.location) else None)
         if key in self._nets:
             self._nets.move_to_end(key)
             return self._nets[key]

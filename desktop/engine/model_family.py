@@ -45,8 +45,17 @@ def info_from_folder(folder: Path) -> ModelInfo:
     if unet is None:
         raise ModelDamaged(f"model file is damaged: {folder}/unet/config.json cannot be read")
     index = read_json(folder / "model_index.json") or {}
-    if unet.get("addition_embed_type") == "text_time" and "text_encoder" not in index and "text_encoder_2" in index:
+    first_encoder = (index.get("text_encoder") or [None])[0]  # a saved refiner lists it as [null, null]
+    if unet.get("addition_embed_type") == "text_time" and (
+        unet.get("cross_attention_dim") == 1280 or (first_encoder is None and "text_encoder_2" in index)
+    ):
         raise UnsupportedModel(f"{folder.name} is an SDXL refiner; it only refines, pick an SDXL base model")
+    channels = unet.get("in_channels", 4)
+    if channels not in (4, 9):
+        raise UnsupportedModel(
+            f"{folder.name} has a UNet with {channels} input channels (an instruct-pix2pix, depth-to-image or "
+            "upscaler model); ControlNet Studio runs text-to-image models"
+        )
     family = family_of_unet_config(unet)
     scheduler = read_json(folder / "scheduler" / "scheduler_config.json") or {}
     prediction = scheduler.get("prediction_type") or EPSILON

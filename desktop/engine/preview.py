@@ -77,7 +77,7 @@ def fit_latent_rgb_map(base: BaseModel, samples: int = 48, seed: int = 0) -> tup
     rng = np.random.default_rng(seed)
     blocks = rng.uniform(-1, 1, size=(samples, 3, 4, 4))
     images = np.kron(blocks, np.ones((1, 1, side // 4, side // 4)))
-    pixels = torch.tensor(images, dtype=base.dtype, device=base.device)
+    pixels = torch.tensor(images, dtype=base.vae.dtype, device=base.device)
     latents = base.vae.encode(pixels).latent_dist.mean * base.vae.config.scaling_factor
     decoded = base.vae.decode(latents / base.vae.config.scaling_factor).sample
     target = torch.nn.functional.avg_pool2d(decoded.float().clamp(-1, 1), factor)

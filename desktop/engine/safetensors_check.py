@@ -34,7 +34,8 @@ def read_safetensors_header(path: str | Path) -> dict:
         if name == "__metadata__":
             continue
         offsets = entry.get("data_offsets") if isinstance(entry, dict) else None
-        if not (isinstance(offsets, list) and len(offsets) == 2 and 0 <= offsets[0] <= offsets[1] <= data_size):
+        if not (isinstance(offsets, list) and len(offsets) == 2 and all(type(o) is int for o in offsets)
+                and 0 <= offsets[0] <= offsets[1] <= data_size):
             raise ModelDamaged(damaged, detail=f"tensor {name} lies past the end of the file")
     return {k: v for k, v in header.items() if k != "__metadata__"}
 
@@ -53,3 +54,18 @@ def check_folder_weights(folder: Path) -> None:
         raise ModelDamaged(f"model file is damaged: {folder} has no weights file")
     for file in tensors:
         read_safetensors_header(file)
+
+
+def weights_variant(folder: Path) -> str | None:
+    """'fp16' when a weights folder holds only fp16-variant files (`model.fp16.safetensors`, or sharded
+    `model.fp16-00001-of-00002.safetensors`), as hub repositories with only that variant do."""
+    names = [p.name for p in folder.glob("*.safetensors")]
+    return "fp16" if names and all(".fp16." in n or ".fp16-" in n for n in names) else None
+
+
+def is_difference_file(path: str | Path) -> bool:
+    """A ControlNet 1.0 "diff" file (a `difference` key): its weights are added to a base model's."""
+    try:
+        return "difference" in read_safetensors_header(path)
+    except (ModelDamaged, OSError):
+        return False  # loading it says what is wrong

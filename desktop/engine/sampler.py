@@ -170,16 +170,18 @@ def _sample(base: BaseModel, request: SamplerRequest, on_step: StepCallback | No
 
 
 def decode_latents(base: BaseModel, latents: torch.Tensor) -> np.ndarray:
-    """VAE decode; a NaN result in half precision is retried once in float32."""
+    """VAE decode in the VAE's own precision (float32 for one that overflows in half precision, chosen
+    when it loaded); a NaN result in half precision is retried once in float32."""
     vae = base.vae
     scale = vae.config.scaling_factor
-    images = vae.decode(latents / scale, return_dict=False)[0]
-    if not bool(torch.isfinite(images).all()) and vae.dtype != torch.float32:
+    dtype = vae.dtype
+    images = vae.decode(latents.to(dtype) / scale, return_dict=False)[0]
+    if not bool(torch.isfinite(images).all()) and dtype != torch.float32:
         vae.to(torch.float32)
         try:
             images = vae.decode(latents.float() / scale, return_dict=False)[0]
         finally:
-            vae.to(base.dtype)
+            vae.to(dtype)
     if not bool(torch.isfinite(images).all()):
         raise NaNOutput("the VAE produced invalid values (NaN); no image was kept")
     return decoded_to_rgb(images)

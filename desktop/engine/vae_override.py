@@ -19,7 +19,7 @@ from desktop.domain.errors import ArchitectureMismatch, ModelNotFound
 from .device import DeviceChoice
 from .extra_files import explained, read_header
 from .model_family import read_json
-from .safetensors_check import check_folder_weights
+from .safetensors_check import check_folder_weights, weights_variant
 
 _PREFIXES = ("first_stage_model.", "vae.", "")
 
@@ -34,7 +34,7 @@ def load_vae_override(reference: str, own_vae, device: DeviceChoice):
         _check_config(folder, own_vae)
         check_folder_weights(folder)
         vae = explained(f"loading VAE {path.name}", lambda: AutoencoderKL.from_pretrained(
-            folder, use_safetensors=True, torch_dtype=device.dtype))
+            folder, variant=weights_variant(folder), use_safetensors=True, torch_dtype=device.dtype))
     else:
         _check_file(path, own_vae)
         with tempfile.TemporaryDirectory() as config_folder:

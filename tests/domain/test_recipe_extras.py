@@ -153,3 +153,11 @@ def test_the_lora_folder_setting_round_trips(tmp_path):
     assert load_settings(path).settings.lora_folder == str(tmp_path)
     path.write_text(json.dumps({"lora_folder": 3}))
     assert load_settings(path).settings.lora_folder == ""
+
+
+def test_a_tag_finds_a_lora_kept_in_a_subfolder_as_a1111_does(tmp_path):
+    (tmp_path / "styles").mkdir()
+    (tmp_path / "styles" / "ink[v2].safetensors").write_bytes(b"x")
+    (tmp_path / "styles" / "inkv.safetensors").write_bytes(b"x")
+    recipe = Recipe(prompt="a cat <lora:ink[v2]:0.7>", lora_dir=tmp_path)
+    assert model_extras(recipe).loras == (LoraChoice(str(tmp_path / "styles" / "ink[v2].safetensors"), 0.7),)
