@@ -75,7 +75,13 @@ def _hub_folder(repo_id: str, folders: tuple[str, ...], device: DeviceChoice, pr
     cached = cached_snapshot(repo_id)
     if cached is not None and complete(Path(cached)):
         return Path(cached)
-    return Path(download_model(repo_id, folders, prefer_fp16=device.dtype == torch.float16, progress=progress))
+    try:
+        return Path(download_model(repo_id, folders, prefer_fp16=device.dtype == torch.float16, progress=progress))
+    except ModelNotFound as err:
+        if cached is None:
+            raise
+        raise ModelNotFound(f"the cached copy of {repo_id} is incomplete (an interrupted download?) and the hub "
+                            "cannot be reached to finish it", detail=err.detail) from err
 
 
 def _config_only(repo_id: str, progress: DownloadProgress | None) -> str:

@@ -142,3 +142,15 @@ def test_a_text_encoder_only_lora_names_its_family():
 
     assert LoraLayout(False, 1, None, (768, None)).family_label == "SD 1.x"
     assert LoraLayout(False, 1, None, (1024, None)).family_label == "SD 2.x"
+
+
+def test_an_incomplete_cached_snapshot_offline_says_so(family_models, monkeypatch):  # noqa: F811
+    import huggingface_hub.constants as hub_constants
+
+    from .original_layouts import write_hub_snapshot
+
+    snapshot = write_hub_snapshot(family_models.sd1, hub_constants.HF_HUB_CACHE, "someone/half-downloaded")
+    shutil.rmtree(snapshot / "unet")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelNotFound, match="cached copy of someone/half-downloaded is incomplete"):
+        ModelCache(choose_device("cpu")).base("someone/half-downloaded")
