@@ -16,6 +16,7 @@ import torch
 
 from desktop.domain.family import EPSILON, Family
 
+from .synthetic_models import build_controlnet
 from .tokenizers import family_tokenizers
 
 CLIP_VOCAB = 49408
@@ -57,19 +58,7 @@ def build_tiny_family_controlnet(
 ) -> Path:
     """A ControlNet copied from the base's UNet (so it keeps SDXL's text-time embedding), reading
     the control image at the latent grid's factor, with zero convolutions that visibly steer."""
-    from diffusers import AutoencoderKL, ControlNetModel, UNet2DConditionModel
-
-    unet = UNet2DConditionModel.from_pretrained(base_folder, subfolder="unet", use_safetensors=True)
-    vae_blocks = len(AutoencoderKL.load_config(Path(base_folder) / "vae")["block_out_channels"])
-    net = ControlNetModel.from_unet(unet, conditioning_embedding_out_channels=(16, 32, 96, 256)[:vae_blocks])
-    net.register_to_config(global_pool_conditions=global_pool)
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for conv in [*net.controlnet_down_blocks, net.controlnet_mid_block]:
-            conv.weight.copy_(torch.randn(conv.weight.shape, generator=generator) * 0.3)
-            conv.bias.copy_(torch.randn(conv.bias.shape, generator=generator) * 0.05)
-    net.save_pretrained(folder, safe_serialization=True)
-    return Path(folder)
+    return build_controlnet(base_folder, folder, seed=seed, global_pool=global_pool)
 
 
 def _use_hub_text_encoder_names(folder: Path) -> None:

@@ -74,7 +74,8 @@ def build_sd15_shape_base(folder: str | Path, seed: int = 0, tokenizer: str | Pa
     return folder
 
 
-def build_controlnet(base_folder: str | Path, folder: str | Path, *, zero: bool = False, seed: int = 1) -> Path:
+def build_controlnet(base_folder: str | Path, folder: str | Path, *, zero: bool = False, seed: int = 1,
+                     global_pool: bool = False) -> Path:
     """A ControlNet copied from the base UNet (`from_unet`); unless `zero`, its zero
     convolutions get small random weights so that it visibly steers."""
     from diffusers import AutoencoderKL, ControlNetModel, UNet2DConditionModel
@@ -83,6 +84,7 @@ def build_controlnet(base_folder: str | Path, folder: str | Path, *, zero: bool 
     vae_blocks = len(AutoencoderKL.load_config(Path(base_folder) / "vae")["block_out_channels"])
     channels = (16, 32, 96, 256)[:vae_blocks]
     net = ControlNetModel.from_unet(unet, conditioning_embedding_out_channels=channels)
+    net.register_to_config(global_pool_conditions=global_pool)
     if not zero:
         generator = torch.Generator().manual_seed(seed)
         with torch.no_grad():

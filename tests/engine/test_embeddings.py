@@ -1,5 +1,5 @@
 """Textual-inversion embeddings through diffusers' `load_textual_inversion`: parity with a pipeline that
-loaded the same file (single and multi-vector, SDXL's two-encoder format), unloading, and refusals."""
+loaded_twice the same file (single and multi-vector, SDXL's two-encoder format), unloading, and refusals."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ import torch
 from desktop.domain.errors import InvalidRecipe, ModelDamaged, WrongFamily
 from desktop.domain.family import Family
 from desktop.domain.model_extras import LoraChoice, ModelExtras
-from desktop.engine.device import choose_device
-from desktop.engine.model_cache import ModelCache
 from desktop.engine.prompt import encode_prompts
 from desktop.engine.sampler import ControlInput, sample
 from desktop.engine.schedulers import make_scheduler
@@ -18,20 +16,10 @@ from tests.conftest import scribble_pixels
 
 from .extras_files import random_vectors, write_embedding, write_kohya_lora
 from .family_models import family_models  # noqa: F401 - fixture
+from .conftest import cpu_model_cache
 from .helpers import SIZE, diffusers_pipeline, max_diff, ours, theirs
 
 PROMPT = "a red circle in mystyle on a blue background"
-
-
-def _cache() -> ModelCache:
-    return ModelCache(choose_device("cpu"))
-
-
-@pytest.fixture()
-def loaded(tiny_models):
-    mine, reference = _cache(), _cache()
-    return (mine, mine.base(str(tiny_models.base)), mine.controlnet(str(tiny_models.controlnet)),
-            reference.base(str(tiny_models.base)), reference.controlnet(str(tiny_models.controlnet)))
 
 
 def _width(base, encoder: str = "text_encoder") -> int:
@@ -41,8 +29,8 @@ def _width(base, encoder: str = "text_encoder") -> int:
 @pytest.mark.parametrize("vectors, key", [
     (1, "emb_params"), (3, "emb_params"), (2, "<mystyle>"), (1, "string_to_param.*"),  # A1111's, diffusers'
 ])
-def test_embedding_matches_the_pipeline_that_loaded_it(loaded, tmp_path, vectors, key):
-    cache, base, net, ref_base, ref_net = loaded
+def test_embedding_matches_the_pipeline_that_loaded_it(loaded_twice, tmp_path, vectors, key):
+    cache, base, net, ref_base, ref_net = loaded_twice
     path = write_embedding(tmp_path / "mystyle.safetensors", random_vectors(vectors, _width(base), seed=vectors), key)
     plain = ours(base, [ControlInput(net, scribble_pixels(SIZE))], prompt=PROMPT)
     prompt, _ = cache.apply_extras(ModelExtras(embeddings=(str(path),), prompt=PROMPT))
@@ -55,8 +43,8 @@ def test_embedding_matches_the_pipeline_that_loaded_it(loaded, tmp_path, vectors
     assert prompt == PROMPT.replace("mystyle", spelled)
 
 
-def test_an_embedding_with_a_text_encoder_lora_matches_the_pipeline_doing_both(loaded, tmp_path):
-    cache, base, net, ref_base, ref_net = loaded
+def test_an_embedding_with_a_text_encoder_lora_matches_the_pipeline_doing_both(loaded_twice, tmp_path):
+    cache, base, net, ref_base, ref_net = loaded_twice
     lora = write_kohya_lora(tmp_path / "style.safetensors", base, seed=3)
     path = write_embedding(tmp_path / "mystyle.safetensors", random_vectors(2, _width(base), seed=4))
     prompt, _ = cache.apply_extras(ModelExtras(loras=(LoraChoice(str(lora), 0.9),), embeddings=(str(path),),
@@ -69,10 +57,10 @@ def test_an_embedding_with_a_text_encoder_lora_matches_the_pipeline_doing_both(l
     assert max_diff(mine, theirs(ref_base, [ControlInput(ref_net, scribble_pixels(SIZE))], prompt=PROMPT)) == 0
 
 
-def test_a_multi_vector_token_is_spelled_out_in_any_letter_case(loaded, tmp_path):
+def test_a_multi_vector_token_is_spelled_out_in_any_letter_case(loaded_twice, tmp_path):
     """CLIP reads `EasyNegative` and `easynegative` as one token: both get every vector (diffusers' own
     `maybe_convert_prompt` misses a mixed-case name and would use the first vector only)."""
-    cache, base, _, _, _ = loaded
+    cache, base, _, _, _ = loaded_twice
     path = write_embedding(tmp_path / "EasyNegative.safetensors", random_vectors(2, _width(base), seed=5))
     prompt, negative = cache.apply_extras(ModelExtras(embeddings=(str(path),), prompt="a cat, easynegative",
                                                       negative_prompt="EasyNegative"))
@@ -81,8 +69,8 @@ def test_a_multi_vector_token_is_spelled_out_in_any_letter_case(loaded, tmp_path
     assert ids[-3:-1] == base.tokenizer.convert_tokens_to_ids(["EasyNegative", "EasyNegative_1"])
 
 
-def test_a_removed_embedding_leaves_no_word_behind(loaded, tmp_path):
-    cache, base, _, _, _ = loaded
+def test_a_removed_embedding_leaves_no_word_behind(loaded_twice, tmp_path):
+    cache, base, _, _, _ = loaded_twice
     before = encode_prompts(base, PROMPT, None, SIZE, SIZE)[0].embeds
     path = write_embedding(tmp_path / "mystyle.safetensors", random_vectors(2, _width(base), seed=1))
     cache.apply_extras(ModelExtras(embeddings=(str(path),), prompt=PROMPT))
@@ -101,7 +89,7 @@ def test_sdxl_two_encoder_embedding_matches_the_pipeline(family_models, tmp_path
 
     from .test_families import _request, _sdxl_pipeline_image
 
-    mine, reference = _cache(), _cache()
+    mine, reference = cpu_model_cache(), cpu_model_cache()
     base, ref_base = mine.base(str(family_models.sdxl)), reference.base(str(family_models.sdxl))
     net = mine.controlnet(str(family_models.sdxl_net), family=Family.SDXL)
     ref_net = reference.controlnet(str(family_models.sdxl_net), family=Family.SDXL)
@@ -127,7 +115,7 @@ def test_sdxl_two_encoder_embedding_matches_the_pipeline(family_models, tmp_path
 
 
 def test_embeddings_of_another_family_are_refused_naming_both(family_models, tmp_path):
-    sd1, sdxl = _cache(), _cache()
+    sd1, sdxl = cpu_model_cache(), cpu_model_cache()
     sd1_base, sdxl_base = sd1.base(str(family_models.sd1)), sdxl.base(str(family_models.sdxl))
     sizes = len(sd1_base.tokenizer), len(sdxl_base.tokenizer), len(sdxl_base.tokenizer_2)
     pair = write_embedding(tmp_path / "xl.safetensors",
@@ -145,7 +133,7 @@ def test_embeddings_of_another_family_are_refused_naming_both(family_models, tmp
 
 
 def test_an_embedding_named_like_a_word_or_with_many_tensors_is_refused(tiny_models, tmp_path):
-    cache = _cache()
+    cache = cpu_model_cache()
     base = cache.base(str(tiny_models.base))
     word = next(token for token in base.tokenizer.get_vocab() if token.isalpha() and len(token) > 2)
     clash = write_embedding(tmp_path / f"{word}.safetensors", random_vectors(1, _width(base), 1))

@@ -1,4 +1,4 @@
-"""LoRAs through diffusers' own loaders: parity with a pipeline that loaded the same file, weight
+"""LoRAs through diffusers' own loaders: parity with a pipeline that loaded_twice the same file, weight
 changes and removals that never reload the base, prompt tags, and refusals before the model is touched."""
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from desktop.domain.errors import (
 from desktop.domain.family import Family
 from desktop.domain.model_extras import LoraChoice, ModelExtras
 from desktop.domain.recipe import Condition, LoraEntry, Recipe
-from desktop.engine.device import choose_device
-from desktop.engine.model_cache import ModelCache
 from desktop.engine.prompt import encode_prompts
 from desktop.engine.render import render
 from desktop.engine.sampler import ControlInput, sample
@@ -25,21 +23,10 @@ from tests.conftest import scribble_pixels
 
 from .extras_files import write_kohya_lora, write_peft_lora
 from .family_models import family_models  # noqa: F401 - fixture
+from .conftest import cpu_model_cache
 from .helpers import SIZE, diffusers_pipeline, max_diff, ours, theirs
 
 PROMPT = "a red circle on a blue background"
-
-
-def _cache() -> ModelCache:
-    return ModelCache(choose_device("cpu"))
-
-
-@pytest.fixture()
-def loaded(tiny_models):
-    """Our cache, and a second copy of the same models for diffusers' pipeline to change."""
-    mine, reference = _cache(), _cache()
-    return (mine, mine.base(str(tiny_models.base)), mine.controlnet(str(tiny_models.controlnet)),
-            reference.base(str(tiny_models.base)), reference.controlnet(str(tiny_models.controlnet)))
 
 
 def _reference_loras(base, net, files_and_weights) -> None:
@@ -57,8 +44,8 @@ def _extras(*loras: tuple, prompt: str = PROMPT) -> ModelExtras:
 
 
 @pytest.mark.parametrize("layout", ["kohya", "diffusers"])
-def test_lora_on_unet_and_text_encoder_matches_the_pipeline(loaded, tmp_path, layout):
-    cache, base, net, ref_base, ref_net = loaded
+def test_lora_on_unet_and_text_encoder_matches_the_pipeline(loaded_twice, tmp_path, layout):
+    cache, base, net, ref_base, ref_net = loaded_twice
     writer = write_kohya_lora if layout == "kohya" else write_peft_lora
     lora = writer(tmp_path / "style.safetensors", base, seed=11)
     controls = [ControlInput(net, scribble_pixels(SIZE), weight=0.8)]
@@ -71,8 +58,8 @@ def test_lora_on_unet_and_text_encoder_matches_the_pipeline(loaded, tmp_path, la
     assert max_diff(mine, plain) > 10  # the LoRA acts: the parity is not of two plain models
 
 
-def test_two_loras_of_both_layouts_with_their_weights_match_the_pipeline(loaded, tmp_path):
-    cache, base, net, ref_base, ref_net = loaded
+def test_two_loras_of_both_layouts_with_their_weights_match_the_pipeline(loaded_twice, tmp_path):
+    cache, base, net, ref_base, ref_net = loaded_twice
     kohya = write_kohya_lora(tmp_path / "a.safetensors", base, seed=1, alpha=1.0)
     peft = write_peft_lora(tmp_path / "b.safetensors", base, seed=2, text=False)
     cache.apply_extras(_extras((kohya, -0.6), (peft, 1.3)))
@@ -82,8 +69,8 @@ def test_two_loras_of_both_layouts_with_their_weights_match_the_pipeline(loaded,
     assert max_diff(ours(base, controls, negative_prompt="blurry"), reference) == 0
 
 
-def test_weight_changes_and_removals_never_reload_the_base(loaded, tmp_path):
-    cache, base, _, _, _ = loaded
+def test_weight_changes_and_removals_never_reload_the_base(loaded_twice, tmp_path):
+    cache, base, _, _, _ = loaded_twice
     lora = write_kohya_lora(tmp_path / "style.safetensors", base, seed=3)
     plain = ours(base, [])
     loads = cache.loads
@@ -102,8 +89,8 @@ def test_weight_changes_and_removals_never_reload_the_base(loaded, tmp_path):
     assert cache.applied.loras.file_loads == 2 and cache.loads == loads
 
 
-def test_a_text_encoder_lora_weight_is_part_of_the_prompt_cache_key(loaded, tmp_path):
-    cache, base, _, _, _ = loaded
+def test_a_text_encoder_lora_weight_is_part_of_the_prompt_cache_key(loaded_twice, tmp_path):
+    cache, base, _, _, _ = loaded_twice
     text_lora = write_kohya_lora(tmp_path / "text.safetensors", base, seed=4)
     unet_lora = write_peft_lora(tmp_path / "unet.safetensors", base, seed=5, text=False)
 
@@ -122,7 +109,7 @@ def test_a_text_encoder_lora_weight_is_part_of_the_prompt_cache_key(loaded, tmp_
 
 
 def test_prompt_tags_load_from_the_lora_folder_as_the_loras_list_does(tiny_models, tmp_path):
-    cache = _cache()
+    cache = cpu_model_cache()
     base = cache.base(str(tiny_models.base))
     folder = tmp_path / "loras"
     write_kohya_lora(folder / "ink style.safetensors", base, seed=6)
@@ -134,7 +121,7 @@ def test_prompt_tags_load_from_the_lora_folder_as_the_loras_list_does(tiny_model
 
 
 def test_a_tag_without_a_lora_folder_is_reported_and_never_encoded(tiny_models):
-    cache = _cache()
+    cache = cpu_model_cache()
     plain = render(cache, _recipe(tiny_models))
     tagged = render(cache, _recipe(tiny_models, prompt=f"{PROMPT}<lora:ink:0.6>", negative_prompt="<lora:x>"))
     assert max_diff(tagged.image, plain.image) == 0
@@ -147,7 +134,7 @@ def test_a_tag_without_a_lora_folder_is_reported_and_never_encoded(tiny_models):
 @pytest.mark.parametrize("tag", ["<lora:../ink>", "<lora:sub/ink>", "<lora:a\\b:1>", "<lora:ink:heavy>",
                                  "<lora:ink:9>", "<lora:ink:0.5:0.5>"])
 def test_bad_prompt_tags_are_refused_before_anything_loads(tiny_models, tmp_path, tag):
-    cache = _cache()
+    cache = cpu_model_cache()
     with pytest.raises(InvalidRecipe, match="^prompt: "):
         render(cache, _recipe(tiny_models, prompt=f"a cat {tag}", lora_dir=tmp_path))
     assert cache.loads == 0
@@ -155,11 +142,11 @@ def test_bad_prompt_tags_are_refused_before_anything_loads(tiny_models, tmp_path
 
 def test_a_tag_naming_a_missing_file_is_refused(tiny_models, tmp_path):
     with pytest.raises(InvalidRecipe, match="has no 'ink.safetensors'"):
-        render(_cache(), _recipe(tiny_models, prompt="<lora:ink>", lora_dir=tmp_path))
+        render(cpu_model_cache(), _recipe(tiny_models, prompt="<lora:ink>", lora_dir=tmp_path))
 
 
 def test_a_strangers_recipe_naming_a_lora_is_refused_before_anything_loads(tiny_models, tmp_path):
-    cache = _cache()
+    cache = cpu_model_cache()
     lora = tmp_path / "style.safetensors"
     lora.write_bytes(b"not read")
     for recipe in (_recipe(tiny_models, loras=[LoraEntry(str(lora))]),
@@ -170,7 +157,7 @@ def test_a_strangers_recipe_naming_a_lora_is_refused_before_anything_loads(tiny_
 
 
 def test_the_models_line_names_the_loras_before_they_load(tiny_models, tmp_path):
-    cache = _cache()
+    cache = cpu_model_cache()
     base = cache.base(str(tiny_models.base))
     lora = write_kohya_lora(tmp_path / "style.safetensors", base, seed=7)
     lines = []
@@ -180,7 +167,7 @@ def test_the_models_line_names_the_loras_before_they_load(tiny_models, tmp_path)
 
 
 def test_another_familys_lora_is_refused_naming_both_before_it_touches_the_model(family_models, tmp_path):
-    sd1, sdxl = _cache(), _cache()
+    sd1, sdxl = cpu_model_cache(), cpu_model_cache()
     sd1_base, sdxl_base = sd1.base(str(family_models.sd1)), sdxl.base(str(family_models.sdxl))
     sdxl_lora = write_kohya_lora(tmp_path / "xl.safetensors", sdxl_base, seed=8, sgm_names=True)
     sd1_lora = write_kohya_lora(tmp_path / "one.safetensors", sd1_base, seed=9)
@@ -194,7 +181,7 @@ def test_another_familys_lora_is_refused_naming_both_before_it_touches_the_model
 def test_files_that_are_no_lora_are_refused(tiny_models, tmp_path):
     from safetensors.torch import save_file
 
-    cache = _cache()
+    cache = cpu_model_cache()
     cache.base(str(tiny_models.base))
     lycoris, other = tmp_path / "loha.safetensors", tmp_path / "vae.safetensors"
     save_file({"lora_unet_mid_block_attentions_0_proj_in.hada_w1_a": torch.zeros(2, 2)}, str(lycoris))
@@ -220,7 +207,7 @@ def test_sdxl_kohya_lora_on_both_text_encoders_and_the_unet_matches_the_pipeline
 
     from .test_families import _request, _sdxl_pipeline_image
 
-    mine, reference = _cache(), _cache()
+    mine, reference = cpu_model_cache(), cpu_model_cache()
     base, ref_base = mine.base(str(family_models.sdxl)), reference.base(str(family_models.sdxl))
     net = mine.controlnet(str(family_models.sdxl_net), family=Family.SDXL)
     ref_net = reference.controlnet(str(family_models.sdxl_net), family=Family.SDXL)
@@ -253,7 +240,7 @@ def _recipe(tiny_models, **changes) -> Recipe:
 def test_the_cli_loads_prompt_tags_from_lora_dir_and_reports_them_without(tiny_models, tmp_path, capsys):
     from desktop.cli import main
 
-    write_kohya_lora(tmp_path / "loras" / "ink.safetensors", _cache().base(str(tiny_models.base)), seed=12)
+    write_kohya_lora(tmp_path / "loras" / "ink.safetensors", cpu_model_cache().base(str(tiny_models.base)), seed=12)
     recipe = tmp_path / "recipe.json"
     recipe.write_text(_recipe(tiny_models, prompt=f"{PROMPT} <lora:ink:0.7>").to_json())
     folder = ["--lora-dir", str(tmp_path / "loras")]

@@ -10,7 +10,7 @@ from desktop.engine.cancel import CancelToken
 from desktop.engine.sampler import ControlInput, sample
 from tests.conftest import scribble_pixels
 
-from .helpers import max_diff, ours, request
+from .helpers import ours, request
 
 
 @pytest.fixture(scope="module")

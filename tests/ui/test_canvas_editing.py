@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import Qt
 
 from desktop.conditions.layer_images import control_image
 from desktop.domain.layers import PoseLayer, ScribbleLayer
