@@ -18,6 +18,8 @@ def base(cpu_cache, tiny_models):
 class _LinearVae:
     """A VAE whose decoder is exactly linear per pixel, so the fit has a known answer."""
 
+    dtype = torch.float32
+
     def __init__(self, decode_matrix: torch.Tensor, decode_bias: torch.Tensor) -> None:
         self.config = type("Config", (), {"block_out_channels": (8, 8), "scaling_factor": 0.5, "latent_channels": 4})
         self.m, self.b = decode_matrix, decode_bias
