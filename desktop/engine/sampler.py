@@ -16,35 +16,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from PIL import Image
 
 from desktop.domain.errors import Cancelled, NaNOutput, StudioError
-from desktop.domain.recipe import runs_at
 
 from .cancel import CancelToken
 from .components import BaseModel
-from .conditioning import Conditioning
-from .control_modes import BlockScaling, block_scaling, residual_heights
+from .control_guidance import ControlInput, prepare_controls
+from .model_step import ModelStep
 from .memory import is_out_of_memory, out_of_memory
 from .preview import PreviewPipe, alpha_table, decoded_to_rgb, latent_rgb_map, latents_to_rgb
 from .prompt import encode_prompts
 from .schedulers import make_scheduler
-
-
-@dataclass
-class ControlInput:
-    """One condition, resolved: a loaded ControlNet and its control image (H, W, 3 uint8)."""
-
-    controlnet: torch.nn.Module
-    image: np.ndarray
-    weight: float = 1.0
-    start: float = 0.0
-    end: float = 1.0
-    mode: str = "balanced"
-    enabled: bool = True
-
-    def active_at(self, step: int, total: int) -> bool:
-        return runs_at(self.enabled, self.weight, self.start, self.end, step, total)
 
 
 @dataclass
@@ -83,14 +65,6 @@ class SampleResult:
 StepCallback = Callable[[StepUpdate], None]
 
 
-@dataclass
-class _PreparedControl:
-    control: ControlInput
-    scaling: BlockScaling
-    image_single: torch.Tensor
-    image_both: torch.Tensor
-
-
 def sample(
     base: BaseModel,
     request: SamplerRequest,
@@ -125,7 +99,7 @@ def _sample(base: BaseModel, request: SamplerRequest, on_step: StepCallback | No
 
     factor = base.vae_scale_factor
     latent_h, latent_w = request.height // factor, request.width // factor
-    controls = _prepare_controls(base, request, cfg, latent_h)
+    controls = prepare_controls(base, request.controls, request.width, request.height, cfg, latent_h)
     active = [[c for c in controls if c.control.active_at(i, total)] for i in range(total)]
 
     from diffusers.utils.torch_utils import randn_tensor
@@ -135,6 +109,7 @@ def _sample(base: BaseModel, request: SamplerRequest, on_step: StepCallback | No
     latents = randn_tensor(shape, generator=generator, device=device, dtype=dtype) * scheduler.init_noise_sigma
     step_kwargs = _step_kwargs(scheduler, generator)
 
+    model_step = ModelStep(base.unet, conditioning, request.guidance_scale, cfg)
     previews = _Previewer(base, scheduler, request, on_step) if on_step else None
     preview_seconds = 0.0
     for i, t in enumerate(timesteps):
@@ -142,14 +117,7 @@ def _sample(base: BaseModel, request: SamplerRequest, on_step: StepCallback | No
             raise Cancelled()
         latent_in = torch.cat([latents] * 2) if cfg else latents
         latent_in = scheduler.scale_model_input(latent_in, t)
-        down, mid = control_residuals(active[i], latent_in, t, conditioning, cfg)
-        noise = base.unet(
-            latent_in, t, **conditioning.unet_kwargs(),
-            down_block_additional_residuals=down, mid_block_additional_residual=mid, return_dict=False,
-        )[0]
-        if cfg:
-            uncond, cond = noise.chunk(2)
-            noise = uncond + request.guidance_scale * (cond - uncond)
+        noise = model_step(latent_in, t, active[i])
         if previews is not None:
             mark = time.perf_counter()
             previews.after_model(i, latent_in[-1:], noise)
@@ -185,58 +153,6 @@ def decode_latents(base: BaseModel, latents: torch.Tensor) -> np.ndarray:
     if not bool(torch.isfinite(images).all()):
         raise NaNOutput("the VAE produced invalid values (NaN); no image was kept")
     return decoded_to_rgb(images)
-
-
-def _prepare_controls(base: BaseModel, request: SamplerRequest, cfg: bool, latent_h: int) -> list[_PreparedControl]:
-    """Control images fed as diffusers feeds them (RGB, 0..1, resized to the output size)."""
-    from diffusers.image_processor import VaeImageProcessor
-
-    processor = VaeImageProcessor(vae_scale_factor=base.vae_scale_factor, do_convert_rgb=True, do_normalize=False)
-    prepared = []
-    for control in request.controls:
-        if not control.enabled or control.weight == 0.0:
-            continue
-        net = control.controlnet
-        heights = residual_heights(latent_h, len(net.config.down_block_types), net.config.layers_per_block)
-        scaling = block_scaling(control.mode, control.weight, heights, global_pool=bool(net.config.global_pool_conditions))
-        if control.image.dtype == np.uint8:
-            pixels = processor.preprocess(Image.fromarray(control.image), height=request.height, width=request.width)
-        else:  # float control images carry values outside 0..1 (inpaint: -1 marks masked pixels)
-            pixels = torch.from_numpy(np.ascontiguousarray(control.image.transpose(2, 0, 1)))[None].float()
-            pixels = torch.nn.functional.interpolate(pixels, size=(request.height, request.width), mode="nearest")
-        single = pixels.to(dtype=torch.float32).to(device=base.device, dtype=net.dtype)
-        both = torch.cat([single] * 2) if cfg else single
-        prepared.append(_PreparedControl(control, scaling, single, both))
-    return prepared
-
-
-def control_residuals(controls: list[_PreparedControl], latent_in: torch.Tensor, t, conditioning: Conditioning,
-                      cfg: bool):
-    """Sum of the active ControlNets' residuals, each scaled by its mode; None when none is active."""
-    down: list[torch.Tensor] | None = None
-    mid: torch.Tensor | None = None
-    for prepared in controls:
-        scaling = prepared.scaling
-        cond_only = scaling.conditional_only and cfg
-        sample_in = latent_in[-1:] if cond_only else latent_in
-        context = conditioning.conditional_only() if cond_only else conditioning
-        image = prepared.image_single if cond_only else prepared.image_both
-        d, m = prepared.control.controlnet(
-            sample_in, t, **context.unet_kwargs(), controlnet_cond=image,
-            conditioning_scale=scaling.conditioning_scale, guess_mode=False, return_dict=False,
-        )
-        if scaling.scales is not None:
-            d = [r * s for r, s in zip(d, scaling.scales[:-1])]
-            m = m * scaling.scales[-1]
-        if cond_only:
-            d = [torch.cat([torch.zeros_like(r), r]) for r in d]
-            m = torch.cat([torch.zeros_like(m), m])
-        if down is None:
-            down, mid = list(d), m
-        else:
-            down = [a + b for a, b in zip(down, d)]
-            mid = mid + m
-    return down, mid
 
 
 def _step_kwargs(scheduler, generator: torch.Generator) -> dict:

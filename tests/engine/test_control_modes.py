@@ -8,7 +8,7 @@ import torch
 
 from desktop.engine.control_modes import block_scaling, residual_heights
 from desktop.engine.conditioning import Conditioning
-from desktop.engine.sampler import ControlInput, _prepare_controls, control_residuals
+from desktop.engine.control_guidance import ControlInput, control_residuals, prepare_controls
 from tests.conftest import scribble_pixels
 
 from .helpers import max_diff, ours, request, theirs
@@ -42,7 +42,7 @@ def test_residuals_match_definition(loaded, mode):
     base, net = loaded
     weight = 0.9
     req = request([ControlInput(net, scribble_pixels(32), weight=weight, mode=mode)])
-    prepared = _prepare_controls(base, req, True, 16)
+    prepared = prepare_controls(base, req.controls, req.width, req.height, True, 16)
     torch.manual_seed(0)
     latent_in = torch.randn(2, 4, 16, 16)
     embeds = torch.randn(2, 77, 32)

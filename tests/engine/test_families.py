@@ -178,12 +178,12 @@ def test_control_modes_scale_each_residual_of_the_sdxl_layout(cache, family_mode
     import numpy as np
 
     from desktop.engine.conditioning import Conditioning, sdxl_time_ids
-    from desktop.engine.sampler import _prepare_controls, control_residuals
+    from desktop.engine.control_guidance import control_residuals, prepare_controls
 
     base = cache.base(str(family_models.sdxl))
     net = cache.controlnet(str(family_models.sdxl_net), family=Family.SDXL)
     req = _request([ControlInput(net, scribble_pixels(SIZE), weight=0.7, mode=mode)])
-    prepared = _prepare_controls(base, req, True, SIZE // 8)
+    prepared = prepare_controls(base, req.controls, SIZE, SIZE, True, SIZE // 8)
     torch.manual_seed(0)
     latent_in = torch.randn(2, 4, SIZE // 8, SIZE // 8)
     conditioning = Conditioning(torch.randn(2, 77, base.unet.config.cross_attention_dim),
