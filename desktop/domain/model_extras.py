@@ -58,8 +58,8 @@ def model_extras(recipe: Recipe) -> ModelExtras:
         where = f"loras[{index}].path"
         _add(loras, LoraChoice(recipe.model_file(lora.path, where), lora.weight), where)
     if recipe.lora_dir is None:
-        notices += [f"prompt names LoRA {shown(tag.name, 60)} but no LoRA folder is set; the tag was ignored"
-                    for tag in tags]
+        notices += [f"prompt names LoRA {shown(tag.name, 60)} but no LoRA folder is set (render --lora-dir, or "
+                    "Tools > LoRA Folder in the app); the tag was ignored" for tag in tags]
     else:
         for tag in tags:
             _add(loras, LoraChoice(_tag_file(recipe, tag), tag.weight), "prompt")

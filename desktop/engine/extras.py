@@ -7,13 +7,18 @@ key `base.extras["text_adapters"]` names everything here that changes text encod
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from desktop.domain.errors import WrongFamily
+from desktop.domain.family import Family
 from desktop.domain.model_extras import ModelExtras
 
 from .components import BaseModel
 from .device import DeviceChoice
 from .embeddings import EmbeddingSet
-from .extra_files import FileId, file_id
+from .extra_files import FileId, file_id, read_header
 from .lora import LoraSet
+from .lora_layout import lora_layout
 from .vae_override import load_vae_override
 
 TEXT_ADAPTERS_KEY = "text_adapters"  # read by prompt.py's embedding cache
@@ -46,3 +51,19 @@ class AppliedExtras:
             return
         self._base.vae = self.own_vae if reference is None else load_vae_override(reference, self.own_vae, self._device)
         self._vae = wanted
+
+
+def check_extra_files(extras: ModelExtras, family: Family | None) -> None:
+    """Every LoRA, embedding and VAE file exists and is what it claims, and a LoRA made for another family
+    is refused, before the base model loads (which may take a minute): from their headers only."""
+    for choice in extras.loras:
+        name = Path(choice.path).name
+        layout = lora_layout(name, read_header(choice.path, "LoRA"))
+        made_for = layout.family_label
+        if family is not None and made_for in {f.label for f in Family} and made_for != family.label:
+            raise WrongFamily(f"LoRA {name} is for {made_for} models, but the base model is {family.label}; "
+                              f"pick a LoRA made for {family.label}")
+    for path in extras.embeddings:
+        read_header(path, "embedding")
+    if extras.vae is not None and not Path(extras.vae).is_dir():
+        read_header(extras.vae, "VAE")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+from desktop.domain.errors import OutOfMemory
 from desktop.domain.family import Family
 from desktop.domain.model_extras import ModelExtras
 
@@ -15,6 +16,7 @@ from .device import DeviceChoice
 from .extras import AppliedExtras
 from .hub import DownloadProgress
 from .loading import load_base_model, load_controlnet
+from .memory import release_memory
 from .model_ref import ModelRef, parse_model_ref
 from .safetensors_check import is_difference_file
 
@@ -33,7 +35,13 @@ class ModelCache:
     def base(self, reference: str, progress: DownloadProgress | None = None) -> BaseModel:
         ref = parse_model_ref(reference)
         if self._base is None or ref != self._base_ref:
-            base = load_base_model(ref, self.device, progress)
+            try:
+                base = load_base_model(ref, self.device, progress)
+            except OutOfMemory:
+                if self._base is None:
+                    raise
+                self._forget_all()  # the model in use held the memory the new one needs: free it, try once more
+                base = load_base_model(ref, self.device, progress)
             self.loads += 1
             self._base, self._base_ref = base, ref
             self._applied = AppliedExtras(base, self.device)
@@ -67,6 +75,11 @@ class ModelCache:
         while len(self._nets) > MAX_CONTROLNETS:
             self._nets.popitem(last=False)
         return net
+
+    def _forget_all(self) -> None:
+        self._base = self._base_ref = self._applied = None
+        self._nets.clear()
+        release_memory()
 
     @property
     def loaded_base(self) -> BaseModel | None:

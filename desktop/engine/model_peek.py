@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from desktop.domain.family import ModelInfo
+from desktop.domain.catalog import DEFAULT_BASE_MODELS
+from desktop.domain.family import EPSILON, V_PREDICTION, Family, ModelInfo, native_size
+
+# The catalog's own base models are known before they download (SD 2.1 is the 768 px v-prediction one).
+_PREDICTIONS = {Family.SD1: EPSILON, Family.SD2: V_PREDICTION, Family.SDXL: EPSILON}
+CATALOG_BASE_INFO = {
+    repo: ModelInfo(family, _PREDICTIONS[family], native_size(family, _PREDICTIONS[family]))
+    for family, repo in DEFAULT_BASE_MODELS.items()
+}
 
 from .hub import cached_snapshot
 from .model_family import info_from_folder
@@ -24,7 +32,7 @@ def peek_base_info(reference: str) -> ModelInfo | None:
         return inspect_checkpoint(Path(ref.location)).info
     folder = Path(ref.location) if ref.kind == "folder" else _cached(ref.location)
     if folder is None or not (folder / "unet" / "config.json").is_file():
-        return None
+        return CATALOG_BASE_INFO.get(ref.location) if ref.kind == "hub" else None
     return info_from_folder(folder)
 
 

@@ -20,6 +20,7 @@ from desktop.domain.safe_files import MAX_POSE_BYTES, read_text_file
 from .cancel import CancelToken
 from .compat import check_controlnet_fits
 from .defaults import default_base_model, default_controlnet
+from .extras import check_extra_files
 from .model_peek import peek_base_info
 from .hub import DownloadProgress
 from .model_cache import ModelCache
@@ -99,6 +100,7 @@ def prepare_request(
     if on_models is not None:
         on_models(models)
     control_images = [make_control() for _, make_control in prepared]
+    check_extra_files(models.extras, models.base_info.family if models.base_info else None)
     base = cache.base(models.base, progress)
     prompt, negative_prompt = cache.apply_extras(models.extras)
     if models.base_info is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
@@ -499,9 +500,14 @@ class MainWindow(QMainWindow):
         self.preview_pane.show_result(result.image, caption)
         for notice in result.notices:
             self.statusBar().showMessage(notice, 10000)
+        if result.model is not None:
+            self.prompt_panel.model_picker.learn(r.base_model, result.model)
 
     def _on_error(self, kind: str, message: str) -> None:
         self.preview_pane.show_stopped("failed")
+        if self.preview_pane.live_check.isChecked():  # one dialog, not one after every pause in editing
+            self.preview_pane.live_check.setChecked(False)
+            message += "\n\nLive mode was turned off; turn it on again once this is fixed."
         self.dialogs.error("Generation failed", message)
 
     def _refresh_history(self) -> None:
@@ -522,16 +528,19 @@ class MainWindow(QMainWindow):
         except InvalidRecipe as err:
             self.dialogs.error("Cannot restore settings", f"The settings of result {index + 1} cannot be restored: {err}.")
             return
+        self.document.end_gesture()
+        key = f"restore:{time.monotonic_ns()}"  # the settings and every layer: one undo step of their own
         self.document.set_settings(
-            merge_key="", prompt=r.prompt, negative_prompt=r.negative_prompt, seed=r.seed, steps=r.steps,
+            merge_key=key, prompt=r.prompt, negative_prompt=r.negative_prompt, seed=r.seed, steps=r.steps,
             guidance_scale=r.guidance_scale, width=r.width, height=r.height, scheduler=r.scheduler,
             base_model=r.base_model, random_seed=False, loras=tuple((lora.path, lora.weight) for lora in r.loras))
         by_name = {c.extra.get("layer"): c for c in r.conditions}
         for layer in self.document.layers:
             saved = by_name.get(layer.name)
             if saved:
-                self.document.update_layer(layer.id, "Restore layer settings", merge_key="", weight=saved.weight,
+                self.document.update_layer(layer.id, "Restore layer settings", merge_key=key, weight=saved.weight,
                                            start=saved.start, end=saved.end, mode=saved.mode)
+        self.document.end_gesture()
 
     def history_action(self, action: str, index: int) -> None:
         if not 0 <= index < len(self.document.history):

@@ -40,6 +40,7 @@ class ModelPicker(QWidget):
         self._reference: object = _UNSET  # the model shown, whose family was asked for
         self._awaiting_pick: object = _UNSET  # a model the user picked whose answer has not come yet
         self._refused = False
+        self._known = False  # the family of the model shown is known
         self.combo = QComboBox()
         self.combo.setEditable(True)
         self.combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
@@ -88,6 +89,7 @@ class ModelPicker(QWidget):
         by_pick = reference == self._awaiting_pick
         self._awaiting_pick = _UNSET
         self._refused = bool(refusal)
+        self._known = info is not None
         if refusal:
             self._set_info("cannot run", refusal, refusal=refusal)
             self.described.emit(f"{model_name(reference)} · cannot run")
@@ -100,6 +102,11 @@ class ModelPicker(QWidget):
         if by_pick and not refusal and reference is not None:
             self._remember(reference)
         self.answered.emit(reference, info, by_pick)
+
+    def learn(self, reference: str | None, info: ModelInfo) -> None:
+        """A generation loaded `reference` and found `info`: a hub model's family is known from then on."""
+        if reference == self._reference and not self._known:
+            self._on_answer(reference, info, "")
 
     def _set_info(self, tag: str, tooltip: str, *, muted: bool = True, refusal: str = "") -> None:
         colour = ERROR_COLOUR if refusal else self.palette().placeholderText().color().name() if muted else ""
@@ -114,7 +121,11 @@ class ModelPicker(QWidget):
         """The user chose `reference`: the document takes it, and the answer about it says `by_pick`."""
         if reference == self._reference:
             self.combo.setEditText(self._shown())
-            if reference is not None and not self._refused:
+            if self._refused or not self._known:  # a drive mounted since, a download since: ask again
+                self._awaiting_pick = reference
+                self._set_info("reading…", "Reading the model's configs")
+                self.probe.ask(reference)
+            elif reference is not None:
                 self._remember(reference)
             return
         self._awaiting_pick = reference

@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from PySide6.QtGui import QImage
 
 from desktop.domain.errors import Cancelled, StudioError
+from desktop.domain.family import ModelInfo
 from desktop.domain.recipe import Recipe
 
 from .images import to_qimage
@@ -32,6 +33,7 @@ class GenerationResult:
     recipe: Recipe
     notices: list[str]
     seconds: float
+    model: ModelInfo | None = None  # what the base model turned out to be, once loaded
 
 
 class GenerationWorker(QObject):
@@ -92,7 +94,8 @@ class GenerationWorker(QObject):
 
             previews = PreviewSettings(self.preview_every, self.sharp_every)
             result = render(cache, recipe, on_step=on_step, cancel=token, previews=previews, progress=on_download)
-            outcome = GenerationResult(to_qimage(result.image), result.image, result.recipe, result.notices, result.seconds)
+            outcome = GenerationResult(to_qimage(result.image), result.image, result.recipe, result.notices,
+                                       result.seconds, result.model)
             self.finished.emit(job_id, outcome)
         except Cancelled:
             self.cancelled.emit(job_id)

@@ -32,11 +32,13 @@ class ModelInfoProbe(QObject):
         """Peek at `reference` (None: the built-in demo model); the answer comes as `answered`."""
         self._job += 1
         job = self._job
+        self._pool.clear()  # peeks still queued are stale: only the newest question is answered
         self._pool.start(lambda: self._done.emit(job, reference, *_peek(reference)))
 
     def shutdown(self) -> None:
         """Forget pending answers and wait for the running peek (a header read): nothing emits afterwards."""
         self._job += 1
+        self._pool.clear()
         self._pool.waitForDone()
 
     @Slot(int, object, object, str)

@@ -114,7 +114,8 @@ def test_tags_resolve_in_the_lora_folder_or_are_reported(tmp_path):
     assert without.loras == () and without.prompt == "a  cat" and without.negative_prompt == " blurry"
     assert without.notices == (
         "negative prompt names LoRA 'ink'; LoRAs apply from the prompt only, so the tag was ignored",
-        "prompt names LoRA 'ink' but no LoRA folder is set; the tag was ignored",
+        "prompt names LoRA 'ink' but no LoRA folder is set (render --lora-dir, or Tools > LoRA Folder in the "
+        "app); the tag was ignored",
     )
     found = model_extras(recipe.with_overrides(lora_dir=tmp_path))
     assert found.loras == (LoraChoice(str(tmp_path / "ink.safetensors"), 0.5),)

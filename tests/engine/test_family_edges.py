@@ -154,3 +154,51 @@ def test_an_incomplete_cached_snapshot_offline_says_so(family_models, monkeypatc
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ModelNotFound, match="cached copy of someone/half-downloaded is incomplete"):
         ModelCache(choose_device("cpu")).base("someone/half-downloaded")
+
+
+def test_the_catalogs_base_models_are_known_before_they_download():
+    from desktop.engine.model_peek import peek_base_info
+
+    assert peek_base_info("stabilityai/stable-diffusion-xl-base-1.0").family is Family.SDXL
+    assert peek_base_info("stabilityai/stable-diffusion-2-1").native_size == 768
+    assert peek_base_info("someone/unknown-model") is None
+
+
+def test_a_missing_or_foreign_lora_is_refused_before_the_base_model_loads(family_models, tmp_path,  # noqa: F811
+                                                                           monkeypatch):
+    from desktop.domain.errors import WrongFamily
+    from desktop.domain.recipe import LoraEntry, Recipe
+    from desktop.engine.render import PreviewSettings, prepare_request
+
+    from .extras_files import write_kohya_lora
+
+    sdxl_lora = write_kohya_lora(tmp_path / "xl_style.safetensors",
+                                 ModelCache(choose_device("cpu")).base(str(family_models.sdxl)), seed=1)
+    cache = ModelCache(choose_device("cpu"))
+    monkeypatch.setattr(cache, "base", lambda *a, **k: pytest.fail("the base model loaded first"))
+    missing = Recipe(base_model=str(family_models.sd1), width=64, height=64,
+                     loras=[LoraEntry(str(tmp_path / "gone.safetensors"))])
+    with pytest.raises(ModelNotFound, match="LoRA not found"):
+        prepare_request(cache, missing, PreviewSettings())
+    with pytest.raises(WrongFamily, match="xl_style.safetensors is for SDXL models, but the base model is SD 1.x"):
+        prepare_request(cache, missing.with_overrides(loras=[LoraEntry(str(sdxl_lora))]), PreviewSettings())
+
+
+def test_out_of_memory_while_switching_models_frees_the_old_one_and_tries_once_more(family_models, monkeypatch):  # noqa: F811
+    from desktop.domain.errors import OutOfMemory
+    from desktop.engine import model_cache
+
+    cache = ModelCache(choose_device("cpu"))
+    old = cache.base(str(family_models.sd1))
+    real_load, calls = model_cache.load_base_model, []
+
+    def load(ref, device, progress=None):
+        calls.append(cache.loaded_base)
+        if len(calls) == 1:
+            raise OutOfMemory("out of memory while loading")
+        return real_load(ref, device, progress)
+
+    monkeypatch.setattr(model_cache, "load_base_model", load)
+    new = cache.base(str(family_models.sd2))
+    assert calls == [old, None]  # the second try ran with the old model released
+    assert cache.loaded_base is new and new.family is Family.SD2

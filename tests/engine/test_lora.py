@@ -127,7 +127,8 @@ def test_a_tag_without_a_lora_folder_is_reported_and_never_encoded(tiny_models):
     assert max_diff(tagged.image, plain.image) == 0
     assert tagged.notices == [
         "negative prompt names LoRA 'x'; LoRAs apply from the prompt only, so the tag was ignored",
-        "prompt names LoRA 'ink' but no LoRA folder is set; the tag was ignored",
+        "prompt names LoRA 'ink' but no LoRA folder is set (render --lora-dir, or Tools > LoRA Folder in the "
+        "app); the tag was ignored",
     ]
 
 
@@ -248,4 +249,4 @@ def test_the_cli_loads_prompt_tags_from_lora_dir_and_reports_them_without(tiny_m
     out = capsys.readouterr()
     assert "note:" not in out.err and f"LoRAs: {tmp_path / 'loras' / 'ink.safetensors'} (0.7)" in out.out
     assert main(["render", str(recipe), "-o", str(tmp_path / "b.png"), "--quiet"]) == 0
-    assert "note: prompt names LoRA 'ink' but no LoRA folder is set; the tag was ignored" in capsys.readouterr().err
+    assert "note: prompt names LoRA 'ink' but no LoRA folder is set (render --lora-dir" in capsys.readouterr().err

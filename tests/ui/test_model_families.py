@@ -202,3 +202,32 @@ def test_a_lora_picked_in_the_app_and_a_prompt_tag_both_apply_in_a_run(window, q
     loras = window.controller.worker._cache.applied.loras
     assert loras.file_loads == 2 and sorted(loras._weights.values()) == [0.5, 1.0]
     assert made.args[0].notices == []
+
+
+def test_a_refused_model_is_read_again_when_picked_again(window, qtbot, families, tmp_path):
+    """An unmounted drive, then mounted: picking the same model again must not keep the old refusal."""
+    later = tmp_path / "juggernaut-xl"
+    _browse_folder(window, str(later))
+    _wait_info(qtbot, window, "cannot run")
+    shutil.copytree(families["sdxl"], later)
+    _browse_folder(window, str(later))
+    _wait_info(qtbot, window, "SDXL")
+    assert window.prompt_panel.model_picker.family_label.text() == "SDXL · 1024 px"
+
+
+def test_a_hub_models_family_is_learned_once_a_run_loads_it(window, qtbot):
+    from desktop.domain.family import ModelInfo
+
+    picker = window.prompt_panel.model_picker
+    picker.combo.setEditText("someone/tiny-xl")
+    picker.combo.lineEdit().editingFinished.emit()
+    _wait_info(qtbot, window, "family unknown")
+    picker.learn("someone/tiny-xl", ModelInfo(Family.SDXL, native_size=1024))
+    assert picker.family_label.text() == "SDXL · 1024 px" and "SDXL" in window.model_label.text()
+
+
+def test_live_mode_turns_itself_off_after_a_failed_run_with_one_dialog(window):
+    window.preview_pane.live_check.setChecked(True)
+    window._on_error("ModelNotFound", "LoRA not found: /gone/ink.safetensors is not a file")
+    assert not window.preview_pane.live_check.isChecked()
+    assert len(window.dialogs.errors) == 1 and "Live mode was turned off" in window.dialogs.errors[0][1]

@@ -119,3 +119,17 @@ def test_restoring_a_result_restores_its_loras_and_opening_names_them(window, tm
     from desktop.ui.opening import models_sentence
 
     assert models_sentence(window.document).endswith(" and LoRA watercolor.safetensors.")
+
+
+def test_restoring_a_result_is_one_undo_step_and_two_restores_are_two(window, tmp_path):
+    black = encode_png(np.zeros((8, 8, 3), np.uint8))
+    _open_with_history(window, tmp_path, [({**RECIPE, "prompt": "first"}, black), ({**RECIPE, "prompt": "second"}, black)])
+    window.document.set_settings(prompt="my own work")
+    window.document.end_gesture()
+    window.preview_pane.history_activated.emit(0)
+    window.preview_pane.history_activated.emit(1)
+    assert window.document.settings.prompt == "second"
+    window.undo()
+    assert window.document.settings.prompt == "first"
+    window.undo()
+    assert window.document.settings.prompt == "my own work"
