@@ -7,6 +7,8 @@ import pytest
 from desktop.engine.device import choose_device
 from desktop.engine.model_cache import ModelCache
 
+from .family_models import family_models  # noqa: F401 - tiny models of every family, for every engine test
+
 
 def cpu_model_cache() -> ModelCache:
     return ModelCache(choose_device("cpu"))

@@ -15,7 +15,6 @@ from desktop.engine.schedulers import make_scheduler
 from tests.conftest import scribble_pixels
 
 from .extras_files import random_vectors, write_embedding, write_kohya_lora
-from .family_models import family_models  # noqa: F401 - fixture
 from .conftest import cpu_model_cache
 from .helpers import SIZE, diffusers_pipeline, max_diff, ours, theirs
 

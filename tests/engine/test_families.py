@@ -18,7 +18,6 @@ from desktop.engine.sampler import ControlInput, SamplerRequest, sample
 from desktop.engine.schedulers import make_scheduler
 from tests.conftest import scribble_pixels
 
-from .family_models import family_models  # noqa: F401 - fixture
 from .helpers import max_diff
 from .original_layouts import write_fp16_variant_folder, write_hub_snapshot
 

@@ -17,11 +17,10 @@ from desktop.engine.model_cache import ModelCache
 from desktop.engine.sampler import ControlInput, SamplerRequest, sample
 from tests.conftest import scribble_pixels
 
-from .family_models import family_models  # noqa: F401 - fixture
 from .original_layouts import write_fp16_variant_folder, write_original_controlnet
 
 
-def test_half_precision_decodes_with_a_vae_kept_in_float32(family_models):  # noqa: F811
+def test_half_precision_decodes_with_a_vae_kept_in_float32(family_models):
     """CUDA and MPS run in float16; a VAE that overflows there (force_upcast) stays float32 and decodes."""
     cache = ModelCache(DeviceChoice(torch.device("cpu"), torch.float16))
     base = cache.base(str(family_models.sd1))
@@ -87,7 +86,7 @@ def test_sharded_fp16_folder_reads_as_the_fp16_variant(tmp_path):
     assert weights_variant(tmp_path) is None
 
 
-def test_a_saved_sdxl_refiner_folder_is_named(family_models, tmp_path):  # noqa: F811
+def test_a_saved_sdxl_refiner_folder_is_named(family_models, tmp_path):
     folder = shutil.copytree(family_models.sdxl, tmp_path / "refiner")
     index = json.loads((folder / "model_index.json").read_text())
     index.update(text_encoder=[None, None], tokenizer=[None, None])  # as diffusers saves a refiner
@@ -97,7 +96,7 @@ def test_a_saved_sdxl_refiner_folder_is_named(family_models, tmp_path):  # noqa:
 
 
 @pytest.mark.parametrize("channels", [5, 8])
-def test_a_unet_of_other_input_channels_is_named_before_loading(family_models, tmp_path, channels):  # noqa: F811
+def test_a_unet_of_other_input_channels_is_named_before_loading(family_models, tmp_path, channels):
     from desktop.engine.model_peek import peek_base_info
 
     folder = shutil.copytree(family_models.sd1, tmp_path / "depth")
@@ -107,7 +106,7 @@ def test_a_unet_of_other_input_channels_is_named_before_loading(family_models, t
         peek_base_info(str(folder))
 
 
-def test_a_vae_override_from_an_fp16_only_folder_loads(family_models, tmp_path):  # noqa: F811
+def test_a_vae_override_from_an_fp16_only_folder_loads(family_models, tmp_path):
     from desktop.engine.vae_override import load_vae_override
 
     fp16 = write_fp16_variant_folder(family_models.sd1, tmp_path / "fp16")
@@ -117,7 +116,7 @@ def test_a_vae_override_from_an_fp16_only_folder_loads(family_models, tmp_path):
         torch.testing.assert_close(ours, theirs.half().float())
 
 
-def test_a_plain_controlnet_file_is_loaded_once_whatever_the_base(family_models, tmp_path):  # noqa: F811
+def test_a_plain_controlnet_file_is_loaded_once_whatever_the_base(family_models, tmp_path):
     cache = ModelCache(choose_device("cpu"))
     file = write_original_controlnet(family_models.sd1_net, tmp_path / "control_sd15_scribble.safetensors")
     cache.base(str(family_models.sd1))
@@ -144,7 +143,7 @@ def test_a_text_encoder_only_lora_names_its_family():
     assert LoraLayout(False, 1, None, (1024, None)).family_label == "SD 2.x"
 
 
-def test_an_incomplete_cached_snapshot_offline_says_so(family_models, monkeypatch):  # noqa: F811
+def test_an_incomplete_cached_snapshot_offline_says_so(family_models, monkeypatch):
     import huggingface_hub.constants as hub_constants
 
     from .original_layouts import write_hub_snapshot
@@ -164,7 +163,7 @@ def test_the_catalogs_base_models_are_known_before_they_download():
     assert peek_base_info("someone/unknown-model") is None
 
 
-def test_a_missing_or_foreign_lora_is_refused_before_the_base_model_loads(family_models, tmp_path,  # noqa: F811
+def test_a_missing_or_foreign_lora_is_refused_before_the_base_model_loads(family_models, tmp_path,
                                                                            monkeypatch):
     from desktop.domain.errors import WrongFamily
     from desktop.domain.recipe import LoraEntry, Recipe
@@ -184,7 +183,7 @@ def test_a_missing_or_foreign_lora_is_refused_before_the_base_model_loads(family
         prepare_request(cache, missing.with_overrides(loras=[LoraEntry(str(sdxl_lora))]), PreviewSettings())
 
 
-def test_out_of_memory_while_switching_models_frees_the_old_one_and_tries_once_more(family_models, monkeypatch):  # noqa: F811
+def test_out_of_memory_while_switching_models_frees_the_old_one_and_tries_once_more(family_models, monkeypatch):
     from desktop.domain.errors import OutOfMemory
     from desktop.engine import model_cache
 

@@ -22,7 +22,6 @@ from desktop.engine.schedulers import make_scheduler
 from tests.conftest import scribble_pixels
 
 from .extras_files import write_kohya_lora, write_peft_lora
-from .family_models import family_models  # noqa: F401 - fixture
 from .conftest import cpu_model_cache
 from .helpers import SIZE, diffusers_pipeline, max_diff, ours, theirs
 

@@ -18,7 +18,6 @@ from desktop.engine.sampler import ControlInput, SamplerRequest, sample
 from desktop.engine.single_file_controlnet import DIFFUSERS, ORIGINAL, inspect_controlnet, load_single_file_controlnet
 from tests.conftest import scribble_pixels
 
-from .family_models import family_models  # noqa: F401 - fixture
 from .helpers import max_diff
 from .original_layouts import write_diffusers_single_controlnet, write_original_controlnet
 
@@ -45,13 +44,13 @@ def no_weights_read(monkeypatch):
     monkeypatch.setattr(TensorReader, "read", refuse)
 
 
-def _folder_net(family_models, family: Family):  # noqa: F811 - the fixture's value
+def _folder_net(family_models, family: Family):
     from diffusers import ControlNetModel
 
     return ControlNetModel.from_pretrained(getattr(family_models, NETS[family]))
 
 
-def _base_unet(family_models, family: Family):  # noqa: F811
+def _base_unet(family_models, family: Family):
     from diffusers import UNet2DConditionModel
 
     return UNet2DConditionModel.from_pretrained(getattr(family_models, BASES[family]) / "unet")
@@ -59,7 +58,7 @@ def _base_unet(family_models, family: Family):  # noqa: F811
 
 @pytest.mark.parametrize("family", list(Family))
 @pytest.mark.parametrize("layout", ["prefixed", "bare", "diffusers", "fp16"])
-def test_single_file_controlnet_holds_the_folders_tensors(family_models, tmp_path, family, layout):  # noqa: F811
+def test_single_file_controlnet_holds_the_folders_tensors(family_models, tmp_path, family, layout):
     file = _write(layout, getattr(family_models, NETS[family]), tmp_path / "net.safetensors")
     info = inspect_controlnet(file)
     assert info.family is family
@@ -77,7 +76,7 @@ def test_single_file_controlnet_holds_the_folders_tensors(family_models, tmp_pat
 
 
 @pytest.mark.parametrize("layout", ["prefixed", "diffusers"])
-def test_sdxl_controlnet_with_fewer_transformer_layers(family_models, tmp_path, layout):  # noqa: F811
+def test_sdxl_controlnet_with_fewer_transformer_layers(family_models, tmp_path, layout):
     """Like diffusers' -mid and -small SDXL ControlNets: attention blocks with fewer (even no)
     transformer layers than the base's; the depths come from the file."""
     from diffusers import ControlNetModel
@@ -97,7 +96,7 @@ def test_sdxl_controlnet_with_fewer_transformer_layers(family_models, tmp_path, 
 
 
 @pytest.mark.parametrize("family", list(Family))
-def test_difference_file_equals_the_absolute_controlnet(family_models, tmp_path, family):  # noqa: F811
+def test_difference_file_equals_the_absolute_controlnet(family_models, tmp_path, family):
     base_folder = getattr(family_models, BASES[family])
     file = write_original_controlnet(getattr(family_models, NETS[family]), tmp_path / "diff.safetensors",
                                      diff_base_folder=base_folder)
@@ -113,7 +112,7 @@ def test_difference_file_equals_the_absolute_controlnet(family_models, tmp_path,
 @pytest.mark.parametrize(("net_family", "base_family"), [
     (Family.SDXL, Family.SD1), (Family.SD1, Family.SDXL), (Family.SD2, Family.SD1), (Family.SD1, Family.SD2),
 ])
-def test_controlnet_of_another_family_is_refused_from_the_header(family_models, tmp_path, net_family,  # noqa: F811
+def test_controlnet_of_another_family_is_refused_from_the_header(family_models, tmp_path, net_family,
                                                                  base_family, no_weights_read):
     file = write_original_controlnet(getattr(family_models, NETS[net_family]), tmp_path / "net.safetensors")
     expected = f"is an {net_family.label} ControlNet but the base model is {base_family.label}"
@@ -128,7 +127,7 @@ def test_controlnet_of_another_family_is_refused_from_the_header(family_models, 
     ("my_net", None, Family.SD2, False),
     ("controlnet_sdxl_shuffle", None, Family.SDXL, False),
 ])
-def test_shuffle_controlnets_pool_globally(family_models, tmp_path, name, yaml, family, pooled):  # noqa: F811
+def test_shuffle_controlnets_pool_globally(family_models, tmp_path, name, yaml, family, pooled):
     """sd-webui-controlnet's rule: the yaml beside the file, else "shuffle" in an SD 1.x/2.x file's name."""
     file = write_original_controlnet(getattr(family_models, NETS[family]), tmp_path / f"{name}.safetensors")
     if yaml is not None:
@@ -137,7 +136,7 @@ def test_shuffle_controlnets_pool_globally(family_models, tmp_path, name, yaml, 
     assert load_single_file_controlnet(file, torch.float32, base_unet=base_unet).config.global_pool_conditions is pooled
 
 
-def test_diffusers_file_keeps_the_config_beside_it(family_models, tmp_path):  # noqa: F811
+def test_diffusers_file_keeps_the_config_beside_it(family_models, tmp_path):
     folder = family_models.sd1_net
     file = write_diffusers_single_controlnet(folder, tmp_path / "net.safetensors")
     config = json.loads((folder / "config.json").read_text())
@@ -149,7 +148,7 @@ def test_diffusers_file_keeps_the_config_beside_it(family_models, tmp_path):  # 
     assert net.config.upcast_attention and net.config.global_pool_conditions
 
 
-def test_controlnet_from_file_steers_as_the_folders_does(family_models, tmp_path):  # noqa: F811
+def test_controlnet_from_file_steers_as_the_folders_does(family_models, tmp_path):
     cache = ModelCache(choose_device("cpu"))
     base = cache.base(str(family_models.sd2))
     file = write_original_controlnet(family_models.sd2_net, tmp_path / "control_sd21_scribble.safetensors")
@@ -161,7 +160,7 @@ def test_controlnet_from_file_steers_as_the_folders_does(family_models, tmp_path
     assert max_diff(*images) == 0
 
 
-def test_files_that_are_not_controlnets_are_refused(family_models, tmp_path, no_weights_read):  # noqa: F811
+def test_files_that_are_not_controlnets_are_refused(family_models, tmp_path, no_weights_read):
     vae = tmp_path / "vae.safetensors"
     shutil.copy(next((family_models.sd1 / "vae").glob("*.safetensors")), vae)
     with pytest.raises(ArchitectureMismatch, match="vae.safetensors is not a ControlNet .*VAE"):
@@ -172,7 +171,7 @@ def test_files_that_are_not_controlnets_are_refused(family_models, tmp_path, no_
         inspect_controlnet(control_lora)
 
 
-def test_truncated_controlnet_file_is_damaged(family_models, tmp_path):  # noqa: F811
+def test_truncated_controlnet_file_is_damaged(family_models, tmp_path):
     file = write_original_controlnet(family_models.sd1_net, tmp_path / "net.safetensors")
     data = file.read_bytes()
     file.write_bytes(data[: len(data) - 500])
@@ -180,7 +179,7 @@ def test_truncated_controlnet_file_is_damaged(family_models, tmp_path):  # noqa:
         load_single_file_controlnet(file, torch.float32)
 
 
-def test_a_difference_file_through_the_cache_uses_the_loaded_base_even_under_a_lora(family_models, tmp_path):  # noqa: F811
+def test_a_difference_file_through_the_cache_uses_the_loaded_base_even_under_a_lora(family_models, tmp_path):
     """A1111 adds the base model's own weights; a LoRA on the base must not leak into the ControlNet."""
     from desktop.domain.model_extras import LoraChoice, ModelExtras
 

@@ -26,7 +26,6 @@ from desktop.engine.single_file_base import load_single_file_base
 from desktop.engine.synthetic_families import build_tiny_family
 from desktop.engine.tokenizers import family_tokenizers
 
-from .family_models import family_models  # noqa: F401 - fixture
 from .helpers import max_diff
 from .original_layouts import write_original_checkpoint, write_original_controlnet
 
@@ -35,7 +34,7 @@ FAMILY = {"sd1": Family.SD1, "sd1_old_clip": Family.SD1, "sd2": Family.SD2, "sd2
 
 
 @pytest.fixture(scope="module")
-def files(family_models, tmp_path_factory) -> dict[str, Path]:  # noqa: F811 - the fixture above
+def files(family_models, tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("single_files")
     made = {
         name: write_original_checkpoint(
@@ -82,7 +81,7 @@ def _assert_same_tensors(mine: torch.nn.Module, theirs: torch.nn.Module, *, roun
 
 
 @pytest.mark.parametrize("name", list(FAMILY))
-def test_single_file_holds_the_folders_tensors(files, family_models, name):  # noqa: F811
+def test_single_file_holds_the_folders_tensors(files, family_models, name):
     family = FAMILY[name]
     parts = load_single_file_base(files[name], torch.float32)
     assert parts.info.family is family
@@ -95,7 +94,7 @@ def test_single_file_holds_the_folders_tensors(files, family_models, name):  # n
     assert parts.tokenizer.pad_token == ("!" if family is Family.SD2 else "<|endoftext|>")
 
 
-def test_fp16_file_holds_the_rounded_weights(files, family_models):  # noqa: F811
+def test_fp16_file_holds_the_rounded_weights(files, family_models):
     reference = _folder_parts(family_models.sd1, Family.SD1)
     parts = load_single_file_base(files["sd1_fp16"], torch.float32)
     for part, model in reference.items():
@@ -105,7 +104,7 @@ def test_fp16_file_holds_the_rounded_weights(files, family_models):  # noqa: F81
 
 
 @pytest.mark.parametrize("name", ["sd1", "sd2_v", "sdxl"])
-def test_single_file_generates_the_folders_image(files, family_models, name):  # noqa: F811
+def test_single_file_generates_the_folders_image(files, family_models, name):
     """Through the app's loader. Both bases tokenize with the bundled CLIP tokenizer (the tiny folders
     carry a synthetic one) and schedule with the real model's config (the tiny folders' spell out the
     `timestep_spacing` that the real configs leave to each scheduler's default), so the images can
@@ -145,7 +144,7 @@ def test_loads_offline_with_an_empty_hugging_face_cache(files, tmp_path, monkeyp
     assert not (tmp_path / "empty_hf_home").exists()
 
 
-def test_inspection_reads_the_header_only(files, family_models, no_weights_read):  # noqa: F811
+def test_inspection_reads_the_header_only(files, family_models, no_weights_read):
     from diffusers import UNet2DConditionModel
 
     info = inspect_checkpoint(files["sdxl"])
@@ -230,7 +229,7 @@ def test_a_single_part_is_refused_with_what_it_is(files, tmp_path, no_weights_re
         load_single_file_base(part)
 
 
-def test_lora_and_controlnet_are_refused_as_base_models(family_models, tmp_path, no_weights_read):  # noqa: F811
+def test_lora_and_controlnet_are_refused_as_base_models(family_models, tmp_path, no_weights_read):
     lora = tmp_path / "style_lora.safetensors"
     save_file({"lora_unet_down_blocks_0_attentions_0_proj_in.lora_down.weight": torch.zeros(4, 320),
                "lora_unet_down_blocks_0_attentions_0_proj_in.lora_up.weight": torch.zeros(320, 4)}, lora)
