@@ -99,7 +99,7 @@ class ModelPicker(QWidget):
         else:
             self._set_info(family_tag(info), info.label, muted=False)
             self.described.emit(f"{model_name(reference)} · {info.label}")
-        if by_pick and not refusal and reference is not None:
+        if by_pick and info is not None and reference is not None:  # a typo'd hub id is not remembered
             self._remember(reference)
         self.answered.emit(reference, info, by_pick)
 
@@ -107,6 +107,8 @@ class ModelPicker(QWidget):
         """A generation loaded `reference` and found `info`: a hub model's family is known from then on."""
         if reference == self._reference and not self._known:
             self._on_answer(reference, info, "")
+            if reference is not None:
+                self._remember(reference)
 
     def _set_info(self, tag: str, tooltip: str, *, muted: bool = True, refusal: str = "") -> None:
         colour = ERROR_COLOUR if refusal else self.palette().placeholderText().color().name() if muted else ""
@@ -146,7 +148,7 @@ class ModelPicker(QWidget):
         return self._dialogs().open_folder("Choose a diffusers model folder (the one holding model_index.json)")
 
     def _on_typed(self) -> None:
-        text = self.combo.currentText().strip()
+        text = typed_reference(self.combo.currentText())
         reference = None if text in ("", DEMO_MODEL_LABEL) else text
         if reference != self._reference:
             self.pick(reference)
@@ -184,3 +186,13 @@ def model_name(reference: str | None) -> str:
         return "demo"
     path = Path(reference)
     return path.name if path.is_absolute() or reference.startswith(("~", ".")) else reference
+
+
+def typed_reference(text: str) -> str:
+    """What a user typed or pasted, as a reference: without the quotes of Windows' "Copy as path" and
+    without a trailing separator, so one folder is one recent model however it was written."""
+    text = text.strip()
+    if len(text) > 1 and text[0] == text[-1] and text[0] in "\"'":
+        text = text[1:-1].strip()
+    stripped = text.rstrip("/\\")
+    return stripped if stripped else text

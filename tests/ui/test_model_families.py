@@ -231,3 +231,15 @@ def test_live_mode_turns_itself_off_after_a_failed_run_with_one_dialog(window):
     window._on_error("ModelNotFound", "LoRA not found: /gone/ink.safetensors is not a file")
     assert not window.preview_pane.live_check.isChecked()
     assert len(window.dialogs.errors) == 1 and "Live mode was turned off" in window.dialogs.errors[0][1]
+
+
+def test_a_pasted_quoted_path_picks_the_folder_and_a_typo_is_not_remembered(window, qtbot, families):
+    picker = window.prompt_panel.model_picker
+    picker.combo.setEditText(f'"{families["sdxl"]}/"')  # Windows' "Copy as path", a trailing separator
+    picker.combo.lineEdit().editingFinished.emit()
+    _wait_info(qtbot, window, "SDXL")
+    assert window.document.settings.base_model == families["sdxl"]
+    picker.combo.setEditText("stabilityai/stable-difusion-xl-base-1.0")  # a typo: no such model
+    picker.combo.lineEdit().editingFinished.emit()
+    _wait_info(qtbot, window, "family unknown")
+    assert window.app_settings.recent_models == [families["sdxl"]]
