@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from make_clip_tokenizer import byte_alphabet  # a sibling script: the same GPT-2 byte table
 from transformers import CLIPTokenizer
 
 WORDS = (
@@ -19,20 +20,8 @@ WORDS = (
 ).split()
 
 
-def _byte_alphabet() -> list[str]:
-    """GPT-2 byte-to-unicode table: 256 printable stand-ins, one per byte."""
-    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    chars = printable[:]
-    extra = 0
-    for b in range(256):
-        if b not in printable:
-            chars.append(256 + extra)
-            extra += 1
-    return [chr(c) for c in chars]
-
-
 def build() -> CLIPTokenizer:
-    alphabet = _byte_alphabet()
+    alphabet = byte_alphabet()
     vocab: dict[str, int] = {}
     for ch in alphabet:
         vocab.setdefault(ch, len(vocab))
