@@ -34,7 +34,19 @@ def _add_app_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--screenshot", metavar="OUT.png", help="save a screenshot of the window when it is done")
     parser.add_argument("--quit", action="store_true", help="exit after --generate / --screenshot")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    _add_speed_options(parser)
     parser.add_argument("--verbose", action="store_true", help="also log to the terminal")
+
+
+def _add_speed_options(parser: argparse.ArgumentParser) -> None:
+    from desktop.domain.app_settings import PRECISION_CHOICES
+
+    parser.add_argument("--precision", choices=PRECISION_CHOICES, default=None,
+                        help="auto (float16 on a GPU; bfloat16 on a CPU with native bfloat16, else float32) or a "
+                        "fixed one")
+    parser.add_argument("--no-compile", action="store_true",
+                        help="run the models as they are, without compiling them (the first run at a size is "
+                        "then quick, every step slower)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("recipe", help="recipe .json, or a PNG that carries a recipe")
     render.add_argument("-o", "--output", required=True, help="output .png")
     render.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    _add_speed_options(render)
     render.add_argument("--steps", type=int, help="override the recipe's steps")
     render.add_argument("--seed", type=int, help="override the recipe's seed")
     render.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -109,6 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", dest="json_out", help="write the figures here")
     bench.add_argument("--workdir", help="keep the built benchmark models here (reused next time)")
     bench.add_argument("--threads", type=int, help="torch CPU threads (default: torch's own choice)")
+    _add_speed_options(bench)
+    bench.add_argument("--engine-only", action="store_true",
+                       help="only the engine's figures (no app worker and UI figures: for a machine without Qt)")
+    bench.add_argument("--diffusers-compiled", action="store_true",
+                       help="also time diffusers' pipeline with its UNet and ControlNet under torch.compile")
 
     pre = sub.add_parser("preprocess", help="turn a photo into a control image")
     pre.add_argument("name", help="preprocessor: " + ", ".join(_preprocessor_names()))
@@ -213,12 +231,15 @@ def _render(args: argparse.Namespace) -> int:
         overrides["lora_dir"] = Path(args.lora_dir).expanduser().resolve()
     recipe = recipe.with_overrides(**overrides).validate()
 
+    from desktop.engine.compile_cache import compile_cache_dir
     from desktop.engine.device import choose_device
+    from desktop.engine.fast_path import FastPathOptions
     from desktop.engine.model_cache import ModelCache
     from desktop.engine.png_output import write_png
     from desktop.engine.render import PreviewSettings, render
 
-    device = choose_device(args.device)
+    device = choose_device(args.device, args.precision or "auto")
+    fast = FastPathOptions(compile=not args.no_compile, cache_dir=compile_cache_dir())
     started = time.perf_counter()
     named: list = []  # the models, once resolved; a PNG's are shown before they load or download
 
@@ -234,8 +255,8 @@ def _render(args: argparse.Namespace) -> int:
 
     _library_output_to_log()
     try:
-        result = render(ModelCache(device), recipe, on_step=on_step, previews=PreviewSettings(every=0),
-                        on_models=on_models)
+        result = render(ModelCache(device, fast), recipe, on_step=on_step, previews=PreviewSettings(every=0),
+                        on_models=on_models, on_status=lambda text: args.quiet or print(text, file=sys.stderr, flush=True))
     except UntrustedPath as err:
         raise UntrustedPath(f"{err}; add --allow-local-files to read it") from err
     for notice in result.notices:
@@ -321,7 +342,9 @@ def _bench(args: argparse.Namespace) -> int:
 
         torch.set_num_threads(_check_threads(args.threads))
     result = run_bench(args.model, args.device, args.size, args.steps, args.repeats, args.workdir,
-                       say=lambda text: print(text, flush=True))
+                       say=lambda text: print(text, flush=True), precision=args.precision or "auto",
+                       compile_models=not args.no_compile, engine_only=args.engine_only,
+                       diffusers_compiled=args.diffusers_compiled)
     print(table(result))
     if args.json_out:
         with _writing(Path(args.json_out)):
@@ -457,7 +480,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         check_output_file(args.grid, ".png", "grid")
     base_ref = args.base or default_base_model()
     net_ref = args.controlnet or str(DEMO_MODEL / "controlnet_scribble")
-    cache = ModelCache(choose_device("cpu"))
+    cache = ModelCache(choose_device("cpu", "float32"))  # the quality bar is defined in float32, eager
     base, net = cache.base(base_ref), cache.controlnet(net_ref)
     samples = held_out_samples(args.samples, 64)
     started = time.perf_counter()

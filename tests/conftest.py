@@ -27,6 +27,14 @@ os.environ["HF_HOME"] = str(ISOLATED / "cache" / "huggingface")
 os.environ.pop("HF_HUB_CACHE", None)
 
 
+# Tests compute in float32 on every CPU: "auto" picks bfloat16 only where the processor has native
+# bfloat16, so without this the same test would run in another precision on another CI machine.
+# The precision policy itself is tested in tests/engine/test_precision.py with the probe set either way.
+from desktop.engine import precision as _precision  # noqa: E402
+
+_precision.cpu_has_native_bf16 = lambda: False
+
+
 def pytest_unconfigure(config) -> None:
     shutil.rmtree(ISOLATED, ignore_errors=True)
 

@@ -20,6 +20,7 @@ from desktop.engine.sampler import ControlInput, SamplerRequest, sample
 from desktop.engine.schedulers import make_scheduler
 
 from .lockstep import Generation, StepHook, lockstep
+from .models import LoadedModels
 
 PROMPT = "a red circle on a blue background"
 
@@ -39,7 +40,8 @@ def _synced(device: torch.device, hook: StepHook) -> StepHook:
 
 
 def ours(base, controls: list[ControlInput], size: int, steps: int, preview_every: int = 0,
-         preview_costs: list[float] | None = None) -> Generation:
+         preview_costs: list[float] | None = None, fast=None) -> Generation:
+    """Our sampler; with `fast` (a FastPath), on the fast path."""
     def run(hook: StepHook) -> None:
         step_done = _synced(base.device, hook)
         outside = 0.0  # time in the hook (device sync, other generations' turns): not the previewer's
@@ -52,19 +54,26 @@ def ours(base, controls: list[ControlInput], size: int, steps: int, preview_ever
 
         request = SamplerRequest(prompt=PROMPT, seed=1, steps=steps, width=size, height=size, controls=controls,
                                  preview_every=preview_every)
-        result = sample(base, request, on_step=on_step)
+        result = sample(base, request, on_step=on_step, fast=fast)
         if preview_costs is not None:
             preview_costs.append((result.preview_seconds - outside) / steps)
     return run
 
 
-def diffusers_pipeline(base, controls: list[ControlInput], size: int, steps: int) -> Generation:
+def diffusers_pipeline(base, controls: list[ControlInput], size: int, steps: int, compiled: bool = False) -> Generation:
+    """diffusers' own ControlNet pipeline on the same loaded modules; `compiled`: its UNet and ControlNet
+    under torch.compile as diffusers' docs suggest (a fresh wrapper each time: dynamo's cache keeps the code)."""
     from diffusers import StableDiffusionControlNetPipeline
     from diffusers.models.controlnets import MultiControlNetModel
 
     nets = [c.controlnet for c in controls]
+    unet = base.unet
+    if compiled:
+        mode = "reduce-overhead" if base.device.type == "cuda" else None
+        unet = torch.compile(unet, mode=mode)
+        nets = [torch.compile(net, mode=mode) for net in nets]
     pipe = StableDiffusionControlNetPipeline(
-        vae=base.vae, text_encoder=base.text_encoder, tokenizer=base.tokenizer, unet=base.unet,
+        vae=base.vae, text_encoder=base.text_encoder, tokenizer=base.tokenizer, unet=unet,
         controlnet=nets[0] if len(nets) == 1 else MultiControlNetModel(nets),
         scheduler=make_scheduler("unipc", base.scheduler_config), safety_checker=None, feature_extractor=None,
         requires_safety_checker=False,
@@ -113,33 +122,53 @@ def step_ms(rounds: dict[str, list[list[float]]], name: str) -> float:
     return statistics.median(d for durations in rounds[name] for d in durations) * 1000
 
 
-def engine_figures(base, nets: list, size: int, steps: int, repeats: int) -> dict:
+def engine_figures(plain: LoadedModels, fast: LoadedModels, size: int, steps: int, repeats: int,
+                   diffusers_compiled: bool = False) -> dict:
+    """`plain`: the models in diffusers' default precision for the device, as loaded for it; `fast`: the same
+    models in our precision and layout, with the fast path that compiles them."""
     if steps < 2:
         raise ValueError("the benchmark needs at least 2 steps per run (the first is not timed)")
-    one = [ControlInput(nets[0], control_image(size, 0))]
-    three = [ControlInput(nets[k], control_image(size, k)) for k in range(3)]
-    inactive = [
-        ControlInput(nets[0], control_image(size, 0)),
-        ControlInput(nets[1], control_image(size, 1), weight=0.0),
-        ControlInput(nets[2], control_image(size, 2), start=0.0, end=0.01),
+    one = _controls(plain.nets, 1, size)
+    fast_one, fast_three = _controls(fast.nets, 1, size), _controls(fast.nets, 3, size)
+    fast_inactive = [
+        ControlInput(fast.nets[0], control_image(size, 0)),
+        ControlInput(fast.nets[1], control_image(size, 1), weight=0.0),
+        ControlInput(fast.nets[2], control_image(size, 2), start=0.0, end=0.01),
     ]
+    figures = compile_figures(fast, fast_one, size)
     loop = compare({
-        "ours": lambda: ours(base, one, size, steps),
-        "diffusers": lambda: diffusers_pipeline(base, one, size, steps),
+        "ours": lambda: ours(plain.base, one, size, steps),
+        "diffusers": lambda: diffusers_pipeline(plain.base, one, size, steps),
     }, steps, repeats)
+    speed_sides = {
+        "fast": lambda: ours(fast.base, fast_one, size, steps, fast=fast.fast),
+        "diffusers": lambda: diffusers_pipeline(plain.base, one, size, steps),
+        "diffusers_same_precision": lambda: diffusers_pipeline(fast.base, fast_one, size, steps),
+    }
+    if diffusers_compiled:
+        speed_sides["diffusers_compiled"] = lambda: diffusers_pipeline(fast.base, fast_one, size, steps, compiled=True)
+    speed = compare(speed_sides, steps, repeats)
     preview_costs: list[float] = []
     preview = compare({
-        "off": lambda: ours(base, one, size, steps, preview_every=0),
-        "every_step": lambda: ours(base, one, size, steps, preview_every=1, preview_costs=preview_costs),
+        "off": lambda: ours(fast.base, fast_one, size, steps, preview_every=0, fast=fast.fast),
+        "every_step": lambda: ours(fast.base, fast_one, size, steps, preview_every=1, preview_costs=preview_costs,
+                                   fast=fast.fast),
     }, steps, repeats)
     conditions = compare({  # the two compared for the inactive figure step next to each other
-        "1": lambda: ours(base, one, size, steps),
-        "3_with_2_inactive": lambda: ours(base, inactive, size, steps),
-        "2": lambda: ours(base, three[:2], size, steps),
-        "3": lambda: ours(base, three, size, steps),
+        "1": lambda: ours(fast.base, fast_one, size, steps, fast=fast.fast),
+        "3_with_2_inactive": lambda: ours(fast.base, fast_inactive, size, steps, fast=fast.fast),
+        "2": lambda: ours(fast.base, fast_three[:2], size, steps, fast=fast.fast),
+        "3": lambda: ours(fast.base, fast_three, size, steps, fast=fast.fast),
     }, steps, repeats)
 
-    return {
+    figures.update({
+        "fast_vs_diffusers": paired_ratio(speed, "diffusers", "fast"),
+        "fast_vs_diffusers_rounds": round_ratios(speed, "diffusers", "fast"),
+        "fast_vs_diffusers_same_precision": paired_ratio(speed, "diffusers_same_precision", "fast"),
+        "fast_vs_diffusers_same_precision_rounds": round_ratios(speed, "diffusers_same_precision", "fast"),
+        "speed_step_ms": {name: step_ms(speed, name) for name in speed},
+        "fast_compiled": fast.fast.compiles > 0,
+        "fast_notices": fast.fast.take_notices(),
         "loop_vs_diffusers": paired_ratio(loop, "ours", "diffusers"),
         "loop_vs_diffusers_rounds": round_ratios(loop, "ours", "diffusers"),
         "ours_step_ms": step_ms(loop, "ours"),
@@ -149,6 +178,32 @@ def engine_figures(base, nets: list, size: int, steps: int, repeats: int) -> dic
         "preview_cost_ms": statistics.median(preview_costs) * 1000,
         "preview_cost_share": statistics.median(preview_costs) / (step_ms(preview, "off") / 1000),
         "conditions_1_2_3_ms": {name: step_ms(conditions, name) for name in conditions},
+        "three_vs_one": paired_ratio(conditions, "3", "1"),
         "inactive_vs_1": paired_ratio(conditions, "3_with_2_inactive", "1"),
         "inactive_vs_1_rounds": round_ratios(conditions, "3_with_2_inactive", "1"),
-    }
+    })
+    return figures
+
+
+def _controls(nets: list, count: int, size: int) -> list[ControlInput]:
+    return [ControlInput(nets[k], control_image(size, k)) for k in range(count)]
+
+
+def compile_figures(fast: LoadedModels, controls: list[ControlInput], size: int) -> dict:
+    """Seconds the first image takes cold (compiling into an empty cache), from the disk cache (a new
+    start: dynamo's memory emptied), and warm; compile seconds are the first two less the warm one."""
+    def first_image() -> float:
+        started = time.perf_counter()
+        with torch.inference_mode():
+            sample(fast.base, SamplerRequest(prompt=PROMPT, seed=1, steps=2, width=size, height=size, controls=controls),
+                   fast=fast.fast)
+        if fast.base.device.type == "cuda":
+            torch.cuda.synchronize()
+        return time.perf_counter() - started
+
+    cold = first_image()
+    fast.fast.forget()
+    cached = first_image()
+    warm = first_image()
+    return {"first_image_seconds": {"cold": cold, "from_disk_cache": cached, "warm": warm},
+            "compile_seconds": {"cold": max(0.0, cold - warm), "from_disk_cache": max(0.0, cached - warm)}}

@@ -48,3 +48,12 @@ def prepare_models(choice: str, workdir: Path | None = None, size: int | None = 
     if not nets:
         raise FileNotFoundError(f"{choice} has no controlnet*/ folder to benchmark with")
     return BenchModels(path.name, str(path), (nets * 3)[:3], size or 512)
+
+
+@dataclass
+class LoadedModels:
+    """One loaded set of the bench's models: a base, its three ControlNets, and the fast path (or None)."""
+
+    base: object
+    nets: list
+    fast: object = None

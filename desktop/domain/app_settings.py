@@ -17,6 +17,7 @@ from .atomic import write_text_atomic
 SETTINGS_VERSION = 1
 MAX_RECENT = 10
 MAX_RECENT_MODELS = 8
+PRECISION_CHOICES = ("auto", "float32", "bfloat16", "float16")  # auto: decided per device (engine/precision.py)
 
 
 @dataclass
@@ -24,6 +25,8 @@ class AppSettings:
     recent_files: list[str] = field(default_factory=list)
     recent_models: list[str] = field(default_factory=list)  # base models picked, newest first
     device: str = "auto"
+    precision: str = "auto"
+    compile: bool = True  # the fast path compiles large models (the first run at a new size takes minutes on a CPU)
     preview_every: int = 1
     sharp_preview_every: int = 5
     live: bool = False
@@ -49,6 +52,8 @@ _CHECKS = {
     "recent_files": lambda v: isinstance(v, list) and all(isinstance(p, str) for p in v),
     "recent_models": lambda v: isinstance(v, list) and all(isinstance(p, str) for p in v),
     "device": lambda v: v in ("auto", "cpu", "cuda", "mps"),
+    "precision": lambda v: v in PRECISION_CHOICES,
+    "compile": lambda v: isinstance(v, bool),
     "preview_every": lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 100,
     "sharp_preview_every": lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 100,
     "live": lambda v: isinstance(v, bool),

@@ -6,6 +6,7 @@ control mode (`control_modes.py`) and summed, as diffusers' MultiControlNetModel
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,9 +70,16 @@ def prepare_controls(base: BaseModel, controls: list[ControlInput], width: int, 
     return prepared
 
 
+def _eager(module: torch.nn.Module) -> Callable:
+    return module
+
+
 def control_residuals(controls: list[PreparedControl], latent_in: torch.Tensor, t, conditioning: Conditioning,
-                      cfg: bool):
-    """Sum of the active ControlNets' residuals, each scaled by its mode; None when none is active."""
+                      cfg: bool, runner: Callable[[torch.nn.Module], Callable] = _eager):
+    """Sum of the active ControlNets' residuals, each scaled by its mode; None when none is active.
+
+    `runner` gives the callable that runs a ControlNet (its compiled form on the fast path). A compiled
+    one is called at scale 1.0 and scaled here, so a new weight never changes what was compiled."""
     down: list[torch.Tensor] | None = None
     mid: torch.Tensor | None = None
     for prepared in controls:
@@ -80,10 +88,17 @@ def control_residuals(controls: list[PreparedControl], latent_in: torch.Tensor, 
         sample_in = latent_in[-1:] if cond_only else latent_in
         context = conditioning.conditional_only() if cond_only else conditioning
         image = prepared.image_single if cond_only else prepared.image_both
-        d, m = prepared.control.controlnet(
+        net = prepared.control.controlnet
+        run = runner(net)
+        scale_inside = run is net  # eager: exactly diffusers' call (its global-pooling nets scale before pooling)
+        d, m = run(
             sample_in, t, **context.unet_kwargs(), controlnet_cond=image,
-            conditioning_scale=scaling.conditioning_scale, guess_mode=False, return_dict=False,
+            conditioning_scale=scaling.conditioning_scale if scale_inside else 1.0, guess_mode=False,
+            return_dict=False,
         )
+        if not scale_inside and scaling.conditioning_scale != 1.0:
+            d = [r * scaling.conditioning_scale for r in d]
+            m = m * scaling.conditioning_scale
         if scaling.scales is not None:
             d = [r * s for r, s in zip(d, scaling.scales[:-1])]
             m = m * scaling.scales[-1]

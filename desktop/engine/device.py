@@ -1,4 +1,4 @@
-"""Device and precision policy: CUDA in float16, Apple MPS in float16, CPU in float32."""
+"""Device policy: CUDA, then Apple MPS, then the CPU; each in the precision `precision.py` picks."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import torch
 
 from desktop.domain.errors import InvalidRecipe
+
+from .precision import choose_dtype
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
@@ -22,8 +24,8 @@ class DeviceChoice:
         return f"{name} ({str(self.dtype).removeprefix('torch.')})"
 
 
-def choose_device(name: str = "auto") -> DeviceChoice:
-    """Pick the device for `name`; 'auto' prefers CUDA, then MPS, then the CPU."""
+def choose_device(name: str = "auto", precision: str = "auto") -> DeviceChoice:
+    """Pick the device for `name` ('auto' prefers CUDA, then MPS, then the CPU) and its dtype."""
     if name not in DEVICE_CHOICES:
         raise InvalidRecipe("device", f"must be one of {', '.join(DEVICE_CHOICES)}, got {name!r}")
     if name == "auto":
@@ -37,8 +39,7 @@ def choose_device(name: str = "auto") -> DeviceChoice:
         raise InvalidRecipe("device", "CUDA was asked for but no CUDA GPU is available")
     if name == "mps" and not _mps_available():
         raise InvalidRecipe("device", "MPS was asked for but Apple's Metal backend is not available")
-    dtype = torch.float32 if name == "cpu" else torch.float16
-    return DeviceChoice(torch.device(name), dtype)
+    return DeviceChoice(torch.device(name), choose_dtype(name, precision))
 
 
 def _mps_available() -> bool:

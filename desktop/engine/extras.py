@@ -27,12 +27,12 @@ TEXT_ADAPTERS_KEY = "text_adapters"  # read by prompt.py's embedding cache
 class AppliedExtras:
     """What is applied to one loaded base, and its own VAE to go back to."""
 
-    def __init__(self, base: BaseModel, device: DeviceChoice) -> None:
+    def __init__(self, base: BaseModel, device: DeviceChoice, bake_loras: bool = False) -> None:
         self._base = base
         self._device = device
         self.own_vae = base.vae
         self._vae: FileId | None = None  # the override in place, or None for the base's own
-        self.loras = LoraSet(base)
+        self.loras = LoraSet(base, bake_loras)  # baked into the UNet when it runs compiled
         self.embeddings = EmbeddingSet(base)
 
     def apply(self, extras: ModelExtras) -> tuple[str, str]:

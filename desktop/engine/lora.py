@@ -20,6 +20,7 @@ from desktop.domain.model_extras import LoraChoice
 
 from .components import BaseModel
 from .extra_files import FileId, explained, file_id, read_header, read_tensors
+from .lora_bake import UnetLoraBake
 from .lora_layout import check_lora_fits, lora_layout
 from .pipeline_view import diffusers_view
 
@@ -33,8 +34,9 @@ class _Adapter:
 class LoraSet:
     """The LoRAs loaded into one base model's modules."""
 
-    def __init__(self, base: BaseModel) -> None:
+    def __init__(self, base: BaseModel, bake_unet: bool = False) -> None:
         self._base = base
+        self._bake = UnetLoraBake(base.unet) if bake_unet else None  # the compiled fast path: weights baked in
         self._loaded: dict[FileId, _Adapter] = {}
         self._weights: dict[FileId, float] = {}
         self.file_loads = 0  # LoRA files read so far: a weight change or a removal reads none
@@ -49,6 +51,8 @@ class LoraSet:
         if not new and self._weights == {key: choice.weight for key, choice in wanted.items()}:
             return
         view = diffusers_view(self._base)
+        if self._bake is not None:
+            self._bake.unbake()  # peft changes adapters on plain weights only
         for key in [key for key in self._loaded if key not in wanted]:
             view.delete_adapters(self._loaded.pop(key).name)
         try:
@@ -60,6 +64,8 @@ class LoraSet:
                 view.set_adapters([adapter.name for adapter in self._loaded.values()], list(self._weights.values()))
             else:
                 view.unload_lora_weights()  # the last one went: plain layers again, not empty adapter wrappers
+            if self._bake is not None and self._loaded:
+                self._bake.bake()
 
     def text_key(self) -> tuple:
         """What the LoRAs change in text encoding: each text-encoder adapter with its weight."""

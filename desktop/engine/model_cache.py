@@ -1,7 +1,8 @@
 """Loaded models kept between runs: a new prompt, seed or weight reloads nothing, and
 swapping one ControlNet loads only that one. A failed load leaves what was loaded in place.
 LoRAs, embeddings and a VAE override are applied onto the loaded base (its own VAE remembered),
-so changing them never reloads the base."""
+so changing them never reloads the base. With a fast path, models are laid out for it as they load and
+its compiled graphs are dropped with the models they were made for."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from desktop.domain.model_extras import ModelExtras
 from .components import BaseModel
 from .device import DeviceChoice
 from .extras import AppliedExtras
+from .fast_path import FastPath, FastPathOptions
 from .hub import DownloadProgress
 from .loading import load_base_model, load_controlnet
 from .memory import release_memory
@@ -24,8 +26,9 @@ MAX_CONTROLNETS = 4
 
 
 class ModelCache:
-    def __init__(self, device: DeviceChoice) -> None:
+    def __init__(self, device: DeviceChoice, fast: FastPathOptions | None = None) -> None:
         self.device = device
+        self.fast = FastPath(device.device, fast) if fast is not None else None  # None: plain eager, as diffusers
         self._base_ref: ModelRef | None = None
         self._base: BaseModel | None = None
         self._applied: AppliedExtras | None = None
@@ -43,8 +46,13 @@ class ModelCache:
                 self._forget_all()  # the model in use held the memory the new one needs: free it, try once more
                 base = load_base_model(ref, self.device, progress)
             self.loads += 1
+            if self.fast is not None:
+                self.fast.forget()  # graphs of the previous base model
+                for module in (base.unet, base.vae):
+                    self.fast.adopt(module)
             self._base, self._base_ref = base, ref
-            self._applied = AppliedExtras(base, self.device)
+            self._applied = AppliedExtras(base, self.device,
+                                          bake_loras=self.fast is not None and self.fast.compiles_module(base.unet))
         return self._base
 
     def apply_extras(self, extras: ModelExtras) -> tuple[str, str]:
@@ -52,7 +60,10 @@ class ModelCache:
         prompt to encode (LoRA tags cut out, multi-vector embedding tokens spelled out)."""
         if self._applied is None:
             raise RuntimeError("apply_extras runs after base(): no base model is loaded")
-        return self._applied.apply(extras)
+        prompts = self._applied.apply(extras)
+        if self.fast is not None:
+            self.fast.adopt(self._base.vae)  # a VAE override, laid out like the base's own
+        return prompts
 
     @property
     def applied(self) -> AppliedExtras | None:
@@ -71,14 +82,20 @@ class ModelCache:
         base_unet = self._base.unet if self._base is not None else None
         net = load_controlnet(ref, self.device, progress, family, base_unet)
         self.loads += 1
+        if self.fast is not None:
+            self.fast.adopt(net)
         self._nets[key] = net
         while len(self._nets) > MAX_CONTROLNETS:
-            self._nets.popitem(last=False)
+            _, dropped = self._nets.popitem(last=False)
+            if self.fast is not None:
+                self.fast.forget_module(dropped)
         return net
 
     def _forget_all(self) -> None:
         self._base = self._base_ref = self._applied = None
         self._nets.clear()
+        if self.fast is not None:
+            self.fast.forget()
         release_memory()
 
     @property

@@ -7,13 +7,14 @@ image prompts later) and classifier-free guidance happen in here, in diffusers' 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import torch
 
 from .conditioning import Conditioning
 from .control_guidance import PreparedControl, control_residuals
+from .fast_path import FastPath
 
 
 @dataclass(frozen=True)
@@ -22,13 +23,21 @@ class ModelStep:
     conditioning: Conditioning
     guidance_scale: float
     cfg: bool  # latents arrive doubled (uncond, cond) and the two halves are combined
+    fast: FastPath | None = field(default=None)  # None: every module runs eagerly
+
+    def runner(self, module: torch.nn.Module) -> Callable:
+        return self.fast.runner(module) if self.fast is not None else module
 
     def __call__(self, latent_in: torch.Tensor, t: torch.Tensor, controls: Sequence[PreparedControl]) -> torch.Tensor:
-        down, mid = control_residuals(list(controls), latent_in, t, self.conditioning, self.cfg)
-        noise = self.unet(
+        if self.fast is not None:
+            self.fast.step_begins()
+        down, mid = control_residuals(list(controls), latent_in, t, self.conditioning, self.cfg, self.runner)
+        noise = self.runner(self.unet)(
             latent_in, t, **self.conditioning.unet_kwargs(),
             down_block_additional_residuals=down, mid_block_additional_residual=mid, return_dict=False,
         )[0]
+        if self.fast is not None and self.fast.cuda_graphs and not self.cfg:
+            noise = noise.clone()  # a captured graph's output is overwritten by its next replay; the scheduler keeps it
         if self.cfg:
             uncond, cond = noise.chunk(2)
             noise = uncond + self.guidance_scale * (cond - uncond)

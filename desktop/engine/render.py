@@ -24,7 +24,7 @@ from .extras import check_extra_files
 from .model_peek import peek_base_info
 from .hub import DownloadProgress
 from .model_cache import ModelCache
-from .sampler import ControlInput, SamplerRequest, StepCallback, StepUpdate, sample
+from .sampler import ControlInput, SamplerRequest, StatusCallback, StepCallback, StepUpdate, sample
 
 
 @dataclass
@@ -207,12 +207,13 @@ def render(
     previews: PreviewSettings | None = None,
     progress: DownloadProgress | None = None,
     on_models: Callable[[ModelReferences], None] | None = None,
+    on_status: StatusCallback | None = None,
 ) -> RenderResult:
     base, request, embedded = prepare_request(cache, recipe, previews or PreviewSettings(), progress, on_models)
     overlay = unmasked_overlay(embedded)
     if overlay and on_step is not None:
         on_step = _overlaid_previews(on_step, overlay)
-    result = sample(base, request, on_step=on_step, cancel=cancel)
+    result = sample(base, request, on_step=on_step, cancel=cancel, fast=cache.fast, on_status=on_status)
     image = overlay.apply(result.image) if overlay else result.image
     unknown = recipe.unknown_keys()
     notices = result.notices + list(model_extras(recipe).notices)

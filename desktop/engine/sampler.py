@@ -21,7 +21,8 @@ from desktop.domain.errors import Cancelled, NaNOutput, StudioError
 
 from .cancel import CancelToken
 from .components import BaseModel
-from .control_guidance import ControlInput, prepare_controls
+from .control_guidance import ControlInput, PreparedControl, prepare_controls
+from .fast_path import FastPath
 from .model_step import ModelStep
 from .memory import is_out_of_memory, out_of_memory
 from .preview import PreviewPipe, alpha_table, decoded_to_rgb, latent_rgb_map, latents_to_rgb
@@ -63,6 +64,7 @@ class SampleResult:
 
 
 StepCallback = Callable[[StepUpdate], None]
+StatusCallback = Callable[[str], None]
 
 
 def sample(
@@ -71,11 +73,16 @@ def sample(
     *,
     on_step: StepCallback | None = None,
     cancel: CancelToken | None = None,
+    fast: FastPath | None = None,
+    on_status: StatusCallback | None = None,
 ) -> SampleResult:
-    """Run one generation; raises Cancelled, NaNOutput or OutOfMemory as typed errors."""
+    """Run one generation; raises Cancelled, NaNOutput or OutOfMemory as typed errors.
+
+    With `fast`, the model step runs compiled; `on_status` hears "optimising..." before a step whose
+    shape has not been compiled yet (the first step at a new size takes that long)."""
     try:
         with torch.inference_mode():
-            return _sample(base, request, on_step, cancel)
+            return _sample(base, request, on_step, cancel, fast, on_status)
     except StudioError:
         raise
     except Exception as err:
@@ -84,7 +91,8 @@ def sample(
         raise
 
 
-def _sample(base: BaseModel, request: SamplerRequest, on_step: StepCallback | None, cancel: CancelToken | None):
+def _sample(base: BaseModel, request: SamplerRequest, on_step: StepCallback | None, cancel: CancelToken | None,
+            fast: FastPath | None, on_status: StatusCallback | None):
     started = time.perf_counter()
     device, dtype = base.device, base.dtype
     cfg = request.guidance_scale > 1.0 and base.unet.config.time_cond_proj_dim is None
@@ -109,7 +117,7 @@ def _sample(base: BaseModel, request: SamplerRequest, on_step: StepCallback | No
     latents = randn_tensor(shape, generator=generator, device=device, dtype=dtype) * scheduler.init_noise_sigma
     step_kwargs = _step_kwargs(scheduler, generator)
 
-    model_step = ModelStep(base.unet, conditioning, request.guidance_scale, cfg)
+    model_step = ModelStep(base.unet, conditioning, request.guidance_scale, cfg, fast)
     previews = _Previewer(base, scheduler, request, on_step) if on_step else None
     preview_seconds = 0.0
     for i, t in enumerate(timesteps):
@@ -117,6 +125,8 @@ def _sample(base: BaseModel, request: SamplerRequest, on_step: StepCallback | No
             raise Cancelled()
         latent_in = torch.cat([latents] * 2) if cfg else latents
         latent_in = scheduler.scale_model_input(latent_in, t)
+        if fast is not None:
+            _announce_compile(fast, model_step, latent_in, active[i], request, on_status)
         noise = model_step(latent_in, t, active[i])
         if previews is not None:
             mark = time.perf_counter()
@@ -134,7 +144,25 @@ def _sample(base: BaseModel, request: SamplerRequest, on_step: StepCallback | No
     if not bool(torch.isfinite(latents).all()):
         raise NaNOutput("the model produced invalid values (NaN); no image was kept. Try another seed or float32")
     image = decode_latents(base, latents)
+    if fast is not None:
+        notices = notices + fast.take_notices()
     return SampleResult(image, notices, time.perf_counter() - started, preview_seconds)
+
+
+def _announce_compile(fast: FastPath, model_step: ModelStep, latent_in: torch.Tensor,
+                      controls: list[PreparedControl], request: SamplerRequest, on_status: StatusCallback | None) -> None:
+    """Say "optimising..." before a step that will compile: what it runs has not run at this shape yet."""
+    modules = [model_step.unet] + [c.control.controlnet for c in controls]
+    if not any(fast.compiles_module(m) for m in modules):
+        return
+    key = (tuple(id(m) for m in modules), tuple(latent_in.shape), latent_in.dtype,
+           tuple(c.scaling.conditional_only for c in controls))
+    if fast.is_warm(key):
+        return
+    fast.mark_warm(key)
+    if on_status is not None:
+        on_status(f"optimising the model for {request.width} x {request.height} "
+                  "(once per size and set of layers; later runs start at once)")
 
 
 def decode_latents(base: BaseModel, latents: torch.Tensor) -> np.ndarray:

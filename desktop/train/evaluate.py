@@ -63,8 +63,8 @@ def colour_matches(image: np.ndarray, sample: ShapeSample) -> bool:
 
 def measure(base: BaseModel, controlnets: list, samples: list[ShapeSample], *, steps: int = 20,
             guidance: float = 5.0, with_prompt: bool = True, weights: list[float] | None = None,
-            seed: int = 0, controls_for=None) -> Fidelity:
-    """Mean IoU and colour accuracy over `samples` (one image each)."""
+            seed: int = 0, controls_for=None, fast=None) -> Fidelity:
+    """Mean IoU and colour accuracy over `samples` (one image each); with `fast` (a FastPath), on the fast path."""
     ious, hits, images = [], [], []
     for index, sample_ in enumerate(samples):
         outlines = controls_for(sample_) if controls_for else [sample_.outline] * len(controlnets)
@@ -76,7 +76,7 @@ def measure(base: BaseModel, controlnets: list, samples: list[ShapeSample], *, s
             guidance_scale=guidance if with_prompt else 1.0, width=size, height=size, controls=controls,
             preview_every=0,
         )
-        image = sample(base, request).image
+        image = sample(base, request, fast=fast).image
         images.append(image)
         mask = shape_mask(image, sample_.colour, sample_.background) if with_prompt else foreground_mask(image)
         ious.append(iou(mask, sample_.mask))

@@ -52,9 +52,12 @@ class _FirstPaint(QObject):
         return False
 
 
-def build_window(device: str = "auto") -> MainWindow:
+def build_window(device: str = "auto", precision: str | None = None,
+                 compile_models: bool | None = None) -> MainWindow:
+    """`precision` and `compile_models` (the command line's) hold for this session; the settings file keeps its own."""
     loaded = load_settings(settings_file())
-    window = MainWindow(loaded.settings, device if device != "auto" else loaded.settings.device)
+    window = MainWindow(loaded.settings, device if device != "auto" else loaded.settings.device, precision,
+                        compile_models)
     if loaded.notice:
         window.statusBar().showMessage(loaded.notice, 15000)
     return window
@@ -92,7 +95,7 @@ def launch_app(args: argparse.Namespace) -> int:
             print(f"error: {err}", file=sys.stderr)
             return EXIT_FAILED
     app = create_app()
-    window = build_window(args.device)
+    window = build_window(args.device, args.precision, False if args.no_compile else None)
     window.restore_geometry()
     scripted = args.generate or args.screenshot or args.quit
     run = ScriptedRun(window, args) if scripted else None

@@ -13,14 +13,14 @@ import random
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QImage, QKeySequence
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QImage, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidget
 
 from desktop.conditions.image_io import encode_png, read_image
 from desktop.conditions.layer_images import control_images_png, mask_images_png
 from desktop.conditions.openpose_json import load_openpose_text, people_to_openpose
-from desktop.domain.app_settings import AppSettings, save_settings
+from desktop.domain.app_settings import PRECISION_CHOICES, AppSettings, save_settings
 from desktop.domain.atomic import write_text_atomic
 from desktop.domain.document import Document, HistoryItem, build_recipe
 from desktop.domain.errors import InvalidProject, InvalidRecipe, StudioError
@@ -45,18 +45,36 @@ log = logging.getLogger(__name__)
 AUTOSAVE_MS = 20_000
 LIVE_DEBOUNCE_MS = 600
 PROJECT_FILTER = f"ControlNet Studio project (*{PROJECT_SUFFIX})"
+PRECISION_NAMES = {"auto": "Automatic", "float32": "float32", "bfloat16": "bfloat16", "float16": "float16"}
+PRECISION_TIPS = {
+    "auto": "float16 on a GPU; on a CPU bfloat16 where the processor computes it natively, else float32",
+    "float32": "Full precision: runs everywhere, with the most memory",
+    "bfloat16": "Half the memory; on a CPU fast only on processors with native bfloat16 (AVX-512 BF16 or AMX), "
+                "elsewhere slower than float32",
+    "float16": "Half precision for GPUs; not supported on the CPU",
+}
+COMPILE_TIP = ("Compile large models for speed: the first run at a new size takes longer (minutes on a CPU), then "
+               "every step is faster; small models are never compiled")
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, settings: AppSettings | None = None, device: str = "auto") -> None:
+    _configure_worker = Signal(str, bool)  # queued to the worker's thread: it drops its models between runs
+
+    def __init__(self, settings: AppSettings | None = None, device: str = "auto", precision: str | None = None,
+                 compile_models: bool | None = None) -> None:
+        """`precision` and `compile_models` override the settings for this session only (command line)."""
         super().__init__()
         self.app_settings = settings or AppSettings()
+        self.device = device
+        self.precision = precision or self.app_settings.precision
+        self.compile_models = self.app_settings.compile if compile_models is None else compile_models
         self.dialogs = Dialogs(self)
         self.document = Document()
         self.project_path: Path | None = None
         self.result_thumbnails: list[QImage] = []  # one per history item, in order
         self.last_result: GenerationResult | None = None
-        self.controller = GenerationController(device, self)
+        self.controller = GenerationController(device, self, self.precision, self.compile_models)
+        self._configure_worker.connect(self.controller.worker.configure)
         self.controller.worker.preview_every = self.app_settings.preview_every
         self.controller.worker.sharp_every = self.app_settings.sharp_preview_every
         self._closing = False
@@ -84,7 +102,7 @@ class MainWindow(QMainWindow):
         self.resize(1280, 800)
         self.setMinimumSize(1000, 600)
 
-        self.device_label = QLabel(f"device: {_device_label(device)}")
+        self.device_label = QLabel(f"device: {_device_label(device, self.precision)}")
         self.model_label = QLabel("model: demo")
         self.memory_label = QLabel("")
         for label in (self.device_label, self.model_label, self.memory_label):
@@ -144,6 +162,26 @@ class MainWindow(QMainWindow):
         tools_menu = bar.addMenu("&Tools")
         self._action("&Train a ControlNet…", self.open_train_window, None, tools_menu)
         self._action("&LoRA Folder…", self.choose_lora_folder, None, tools_menu)
+        tools_menu.addSeparator()
+        tools_menu.setToolTipsVisible(True)
+        self.compile_action = self._action("&Optimise Models (Compile)", self.set_compile, None, tools_menu)
+        self.compile_action.setCheckable(True)
+        self.compile_action.setChecked(self.compile_models)
+        self.compile_action.setToolTip(COMPILE_TIP)
+        self.compile_action.setStatusTip(COMPILE_TIP)
+        precision_menu = tools_menu.addMenu("&Precision")
+        precision_menu.setToolTipsVisible(True)
+        group = QActionGroup(self)
+        self.precision_actions: dict[str, QAction] = {}
+        for choice in PRECISION_CHOICES:
+            action = self._action(PRECISION_NAMES[choice], lambda _=False, c=choice: self.set_precision(c), None,
+                                  precision_menu)
+            action.setCheckable(True)
+            action.setActionGroup(group)
+            action.setToolTip(PRECISION_TIPS[choice])
+            action.setStatusTip(PRECISION_TIPS[choice])
+            self.precision_actions[choice] = action
+        self.precision_actions[self.precision].setChecked(True)
         generate_menu = bar.addMenu("&Generate")
         self.generate_action = self._action(
             "&Generate", self.generate, [QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")], generate_menu)
@@ -479,6 +517,35 @@ class MainWindow(QMainWindow):
             self.app_settings.lora_folder = str(Path(folder).resolve())
             self.statusBar().showMessage(f"<lora:name> in a prompt now looks in {self.app_settings.lora_folder}")
 
+    def set_compile(self, on: bool) -> None:
+        """Optimise Models: kept in the settings; the worker loads the models again on the next run."""
+        self.compile_models = self.app_settings.compile = on
+        self._speed_changed(f"Optimising models is {'on' if on else 'off'}: they load again on the next run"
+                            + (", and the first run at each size takes longer" if on else ""))
+
+    def set_precision(self, precision: str) -> None:
+        """A precision the device cannot run (float16 on a CPU) is refused and the menu keeps the old one."""
+        from desktop.engine.device import choose_device
+
+        try:
+            choose_device(self.device, precision)
+        except InvalidRecipe as err:
+            if err.field == "precision":
+                self.precision_actions[self.precision].setChecked(True)
+                reason = str(err).removeprefix(f"{err.field}: ")
+                self.statusBar().showMessage(f"Precision stays {PRECISION_NAMES[self.precision]}: {reason}", 10000)
+                return
+        self.precision = self.app_settings.precision = precision
+        self.device_label.setText(f"device: {_device_label(self.device, precision)}")
+        self._speed_changed(f"Precision {PRECISION_NAMES[precision]}: the models load again in it on the next run")
+
+    def _speed_changed(self, message: str) -> None:
+        """The worker drops its models between jobs, so a running one finishes as it started."""
+        self._configure_worker.emit(self.precision, self.compile_models)
+        if self.controller.running:
+            message += " (the run in progress finishes as it started)"
+        self.statusBar().showMessage(message, 8000)
+
     def cancel(self) -> None:
         self.live_timer.stop()
         self.controller.cancel()
@@ -648,10 +715,10 @@ def _prompt(recipe: dict) -> str:
     return str(recipe.get("prompt") or "(no prompt)")
 
 
-def _device_label(name: str) -> str:
+def _device_label(name: str, precision: str = "auto") -> str:
     from desktop.engine.device import choose_device
 
     try:
-        return choose_device(name).label
+        return choose_device(name, precision).label
     except StudioError as err:
         return str(err)

@@ -73,6 +73,11 @@ class PreviewPane(QWidget):
         self.progress.setFormat("idle")
         self.progress.setTextVisible(True)
         layout.addWidget(self.progress)
+        self.status_label = QLabel()  # a busy bar shows no text: what is happening is said here
+        self.status_label.setWordWrap(True)
+        self.status_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.status_label.hide()
+        layout.addWidget(self.status_label)
         row = QHBoxLayout()
         self.generate_button = QPushButton("Generate")
         self.generate_button.setDefault(True)
@@ -107,18 +112,22 @@ class PreviewPane(QWidget):
     def set_busy(self, busy: bool) -> None:
         self.cancel_button.setEnabled(busy)
         if busy:
-            self.progress.setRange(0, 0)
-            self.progress.setFormat("starting…")
+            self.show_status("starting…")
 
     def show_status(self, text: str) -> None:
+        """A step with no progress of its own (loading, optimising for minutes): the bar is busy and
+        the text stays in view until the next step's progress."""
         self.progress.setRange(0, 0)
         self.progress.setFormat(text)
+        self.status_label.setText(text)
+        self.status_label.show()
 
     def show_preview(self, step: int, total: int, image: QImage) -> None:
         self.view.set_image(image)
         self.caption.setText(f"Preview, step {step} of {total}")
 
     def show_progress(self, step: int, total: int, seconds_left: float) -> None:
+        self.status_label.hide()
         self.progress.setRange(0, total)
         self.progress.setValue(step)
         self.progress.setFormat(f"step {step}/{total} · {seconds_left:.0f} s left")
@@ -126,11 +135,13 @@ class PreviewPane(QWidget):
     def show_result(self, image: QImage, caption: str) -> None:
         self.view.set_image(image)
         self.caption.setText(caption)
+        self.status_label.hide()
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
         self.progress.setFormat("done")
 
     def show_stopped(self, text: str) -> None:
+        self.status_label.hide()
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.progress.setFormat(text)

@@ -51,22 +51,33 @@ class GenerationWorker(QObject):
     people_found = Signal(object, str)  # list of Person, source layer name
     side_failed = Signal(str)  # message from a preprocess or pose detection request
 
-    def __init__(self, device_name: str = "auto") -> None:
+    def __init__(self, device_name: str = "auto", precision: str = "auto", compile_models: bool = True) -> None:
         super().__init__()
         self._device_name = device_name
+        self._precision = precision
+        self._compile = compile_models
         self._cache = None
         self.preview_every = 1
         self.sharp_every = 0
 
     def _model_cache(self):
         if self._cache is None:
+            from desktop.engine.compile_cache import compile_cache_dir
             from desktop.engine.device import choose_device
+            from desktop.engine.fast_path import FastPathOptions
             from desktop.engine.model_cache import ModelCache
 
-            choice = choose_device(self._device_name)
-            self._cache = ModelCache(choice)
+            choice = choose_device(self._device_name, self._precision)
+            self._cache = ModelCache(choice, FastPathOptions(compile=self._compile, cache_dir=compile_cache_dir()))
             self.device_ready.emit(choice.label)
         return self._cache
+
+    @Slot(str, bool)
+    def configure(self, precision: str, compile_models: bool) -> None:
+        """New precision or compile setting: the models load again, laid out for it, on the next run."""
+        if (precision, compile_models) != (self._precision, self._compile):
+            self._precision, self._compile = precision, compile_models
+            self._cache = None
 
     @Slot(int, object, object)
     def run(self, job_id: int, recipe_source, token) -> None:
@@ -93,7 +104,8 @@ class GenerationWorker(QObject):
                 self.download.emit(job_id, done, total)
 
             previews = PreviewSettings(self.preview_every, self.sharp_every)
-            result = render(cache, recipe, on_step=on_step, cancel=token, previews=previews, progress=on_download)
+            result = render(cache, recipe, on_step=on_step, cancel=token, previews=previews, progress=on_download,
+                            on_status=lambda text: self.status.emit(job_id, text))
             outcome = GenerationResult(to_qimage(result.image), result.image, result.recipe, result.notices,
                                        result.seconds, result.model)
             self.finished.emit(job_id, outcome)
@@ -159,11 +171,12 @@ class GenerationController(QObject):
     _preprocess = Signal(object, int, int)
     _detect_pose = Signal(object, int, int)
 
-    def __init__(self, device_name: str = "auto", parent: QObject | None = None) -> None:
+    def __init__(self, device_name: str = "auto", parent: QObject | None = None, precision: str = "auto",
+                 compile_models: bool = True) -> None:
         super().__init__(parent)
         self._thread = QThread()
         self._thread.setObjectName("generation")
-        self.worker = GenerationWorker(device_name)
+        self.worker = GenerationWorker(device_name, precision, compile_models)
         self.worker.moveToThread(self._thread)
         self._submit.connect(self.worker.run)
         self._preprocess.connect(self.worker.preprocess)

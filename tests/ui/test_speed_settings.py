@@ -1,0 +1,131 @@
+"""The speed settings a user picks in the Tools menu (compile, precision), the command line's
+overrides of them, and the preview pane while a model is optimised."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QApplication
+
+from desktop.domain.app_settings import AppSettings, load_settings, save_settings
+from desktop.ui.paths import settings_file
+
+from .conftest import FakeDialogs
+
+OPTIMISING = "optimising the model for 512 x 512 (once per size and set of layers; later runs start at once)"
+
+
+def _saved() -> AppSettings:
+    return load_settings(settings_file()).settings
+
+
+def _checked_precision(window) -> list[str]:
+    return [choice for choice, action in window.precision_actions.items() if action.isChecked()]
+
+
+def test_turning_optimise_models_off_reaches_the_worker_and_is_saved(window, qtbot):
+    assert window.compile_action.isChecked() and window.controller.worker._compile
+    window.compile_action.trigger()
+    assert not window.compile_action.isChecked() and window.app_settings.compile is False
+    qtbot.waitUntil(lambda: window.controller.worker._compile is False)
+    assert "load again on the next run" in window.statusBar().currentMessage()
+    window.close_without_asking(keep_recovery=False)
+    assert _saved().compile is False
+
+
+def test_a_precision_picked_in_the_menu_reaches_the_worker_the_label_and_the_file(window, qtbot):
+    assert _checked_precision(window) == ["auto"]
+    window.precision_actions["bfloat16"].trigger()
+    assert _checked_precision(window) == ["bfloat16"] and window.app_settings.precision == "bfloat16"
+    assert window.device_label.text() == "device: cpu (bfloat16)"
+    assert window.statusBar().currentMessage() == "Precision bfloat16: the models load again in it on the next run"
+    qtbot.waitUntil(lambda: window.controller.worker._precision == "bfloat16")
+    window.close_without_asking(keep_recovery=False)
+    assert _saved().precision == "bfloat16"
+
+
+def test_the_next_run_loads_the_models_again_in_the_new_precision(window, qtbot):
+    def run_in(precision: str):
+        window.precision_actions[precision].trigger()
+        with qtbot.waitSignal(window.controller.result_ready, timeout=60000):
+            window.generate()
+        return window.controller.worker._cache
+
+    first = run_in("bfloat16")
+    assert str(first.device.dtype) == "torch.bfloat16"
+    second = run_in("float32")
+    assert second is not first and str(second.device.dtype) == "torch.float32"
+    assert window.device_label.text() == "device: cpu (float32)"  # told by the worker as it made its cache
+    assert window.dialogs.errors == []
+
+
+def test_float16_on_the_cpu_is_refused_and_the_menu_keeps_the_old_choice(window, qtbot):
+    """The window runs on the CPU (device="cpu"), whatever GPU the machine has."""
+    window.precision_actions["float32"].trigger()
+    qtbot.waitUntil(lambda: window.controller.worker._precision == "float32")
+    label = window.device_label.text()
+    window.precision_actions["float16"].trigger()
+    assert _checked_precision(window) == ["float32"]
+    assert window.app_settings.precision == "float32" and window.precision == "float32"
+    assert window.device_label.text() == label == "device: cpu (float32)"
+    assert window.statusBar().currentMessage() == (
+        "Precision stays float32: float16 is not supported on the CPU; use bfloat16 or float32")
+    qtbot.wait(100)  # anything sent to the worker would have arrived
+    assert window.controller.worker._precision == "float32"
+
+
+def test_command_line_overrides_hold_for_the_session_and_are_not_saved(qtbot):
+    from desktop.ui.launch import build_window
+
+    save_settings(AppSettings(precision="float32", compile=True), settings_file())
+    window = build_window("cpu", "bfloat16", False)
+    window.dialogs = FakeDialogs()
+    qtbot.addWidget(window)
+    try:
+        assert _checked_precision(window) == ["bfloat16"] and not window.compile_action.isChecked()
+        assert (window.controller.worker._precision, window.controller.worker._compile) == ("bfloat16", False)
+        assert window.device_label.text() == "device: cpu (bfloat16)"
+    finally:
+        window.close_without_asking(keep_recovery=False)
+    saved = _saved()
+    assert (saved.precision, saved.compile) == ("float32", True)
+
+
+def test_the_app_started_with_precision_and_no_compile_uses_them(qtbot, monkeypatch, tmp_path):
+    """Through the command line's parser and launch_app, as `main.py --precision … --no-compile` starts."""
+    from desktop.cli import build_parser
+    from desktop.ui import launch
+
+    save_settings(AppSettings(precision="auto", compile=True), settings_file())
+    built = []
+    original = launch.build_window
+
+    def recording(*args):
+        built.append(original(*args))
+        return built[-1]
+
+    monkeypatch.setattr(launch, "build_window", recording)
+    app = QApplication.instance()
+    monkeypatch.setattr(launch, "create_app", lambda: app)  # the test's app, unthemed
+    # Its window closing inside exec() would post a Quit that ends every later test's event loop at once.
+    app.setQuitOnLastWindowClosed(False)
+    args = build_parser().parse_args(["app", "--device", "cpu", "--precision", "float32", "--no-compile",
+                                      "--screenshot", str(tmp_path / "shot.png"), "--quit"])
+    try:
+        assert launch.launch_app(args) == 0
+    finally:
+        app.setQuitOnLastWindowClosed(True)
+    window = built[0]
+    assert (window.precision, window.compile_models) == ("float32", False)
+    assert (window.controller.worker._precision, window.controller.worker._compile) == ("float32", False)
+    saved = _saved()
+    assert (saved.precision, saved.compile) == ("auto", True)
+
+
+def test_the_preview_pane_shows_optimising_with_a_busy_bar_until_the_first_step(window):
+    pane = window.preview_pane
+    window.controller.status_changed.emit(OPTIMISING)  # as the worker tells it, before a step that compiles
+    assert pane.status_label.isVisible() and pane.status_label.text() == OPTIMISING
+    assert (pane.progress.minimum(), pane.progress.maximum()) == (0, 0)
+    window.controller.progress_changed.emit(1, 20, 42.0)
+    assert not pane.status_label.isVisible()
+    assert (pane.progress.maximum(), pane.progress.value()) == (20, 1)
+    assert pane.progress.format() == "step 1/20 · 42 s left"
