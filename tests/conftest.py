@@ -32,6 +32,7 @@ os.environ.pop("HF_HUB_CACHE", None)
 # The precision policy itself is tested in tests/engine/test_precision.py with the probe set either way.
 from desktop.engine import precision as _precision  # noqa: E402
 
+REAL_CPU_BF16_PROBE = _precision.cpu_has_native_bf16
 _precision.cpu_has_native_bf16 = lambda: False
 
 

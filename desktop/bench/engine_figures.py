@@ -136,6 +136,7 @@ def engine_figures(plain: LoadedModels, fast: LoadedModels, size: int, steps: in
         ControlInput(fast.nets[2], control_image(size, 2), start=0.0, end=0.01),
     ]
     figures = compile_figures(fast, fast_one, size)
+    figures["fast_psnr_db"] = fast_psnr(plain, one, fast, fast_one, size, steps)
     loop = compare({
         "ours": lambda: ours(plain.base, one, size, steps),
         "diffusers": lambda: diffusers_pipeline(plain.base, one, size, steps),
@@ -187,6 +188,18 @@ def engine_figures(plain: LoadedModels, fast: LoadedModels, size: int, steps: in
 
 def _controls(nets: list, count: int, size: int) -> list[ControlInput]:
     return [ControlInput(nets[k], control_image(size, k)) for k in range(count)]
+
+
+def fast_psnr(plain: LoadedModels, controls: list[ControlInput], fast: LoadedModels,
+              fast_controls: list[ControlInput], size: int, steps: int) -> float:
+    """PSNR (dB) of the fast path's final image against the plain path's (diffusers' precision, eager)."""
+    def image(models: LoadedModels, chosen: list[ControlInput]) -> np.ndarray:
+        request = SamplerRequest(prompt=PROMPT, seed=1, steps=steps, width=size, height=size, controls=chosen,
+                                 preview_every=0)
+        return sample(models.base, request, fast=models.fast).image.astype(np.float64)
+
+    error = np.mean((image(plain, controls) - image(fast, fast_controls)) ** 2)
+    return float("inf") if error == 0 else float(10 * np.log10(255.0**2 / error))
 
 
 def compile_figures(fast: LoadedModels, controls: list[ControlInput], size: int) -> dict:

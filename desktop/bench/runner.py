@@ -111,6 +111,7 @@ def table(result: dict) -> str:
     if "diffusers_compiled" in speed:
         rows.append(("diffusers_compiled_ms", f"{speed['diffusers_compiled']:.1f}", "diffusers' pipeline with its UNet and ControlNet under torch.compile", ""))
     rows += [
+        ("fast_psnr_db", f"{f['fast_psnr_db']:.1f}", "the fast path's final image against the plain path's (PSNR)", ""),
         ("compile_seconds", f"cold {compile_s['cold']:.1f}, from disk {compile_s['from_disk_cache']:.1f}", f"first image cold {first['cold']:.1f} s, from disk cache {first['from_disk_cache']:.1f} s, warm {first['warm']:.2f} s (2 steps)", ""),
         ("loop_vs_diffusers", f"{f['loop_vs_diffusers']:.3f}", f"time ratio, both plain: ours {f['ours_step_ms']:.1f} ms / diffusers {f['diffusers_step_ms']:.1f} ms per step; {rounds('loop_vs_diffusers')}", "<= 1.02"),
         ("preview_overhead", f"{f['preview_overhead']:.3f}", f"fast path, preview every step / none; {rounds('preview_overhead')}", "<= 1.03"),

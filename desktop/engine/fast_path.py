@@ -65,6 +65,7 @@ class FastPath:
 
     def __init__(self, device: torch.device, options: FastPathOptions = FastPathOptions()) -> None:
         self.options = options
+        self._device_type = device.type
         self.cuda_graphs = device.type == "cuda" and options.backend == "inductor"
         self._counter = CompileCounter(options.backend, self.cuda_graphs) if options.compile else None
         self._compiled: dict[int, tuple[weakref.ref, Callable]] = {}
@@ -80,8 +81,9 @@ class FastPath:
         return self._counter.count if self._counter is not None else 0
 
     def adopt(self, module: torch.nn.Module) -> None:
-        """Lay a freshly loaded UNet, ControlNet or VAE out for the fast path (channels_last)."""
-        if self.options.channels_last:
+        """Lay a freshly loaded UNet, ControlNet or VAE out for the fast path (channels_last: what oneDNN
+        and cuDNN convolutions prefer; Apple's MPS is left as it is)."""
+        if self.options.channels_last and self._device_type in ("cpu", "cuda"):
             module.to(memory_format=torch.channels_last)
 
     def compiles_module(self, module: torch.nn.Module) -> bool:
