@@ -123,9 +123,10 @@ def step_ms(rounds: dict[str, list[list[float]]], name: str) -> float:
 
 
 def engine_figures(plain: LoadedModels, fast: LoadedModels, size: int, steps: int, repeats: int,
-                   diffusers_compiled: bool = False) -> dict:
+                   diffusers_compiled: bool = False, say: Callable[[str], None] = print) -> dict:
     """`plain`: the models in diffusers' default precision for the device, as loaded for it; `fast`: the same
-    models in our precision and layout, with the fast path that compiles them."""
+    models in our precision and layout, with the fast path that compiles them. Each group's step times
+    are said as they are measured, so a run cut short still reports what it measured."""
     if steps < 2:
         raise ValueError("the benchmark needs at least 2 steps per run (the first is not timed)")
     one = _controls(plain.nets, 1, size)
@@ -136,11 +137,14 @@ def engine_figures(plain: LoadedModels, fast: LoadedModels, size: int, steps: in
         ControlInput(fast.nets[2], control_image(size, 2), start=0.0, end=0.01),
     ]
     figures = compile_figures(fast, fast_one, size)
+    say(f"first image: {figures['first_image_seconds']}")
     figures["fast_psnr_db"] = fast_psnr(plain, one, fast, fast_one, size, steps)
+    say(f"fast path image against the plain one: {figures['fast_psnr_db']:.1f} dB")
     loop = compare({
         "ours": lambda: ours(plain.base, one, size, steps),
         "diffusers": lambda: diffusers_pipeline(plain.base, one, size, steps),
     }, steps, repeats)
+    _say_steps(say, "plain loop", loop)
     speed_sides = {
         "fast": lambda: ours(fast.base, fast_one, size, steps, fast=fast.fast),
         "diffusers": lambda: diffusers_pipeline(plain.base, one, size, steps),
@@ -149,12 +153,14 @@ def engine_figures(plain: LoadedModels, fast: LoadedModels, size: int, steps: in
     if diffusers_compiled:
         speed_sides["diffusers_compiled"] = lambda: diffusers_pipeline(fast.base, fast_one, size, steps, compiled=True)
     speed = compare(speed_sides, steps, repeats)
+    _say_steps(say, "fast path", speed)
     preview_costs: list[float] = []
     preview = compare({
         "off": lambda: ours(fast.base, fast_one, size, steps, preview_every=0, fast=fast.fast),
         "every_step": lambda: ours(fast.base, fast_one, size, steps, preview_every=1, preview_costs=preview_costs,
                                    fast=fast.fast),
     }, steps, repeats)
+    _say_steps(say, "previews", preview)
     conditions = compare({  # the two compared for the inactive figure step next to each other
         "1": lambda: ours(fast.base, fast_one, size, steps, fast=fast.fast),
         "3_with_2_inactive": lambda: ours(fast.base, fast_inactive, size, steps, fast=fast.fast),
@@ -162,6 +168,7 @@ def engine_figures(plain: LoadedModels, fast: LoadedModels, size: int, steps: in
         "3": lambda: ours(fast.base, fast_three, size, steps, fast=fast.fast),
     }, steps, repeats)
 
+    _say_steps(say, "conditions", conditions)
     figures.update({
         "fast_vs_diffusers": paired_ratio(speed, "diffusers", "fast"),
         "fast_vs_diffusers_rounds": round_ratios(speed, "diffusers", "fast"),
@@ -184,6 +191,10 @@ def engine_figures(plain: LoadedModels, fast: LoadedModels, size: int, steps: in
         "inactive_vs_1_rounds": round_ratios(conditions, "3_with_2_inactive", "1"),
     })
     return figures
+
+
+def _say_steps(say: Callable[[str], None], what: str, rounds: dict[str, list[list[float]]]) -> None:
+    say(f"{what}: " + ", ".join(f"{name} {step_ms(rounds, name):.1f} ms" for name in rounds) + " per step")
 
 
 def _controls(nets: list, count: int, size: int) -> list[ControlInput]:

@@ -72,7 +72,7 @@ def run_bench(model: str, device_name: str, size: int | None, steps: int, repeat
         started = time.perf_counter()
         plain, fast = _load(models, ModelCache(plain_device)), _load(models, ModelCache(fast_device, options))
         load_s = time.perf_counter() - started
-        return models, load_s, engine_figures(plain, fast, models.size, steps, repeats, diffusers_compiled)
+        return models, load_s, engine_figures(plain, fast, models.size, steps, repeats, diffusers_compiled, say)
 
     models, load_s, figures = on_own_thread(engine_part)
     size = models.size
