@@ -13,7 +13,8 @@
 #      docs/PERFORMANCE.md; and $OUT/studio_log.txt, the app's log (the trace behind an error).
 # Exits with the bench's status: non-zero if it failed or timed out.
 #
-# On a lent GPU (the device tool): run with carry [".whl"], command `bash tools/gpu_bench.sh`,
+# First, here with network: `bash tools/fetch_gpu_wheels.sh` (.whl/ is ignored by git: a fresh checkout
+# lacks it). On a lent GPU (the device tool): run with carry [".whl"], command `bash tools/gpu_bench.sh`,
 # timeout_s 540. Defaults: --device cuda --model sd15-shape --size 512 --steps 20 --repeats 3.
 #
 # Usage: bash tools/gpu_bench.sh [--device D] [--model M] [--size N] [--steps N] [--repeats N]
