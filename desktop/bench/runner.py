@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -62,7 +63,7 @@ def run_bench(model: str, device_name: str, size: int | None, steps: int, repeat
     plain_device = DeviceChoice(fast_device.device, torch.float32 if fast_device.device.type == "cpu" else torch.float16)
     if fast_device.device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
-    compile_dir = Path(tempfile.mkdtemp(prefix="cns-bench-compiled-"))
+    compile_dir = Path(tempfile.mkdtemp(prefix="cns-bench-compiled-"))  # the app's worker below compiles here too
     options = FastPathOptions(compile=compile_models, cache_dir=compile_dir)
 
     def engine_part() -> tuple:
@@ -74,12 +75,15 @@ def run_bench(model: str, device_name: str, size: int | None, steps: int, repeat
         load_s = time.perf_counter() - started
         return models, load_s, engine_figures(plain, fast, models.size, steps, repeats, diffusers_compiled, say)
 
-    models, load_s, figures = on_own_thread(engine_part)
-    size = models.size
-    if not engine_only:
-        from .ui_figures import ui_figures  # needs Qt, which the GPU machine lacks
+    try:
+        models, load_s, figures = on_own_thread(engine_part)
+        size = models.size
+        if not engine_only:
+            from .ui_figures import ui_figures  # needs Qt, which the GPU machine lacks
 
-        figures.update(ui_figures(models, size, steps, device_name, repeats))
+            figures.update(ui_figures(models, size, steps, device_name, repeats, precision, compile_models))
+    finally:
+        shutil.rmtree(compile_dir, ignore_errors=True)
     if fast_device.device.type == "cuda":
         figures["peak_memory_mb"] = torch.cuda.max_memory_allocated() / 2**20
     else:

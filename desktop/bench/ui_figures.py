@@ -38,9 +38,10 @@ def _wait(controller: GenerationController, signal, timeout_s: float) -> None:
         raise RuntimeError(f"a generation in the app's worker failed: {failures[0]}")
 
 
-def ui_figures(models, size: int, steps: int, device: str, repeats: int = 3) -> dict:
+def ui_figures(models, size: int, steps: int, device: str, repeats: int = 3, precision: str = "auto",
+               compile_models: bool = True) -> dict:
     app = QApplication.instance() or QApplication([])
-    controller = GenerationController(device)
+    controller = GenerationController(device, precision=precision, compile_models=compile_models)
     try:
         controller.start(_recipe(models, size, steps, 0))  # warm: load models, fit preview map
         _wait(controller, controller.result_ready, 3600)

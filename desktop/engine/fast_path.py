@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,8 +32,12 @@ from .memory import is_out_of_memory
 
 log = logging.getLogger(__name__)
 
-_USERS_CACHE_DIR = os.environ.get("TORCHINDUCTOR_CACHE_DIR")  # set before we started: the user's choice wins
+_cache_dir_chosen = "TORCHINDUCTOR_CACHE_DIR" in os.environ  # set before we started: the user's choice wins
 SMALL_MODEL_PARAMETERS = 50_000_000  # below this a UNet runs eagerly (compiling costs more than it saves)
+# Compiled variants kept per function. diffusers' UNet and ControlNet share one wrapper function, and each
+# size adds two or three variants (with and without residuals, conditional-only ControlNets): torch's
+# default of 8 would run the fifth size eagerly without a word. Past this many, everything starts over.
+RECOMPILE_LIMIT = 64
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,12 @@ class CompileCounter:
         self.count += 1
         return self._inner(graph, example_inputs)
 
+    def reset(self) -> None:
+        """Called by `torch._dynamo.reset()`: inductor frees its captured CUDA graphs here."""
+        reset = getattr(self._inner, "reset", None)
+        if reset is not None:
+            reset()
+
 
 class FastPath:
     """Compiled runners for one device's models; `runner(module)` is what the sampler calls."""
@@ -70,10 +81,11 @@ class FastPath:
         self._counter = CompileCounter(options.backend, self.cuda_graphs) if options.compile else None
         self._compiled: dict[int, tuple[weakref.ref, Callable]] = {}
         self._warm: set[tuple] = set()
+        self._eager: set[int] = set()  # modules held eager for now (a UNet with LoRAs that cannot be baked)
         self.failure: str | None = None
         self.notices: list[str] = []
-        if options.compile and options.cache_dir is not None and _USERS_CACHE_DIR is None:
-            os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(options.cache_dir)  # inductor reads it at each compile
+        if options.compile:
+            _configure_dynamo(options.cache_dir)
 
     @property
     def compiles(self) -> int:
@@ -87,8 +99,19 @@ class FastPath:
             module.to(memory_format=torch.channels_last)
 
     def compiles_module(self, module: torch.nn.Module) -> bool:
-        return (self._counter is not None and self.failure is None
-                and sum(p.numel() for p in module.parameters()) >= self.options.min_parameters)
+        return self._worth_compiling(module) and self.failure is None and id(module) not in self._eager
+
+    def hold_eager(self, module: torch.nn.Module, reason: str | None) -> None:
+        """Run `module` uncompiled while `reason` holds (said once), or compiled again when it is None."""
+        if reason is None:
+            self._eager.discard(id(module))
+        elif id(module) not in self._eager:
+            self._eager.add(id(module))
+            if self._worth_compiling(module) and self.failure is None:
+                self.notices.append(reason)
+
+    def _worth_compiling(self, module: torch.nn.Module) -> bool:
+        return self._counter is not None and sum(p.numel() for p in module.parameters()) >= self.options.min_parameters
 
     def runner(self, module: torch.nn.Module) -> Callable:
         """The module's compiled form (made on first use), or the module itself when it runs eagerly."""
@@ -120,16 +143,16 @@ class FastPath:
             del self._compiled[id(module)]
 
     def forget(self) -> None:
-        """Drop every compiled graph (a model was unloaded): their guards hold the old weights alive."""
+        """Drop every compiled graph (a model was unloaded, or too many variants piled up); captured
+        CUDA graphs and their memory go with them."""
         self._compiled.clear()
         self._warm.clear()
+        self._eager.clear()
         if self._counter is not None:
             torch._dynamo.reset()
 
     def _fail(self, err: BaseException) -> None:
-        root = err
-        while getattr(root, "inner_exception", None) is not None or root.__cause__ is not None:
-            root = getattr(root, "inner_exception", None) or root.__cause__  # dynamo wraps the compiler's own error
+        root = _root_cause(err)
         text = str(root).strip()
         reason = text.splitlines()[0][:200] if text else type(root).__name__
         log.warning("compiling failed, running eagerly: %s", reason, exc_info=err)
@@ -143,23 +166,51 @@ class FastPath:
 
 
 class _Guarded:
-    """A compiled module that turns a failure while compiling into eager running (once, with a notice)."""
+    """A compiled module whose compiler failing turns into eager running (once, with a notice).
+
+    Only the compiler's own failures do: an error in the model's inputs is raised as the eager module
+    raises it, and out of memory stays out of memory (compiling is not switched off for it)."""
 
     def __init__(self, fast: FastPath, module: torch.nn.Module, compiled: Callable) -> None:
-        self._fast = fast
+        self._fast = weakref.ref(fast)  # the fast path holds its runners: no cycle keeps models alive
         self._module = weakref.ref(module)
         self._compiled = compiled
 
     def __call__(self, *args, **kwargs):
-        module = self._module()
-        if self._fast.failure is not None:
+        fast, module = self._fast(), self._module()
+        if fast is None or fast.failure is not None:
             return module(*args, **kwargs)
-        before = self._fast.compiles
         try:
             return self._compiled(*args, **kwargs)
-        except Exception as err:
-            compiling = self._fast.compiles != before or isinstance(err, torch._dynamo.exc.TorchDynamoException)
-            if is_out_of_memory(err) or not compiling:
-                raise
-            self._fast._fail(err)
+        except torch._dynamo.exc.FailOnRecompileLimitHit:
+            fast.forget()  # too many sizes and variants: start over (the disk cache makes it quick)
+            return fast.runner(module)(*args, **kwargs)
+        except (torch._dynamo.exc.BackendCompilerFailed, torch._dynamo.exc.InternalTorchDynamoError) as err:
+            if is_out_of_memory(_root_cause(err)):
+                raise _root_cause(err) from err
+            fast._fail(err)
             return module(*args, **kwargs)
+        except torch._dynamo.exc.TorchRuntimeError as err:
+            result = module(*args, **kwargs)  # the inputs' own error is raised here, as the plain module raises it
+            fast._fail(err)  # it ran: the fault was the compiler's
+            return result
+
+
+def _root_cause(err: BaseException) -> BaseException:
+    """The compiler's own error inside dynamo's wrappers."""
+    while getattr(err, "inner_exception", None) is not None or err.__cause__ is not None:
+        err = getattr(err, "inner_exception", None) or err.__cause__
+    return err
+
+
+def _configure_dynamo(cache_dir: Path | None) -> None:
+    """Process-wide compiler settings, made by the first fast path that compiles."""
+    global _cache_dir_chosen
+    torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, RECOMPILE_LIMIT)
+    torch._dynamo.config.fail_on_recompile_limit_hit = True
+    # diffusers asks is_torch_version() inside its upsampling blocks; dynamo traces it and says so on every
+    # compile: harmless (a version check), and not the user's business
+    warnings.filterwarnings("ignore", message="Dynamo detected a call to a `functools.lru_cache`-wrapped function")
+    if cache_dir is not None and not _cache_dir_chosen:
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(cache_dir)  # inductor reads it at each compile
+        _cache_dir_chosen = True

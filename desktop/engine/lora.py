@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import warnings
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,7 +53,7 @@ class LoraSet:
             return
         view = diffusers_view(self._base)
         if self._bake is not None:
-            self._bake.unbake()  # peft changes adapters on plain weights only
+            self._bake.unbake()  # peft changes its own layers, on the original weights
         for key in [key for key in self._loaded if key not in wanted]:
             view.delete_adapters(self._loaded.pop(key).name)
         try:
@@ -66,6 +67,15 @@ class LoraSet:
                 view.unload_lora_weights()  # the last one went: plain layers again, not empty adapter wrappers
             if self._bake is not None and self._loaded:
                 self._bake.bake()
+
+    def unet_unbaked(self):
+        """A context in which the UNet holds its own weights (a no-op unless LoRAs are baked)."""
+        return self._bake.unbaked() if self._bake is not None else nullcontext()
+
+    @property
+    def live_in_unet(self) -> bool:
+        """LoRAs the fast path could not bake (DoRA) run as live adapters in the UNet."""
+        return self._bake is not None and self._bake.live
 
     def text_key(self) -> tuple:
         """What the LoRAs change in text encoding: each text-encoder adapter with its weight."""

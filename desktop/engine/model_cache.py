@@ -7,6 +7,7 @@ its compiled graphs are dropped with the models they were made for."""
 from __future__ import annotations
 
 from collections import OrderedDict
+from contextlib import nullcontext
 
 from desktop.domain.errors import OutOfMemory
 from desktop.domain.family import Family
@@ -60,10 +61,14 @@ class ModelCache:
         prompt to encode (LoRA tags cut out, multi-vector embedding tokens spelled out)."""
         if self._applied is None:
             raise RuntimeError("apply_extras runs after base(): no base model is loaded")
-        prompts = self._applied.apply(extras)
-        if self.fast is not None:
-            self.fast.adopt(self._base.vae)  # a VAE override, laid out like the base's own
-        return prompts
+        try:
+            return self._applied.apply(extras)
+        finally:
+            if self.fast is not None:
+                self.fast.adopt(self._base.vae)  # a VAE override, laid out like the base's own
+                live = self._applied.loras.live_in_unet
+                self.fast.hold_eager(self._base.unet, "a LoRA here is a kind the fast path cannot fold into the "
+                                     "model (DoRA): the model runs uncompiled while it is applied" if live else None)
 
     @property
     def applied(self) -> AppliedExtras | None:
@@ -80,7 +85,9 @@ class ModelCache:
             self._nets.move_to_end(key)
             return self._nets[key]
         base_unet = self._base.unet if self._base is not None else None
-        net = load_controlnet(ref, self.device, progress, family, base_unet)
+        difference = key[1] is not None
+        with self._applied.loras.unet_unbaked() if difference and self._applied is not None else nullcontext():
+            net = load_controlnet(ref, self.device, progress, family, base_unet)  # a difference file adds the base's own weights
         self.loads += 1
         if self.fast is not None:
             self.fast.adopt(net)
@@ -90,6 +97,10 @@ class ModelCache:
             if self.fast is not None:
                 self.fast.forget_module(dropped)
         return net
+
+    def close(self) -> None:
+        """Let go of every model now (a new precision or compile setting loads them again)."""
+        self._forget_all()
 
     def _forget_all(self) -> None:
         self._base = self._base_ref = self._applied = None

@@ -31,6 +31,7 @@ class ModelStep:
     def __call__(self, latent_in: torch.Tensor, t: torch.Tensor, controls: Sequence[PreparedControl]) -> torch.Tensor:
         if self.fast is not None:
             self.fast.step_begins()
+            t = t.to(torch.float32)  # one dtype whatever the scheduler (int or float timesteps): one graph
         down, mid = control_residuals(list(controls), latent_in, t, self.conditioning, self.cfg, self.runner)
         noise = self.runner(self.unet)(
             latent_in, t, **self.conditioning.unet_kwargs(),

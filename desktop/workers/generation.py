@@ -77,6 +77,8 @@ class GenerationWorker(QObject):
         """New precision or compile setting: the models load again, laid out for it, on the next run."""
         if (precision, compile_models) != (self._precision, self._compile):
             self._precision, self._compile = precision, compile_models
+            if self._cache is not None:
+                self._cache.close()  # freed now, not at some later garbage collection
             self._cache = None
 
     @Slot(int, object, object)

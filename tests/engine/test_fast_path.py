@@ -25,6 +25,15 @@ from ..conftest import scribble_pixels
 from .extras_files import write_peft_lora
 
 CPU32 = DeviceChoice(torch.device("cpu"), torch.float32)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_compiler():
+    """Each test starts with dynamo's caches empty, and leaves none behind for the tests after it."""
+    torch._dynamo.reset()
+    yield
+    torch._dynamo.reset()
+
 COUNTING = FastPathOptions(backend="eager", channels_last=False, min_parameters=0)
 
 
@@ -33,10 +42,11 @@ def _loaded(tiny_models, options: FastPathOptions | None):
     return cache, cache.base(str(tiny_models.base)), cache.controlnet(str(tiny_models.controlnet))
 
 
-def _request(net, *, prompt="a red circle", seed=1, weight=1.0, guidance=7.5, size=32, steps=3, **extra):
+def _request(net, *, prompt="a red circle", seed=1, weight=1.0, guidance=7.5, size=32, steps=3, scheduler="unipc",
+             **extra):
     controls = [ControlInput(net, scribble_pixels(size), weight=weight, **extra)]
     return SamplerRequest(prompt=prompt, seed=seed, steps=steps, guidance_scale=guidance, width=size, height=size,
-                          controls=controls, preview_every=0)
+                          scheduler=scheduler, controls=controls, preview_every=0)
 
 
 def _run(cache, base, request, statuses=None):
@@ -52,21 +62,33 @@ def test_what_a_user_tweaks_never_compiles_again(tiny_models, tmp_path):
     assert len(statuses) == 1 and statuses[0].startswith("optimising the model for 32 x 32")
 
     lora = write_peft_lora(tmp_path / "style.safetensors", base, seed=3, text=False)
-    cache.apply_extras(ModelExtras(loras=(LoraChoice(str(lora), 0.5),)))
-    _run(cache, base, _request(net), statuses)
-    with_lora = cache.fast.compiles  # a LoRA's layers are new modules: the one compile it may cost
     for tweak in (dict(prompt="a blue square"), dict(seed=7), dict(weight=0.6), dict(guidance=4.0),
-                  dict(mode="prompt", weight=0.8)):
+                  dict(mode="prompt", weight=0.8), dict(scheduler="euler"), dict(scheduler="dpmpp_2m_karras")):
         _run(cache, base, _request(net, **tweak), statuses)
-    for weight in (0.9, 0.2, 1.3):
-        cache.apply_extras(ModelExtras(loras=(LoraChoice(str(lora), weight),)))
+    for loras in ((0.5,), (0.9,), (0.2,), ()):  # a LoRA added, its weight moved, then taken out
+        cache.apply_extras(ModelExtras(loras=tuple(LoraChoice(str(lora), w) for w in loras)))
         _run(cache, base, _request(net), statuses)
-    assert cache.fast.compiles == with_lora
-    assert len(statuses) <= 2  # "optimising" before the first run, and at most once for the LoRA's layers
+    assert cache.fast.compiles == first
+    assert len(statuses) == 1
 
     _run(cache, base, _request(net, size=48), statuses)
-    assert cache.fast.compiles > with_lora  # a new size is a new graph
-    assert statuses[-1].startswith("optimising the model for 48 x 48")
+    assert cache.fast.compiles > first  # a new size is a new graph, and said so
+    assert len(statuses) == 2 and statuses[-1].startswith("optimising the model for 48 x 48")
+
+
+def test_many_sizes_never_fall_back_to_eager_silently(tiny_models, monkeypatch):
+    """Past dynamo's limit of variants per function, the fast path starts over instead of going eager."""
+    from desktop.engine import fast_path
+
+    monkeypatch.setattr(fast_path, "RECOMPILE_LIMIT", 2)
+    with torch._dynamo.config.patch(recompile_limit=2, fail_on_recompile_limit_hit=False):
+        cache, base, net = _loaded(tiny_models, COUNTING)
+        counts = []
+        for size in (32, 40, 48):
+            _run(cache, base, _request(net, size=size, steps=2))
+            counts.append(cache.fast.compiles)
+    assert counts[0] < counts[1] < counts[2]  # the third size compiled too, after starting over
+    assert cache.fast.failure is None
 
 
 def test_compiled_graphs_give_the_plain_paths_image(tiny_models):
@@ -95,6 +117,43 @@ def test_a_failing_compiler_falls_back_to_eager_with_one_notice(tiny_models, mon
     again = _run(cache, base, _request(net, size=48))
     assert again.notices == []  # said once; from then on everything runs eagerly
     assert not cache.fast.compiles_module(base.unet)
+
+
+def test_a_bad_input_is_the_models_own_error_and_keeps_compiling(tiny_models):
+    cache, base, net = _loaded(tiny_models, COUNTING)
+    _run(cache, base, _request(net))
+    runner = cache.fast.runner(base.unet)
+    wrong = torch.zeros(2, 7, 4, 4)  # the UNet takes 4 channels
+    context = torch.zeros(2, 77, base.unet.config.cross_attention_dim)
+    with pytest.raises(RuntimeError) as raised:
+        runner(wrong, torch.tensor(10.0), encoder_hidden_states=context)
+    assert not isinstance(raised.value, torch._dynamo.exc.TorchDynamoException)
+    assert cache.fast.failure is None and cache.fast.take_notices() == []
+    assert cache.fast.compiles_module(base.unet)
+
+
+def test_a_lora_that_cannot_be_baked_runs_the_unet_uncompiled_with_a_notice(tiny_models, tmp_path, monkeypatch):
+    from desktop.engine import lora_bake
+
+    cache, base, net = _loaded(tiny_models, COUNTING)
+    lora = write_peft_lora(tmp_path / "dora.safetensors", base, seed=3, text=False)
+    real_layers = lora_bake._lora_layers
+
+    def as_dora(unet):
+        layers = real_layers(unet)
+        for _, layer in layers[:1]:
+            layer.lora_variant = {"dora": object()}  # what peft holds for a DoRA adapter
+        return layers
+
+    monkeypatch.setattr(lora_bake, "_lora_layers", as_dora)
+    cache.apply_extras(ModelExtras(loras=(LoraChoice(str(lora), 0.7),)))
+    assert not cache.fast.compiles_module(base.unet)
+    assert cache.fast.compiles_module(net)
+    notices = cache.fast.take_notices()
+    assert len(notices) == 1 and "DoRA" in notices[0]
+    monkeypatch.setattr(lora_bake, "_lora_layers", real_layers)
+    cache.apply_extras(ModelExtras())
+    assert cache.fast.compiles_module(base.unet)  # compiled again once it is gone
 
 
 def test_small_models_are_not_compiled(tiny_models):

@@ -179,13 +179,16 @@ def test_truncated_controlnet_file_is_damaged(family_models, tmp_path):
         load_single_file_controlnet(file, torch.float32)
 
 
-def test_a_difference_file_through_the_cache_uses_the_loaded_base_even_under_a_lora(family_models, tmp_path):
+@pytest.mark.parametrize("fast", [False, True], ids=["plain", "fast path: LoRA baked into the UNet"])
+def test_a_difference_file_through_the_cache_uses_the_loaded_base_even_under_a_lora(family_models, tmp_path, fast):
     """A1111 adds the base model's own weights; a LoRA on the base must not leak into the ControlNet."""
     from desktop.domain.model_extras import LoraChoice, ModelExtras
+    from desktop.engine.fast_path import FastPathOptions
 
     from .extras_files import write_kohya_lora
 
-    cache = ModelCache(choose_device("cpu"))
+    options = FastPathOptions(backend="eager", channels_last=False, min_parameters=0) if fast else None
+    cache = ModelCache(choose_device("cpu"), options)
     base = cache.base(str(family_models.sd1))
     lora = write_kohya_lora(tmp_path / "style.safetensors", base, seed=3)
     cache.apply_extras(ModelExtras(loras=(LoraChoice(str(lora), 1.0),), prompt="a house"))
