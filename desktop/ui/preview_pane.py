@@ -130,7 +130,8 @@ class PreviewPane(QWidget):
         self.status_label.hide()
         self.progress.setRange(0, total)
         self.progress.setValue(step)
-        self.progress.setFormat(f"step {step}/{total} · {seconds_left:.0f} s left")
+        left = f" · {seconds_left:.0f} s left" if seconds_left >= 0 else ""  # < 0: not known yet
+        self.progress.setFormat(f"step {step}/{total}{left}")
 
     def show_result(self, image: QImage, caption: str) -> None:
         self.view.set_image(image)

@@ -195,6 +195,7 @@ class GenerationController(QObject):
         self._job = 0
         self._token = None
         self._started = 0.0
+        self._first_step: tuple[int, float] | None = None  # the first step seen and when: the pace is timed from it
         self.running = False
 
     @property
@@ -210,6 +211,7 @@ class GenerationController(QObject):
         self._job += 1
         self._token = CancelToken()
         self._started = time.perf_counter()
+        self._first_step = None
         self._set_running(True)
         self._submit.emit(self._job, recipe, self._token)
         return self._job
@@ -250,9 +252,14 @@ class GenerationController(QObject):
 
     @Slot(int, int, int)
     def _on_progress(self, job: int, step: int, total: int) -> None:
+        """Seconds left from the pace of the steps after the first: the first may include minutes of
+        loading or optimising; until a second step has run, the time left is unknown (-1)."""
         if self._current(job):
-            elapsed = time.perf_counter() - self._started
-            left = elapsed / step * (total - step) if step else 0.0
+            now = time.perf_counter()
+            if self._first_step is None:
+                self._first_step = (step, now)
+            first, at = self._first_step
+            left = (now - at) / (step - first) * (total - step) if step > first else -1.0
             self.progress_changed.emit(step, total, left)
 
     @Slot(int, str)

@@ -3,6 +3,8 @@ overrides of them, and the preview pane while a model is optimised."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from PySide6.QtWidgets import QApplication
 
 from desktop.domain.app_settings import AppSettings, load_settings, save_settings
@@ -129,3 +131,25 @@ def test_the_preview_pane_shows_optimising_with_a_busy_bar_until_the_first_step(
     assert not pane.status_label.isVisible()
     assert (pane.progress.maximum(), pane.progress.value()) == (20, 1)
     assert pane.progress.format() == "step 1/20 · 42 s left"
+
+
+def test_time_left_is_paced_by_the_steps_after_the_first(window, monkeypatch):
+    """The first step may hold minutes of optimising: timing from the start would promise an hour."""
+    import desktop.workers.generation as generation
+
+    clock = iter([100.0, 400.0, 402.0, 404.0])  # start; step 1 after 300 s of compiling; then 2 s a step
+    monkeypatch.setattr(generation, "time", SimpleNamespace(perf_counter=lambda: next(clock)))  # this module's clock only
+    controller, pane, shown = window.controller, window.preview_pane, []
+    controller.progress_changed.connect(lambda step, total, left: shown.append((step, left)))
+    monkeypatch.setattr(controller, "_submit", type("Quiet", (), {"emit": lambda *args: None})())
+    job = controller.start(lambda: None)
+    for step in (1, 2, 3):
+        controller._on_progress(job, step, 20)
+    assert shown == [(1, -1.0), (2, 36.0), (3, 34.0)]
+    assert pane.progress.format() == "step 3/20 · 34 s left"
+    controller.cancel()
+
+
+def test_the_first_step_shows_no_time_left_yet(window):
+    window.controller.progress_changed.emit(1, 20, -1.0)
+    assert window.preview_pane.progress.format() == "step 1/20"
