@@ -10,6 +10,10 @@ Why it is shaped so:
 - Compiling can fail (no C++ compiler, an operator inductor lacks): the first failure is one notice and
   everything runs eagerly from then on, never a crash.
 - Small models (the built-in demo) are not compiled: a minute of compiling would buy milliseconds.
+- On a CPU the weights are frozen into the compiled code (inductor's "freezing": oneDNN lays them out for
+  its kernels once, not every step): 1.3x over uncompiled bfloat16 on a Stable Diffusion UNet, where plain
+  compiling gains 3 %. A frozen graph never sees its weights change, so a UNet carrying baked LoRAs runs
+  an unfrozen graph (compiled once when the first LoRA comes, kept while their weights move).
 - On CUDA the graphs are captured (inductor's "reduce-overhead": CUDA graphs), so a step launches one
   graph instead of hundreds of kernels.
 - Compiled code is cached on disk (`cache_dir`), so the next start compiles in seconds, not minutes.
@@ -47,15 +51,16 @@ class FastPathOptions:
     cache_dir: Path | None = None  # where compiled code is kept between runs of the app
     backend: str = "inductor"  # tests count compiles with "eager" (no C++ toolchain needed)
     min_parameters: int = SMALL_MODEL_PARAMETERS
+    freeze: bool | None = None  # weights frozen into the code; None: on a CPU with inductor
 
 
 class CompileCounter:
     """A torch.compile backend that counts the graphs it is handed and passes them on."""
 
-    def __init__(self, backend: str, cuda_graphs: bool) -> None:
+    def __init__(self, backend: str, cuda_graphs: bool, freeze: bool = False) -> None:
         if backend == "inductor":
             mode = "reduce-overhead" if cuda_graphs else None
-            self._inner: Any = torch._TorchCompileInductorWrapper(mode, None, False)
+            self._inner: Any = torch._TorchCompileInductorWrapper(mode, {"freezing": True} if freeze else None, False)
         else:
             self._inner = torch._dynamo.lookup_backend(backend)
         self.count = 0
@@ -79,6 +84,9 @@ class FastPath:
         self._device_type = device.type
         self.cuda_graphs = device.type == "cuda" and options.backend == "inductor"
         self._counter = CompileCounter(options.backend, self.cuda_graphs) if options.compile else None
+        freeze = options.freeze if options.freeze is not None else device.type == "cpu" and options.backend == "inductor"
+        self._frozen_counter = CompileCounter(options.backend, self.cuda_graphs, True) if options.compile and freeze else None
+        self._changing: set[int] = set()  # modules whose weights change in place (LoRAs baked): never frozen
         self._compiled: dict[int, tuple[weakref.ref, Callable]] = {}
         self._warm: set[tuple] = set()
         self._eager: set[int] = set()  # modules held eager for now (a UNet with LoRAs that cannot be baked)
@@ -90,7 +98,19 @@ class FastPath:
     @property
     def compiles(self) -> int:
         """Graphs compiled so far: the same size, batch and set of networks never adds one."""
-        return self._counter.count if self._counter is not None else 0
+        return sum(counter.count for counter in (self._counter, self._frozen_counter) if counter is not None)
+
+    def frozen(self, module: torch.nn.Module) -> bool:
+        """Whether `module` runs with its weights frozen into the compiled code."""
+        return self._frozen_counter is not None and id(module) not in self._changing
+
+    def weights_change(self, module: torch.nn.Module, changing: bool) -> None:
+        """`module`'s weights are (or no longer are) rewritten in place between runs: a frozen graph would
+        keep the old ones, so it then runs unfrozen (compiled once more, the first time)."""
+        if changing == (id(module) in self._changing):
+            return
+        (self._changing.add if changing else self._changing.discard)(id(module))
+        self._compiled.pop(id(module), None)  # made again with the other backend on next use
 
     def adopt(self, module: torch.nn.Module) -> None:
         """Lay a freshly loaded UNet, ControlNet or VAE out for the fast path (channels_last: what oneDNN
@@ -119,7 +139,8 @@ class FastPath:
             return module
         entry = self._compiled.get(id(module))
         if entry is None or entry[0]() is not module:
-            compiled = torch.compile(module, backend=self._counter, dynamic=False)
+            backend = self._frozen_counter if self.frozen(module) else self._counter
+            compiled = torch.compile(module, backend=backend, dynamic=False)
             entry = (weakref.ref(module), _Guarded(self, module, compiled))
             self._compiled[id(module)] = entry
         return entry[1]
@@ -147,7 +168,7 @@ class FastPath:
         CUDA graphs and their memory go with them."""
         self._compiled.clear()
         self._warm.clear()
-        self._eager.clear()
+        self._eager.clear()  # (which modules' weights change is the models' state, not the graphs': kept)
         if self._counter is not None:
             torch._dynamo.reset()
 

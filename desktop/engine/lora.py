@@ -73,6 +73,11 @@ class LoraSet:
         return self._bake.unbaked() if self._bake is not None else nullcontext()
 
     @property
+    def baked_into_unet(self) -> bool:
+        """The UNet's weights hold LoRA deltas now (rewritten in place whenever a LoRA changes)."""
+        return self._bake is not None and self._bake.baked
+
+    @property
     def live_in_unet(self) -> bool:
         """LoRAs the fast path could not bake (DoRA) run as live adapters in the UNet."""
         return self._bake is not None and self._bake.live

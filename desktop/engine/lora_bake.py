@@ -28,6 +28,10 @@ class UnetLoraBake:
         self._originals: dict[str, torch.Tensor] = {}
         self.live = False  # some layer could not be baked (DoRA): the UNet carries live adapters
 
+    @property
+    def baked(self) -> bool:
+        return bool(self._swapped)
+
     def bake(self) -> bool:
         """Fold every active adapter into its layer's weight and take peft's layers out; False (nothing
         changed) for LoRA variants peft computes differently (DoRA), which stay live adapters."""

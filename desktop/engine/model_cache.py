@@ -66,6 +66,7 @@ class ModelCache:
         finally:
             if self.fast is not None:
                 self.fast.adopt(self._base.vae)  # a VAE override, laid out like the base's own
+                self.fast.weights_change(self._base.unet, self._applied.loras.baked_into_unet)
                 live = self._applied.loras.live_in_unet
                 self.fast.hold_eager(self._base.unet, "a LoRA here is a kind the fast path cannot fold into the "
                                      "model (DoRA): the model runs uncompiled while it is applied" if live else None)

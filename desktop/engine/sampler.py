@@ -155,7 +155,7 @@ def _announce_compile(fast: FastPath, model_step: ModelStep, latent_in: torch.Te
     modules = [model_step.unet] + [c.control.controlnet for c in controls]
     if not any(fast.compiles_module(m) for m in modules):
         return
-    key = (tuple(id(m) for m in modules), tuple(latent_in.shape), latent_in.dtype,
+    key = (tuple((id(m), fast.frozen(m)) for m in modules), tuple(latent_in.shape), latent_in.dtype,
            tuple(c.scaling.conditional_only for c in controls))
     if fast.is_warm(key):
         return

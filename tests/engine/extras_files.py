@@ -36,7 +36,7 @@ def write_kohya_lora(path: Path, base, *, seed: int, rank: int = 4, alpha: float
     return _save(state, path)
 
 
-def write_peft_lora(path: Path, base, *, seed: int, rank: int = 4, text: bool = True) -> Path:
+def write_peft_lora(path: Path, base, *, seed: int, rank: int = 4, text: bool = True, scale: float = 0.3) -> Path:
     """diffusers' `save_lora_weights` layout: `unet.` / `text_encoder.` / `text_encoder_2.` + peft names."""
     generator = torch.Generator().manual_seed(seed)
     state: dict[str, torch.Tensor] = {}
@@ -47,8 +47,8 @@ def write_peft_lora(path: Path, base, *, seed: int, rank: int = 4, text: bool = 
     for prefix, module, wanted in parts:
         for name, layer in _layers(module, wanted):
             module_name = f"{prefix}.{_text_model(name) if prefix != 'unet' else name}"
-            state[f"{module_name}.lora_A.weight"] = _small((rank, layer.in_features), generator)
-            state[f"{module_name}.lora_B.weight"] = _small((layer.out_features, rank), generator)
+            state[f"{module_name}.lora_A.weight"] = _small((rank, layer.in_features), generator, scale)
+            state[f"{module_name}.lora_B.weight"] = _small((layer.out_features, rank), generator, scale)
     return _save(state, path)
 
 
@@ -82,8 +82,8 @@ def _add_kohya(state: dict, key: str, layer: torch.nn.Linear, rank: int, alpha: 
     state[f"{key}.alpha"] = torch.tensor(alpha)
 
 
-def _small(shape: tuple[int, int], generator) -> torch.Tensor:
-    return torch.randn(shape, generator=generator) * 0.3
+def _small(shape: tuple[int, int], generator, scale: float = 0.3) -> torch.Tensor:
+    return torch.randn(shape, generator=generator) * scale
 
 
 def _save(state: dict[str, torch.Tensor], path: Path) -> Path:

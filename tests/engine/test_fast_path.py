@@ -190,11 +190,36 @@ def test_baked_loras_match_live_adapters_and_never_drift(tiny_models, tmp_path):
         assert torch.equal(p, originals[name]), name  # bit for bit after every bake and unbake
 
 
+def test_a_unet_carrying_loras_runs_unfrozen_and_goes_back_when_they_are_gone(tiny_models, tmp_path):
+    """Frozen weights are constants in the compiled code: a baked LoRA's in-place rewrite would go unseen."""
+    cache, base, net = _loaded(tiny_models, FastPathOptions(backend="eager", channels_last=False, min_parameters=0,
+                                                            freeze=True))
+    statuses: list[str] = []
+    _run(cache, base, _request(net), statuses)
+    assert cache.fast.frozen(base.unet) and cache.fast.frozen(net)
+    before = cache.fast.compiles
+    lora = write_peft_lora(tmp_path / "style.safetensors", base, seed=3, text=False)
+    cache.apply_extras(ModelExtras(loras=(LoraChoice(str(lora), 0.5),)))
+    assert not cache.fast.frozen(base.unet) and cache.fast.frozen(net)
+    _run(cache, base, _request(net), statuses)
+    unfrozen = cache.fast.compiles
+    assert unfrozen > before and len(statuses) == 2  # the UNet once more, unfrozen, and said so
+    for weight in (0.9, 0.1):
+        cache.apply_extras(ModelExtras(loras=(LoraChoice(str(lora), weight),)))
+        _run(cache, base, _request(net), statuses)
+    cache.apply_extras(ModelExtras())
+    assert cache.fast.frozen(base.unet)
+    _run(cache, base, _request(net), statuses)
+    assert cache.fast.compiles == unfrozen  # weights moved, then the frozen graph came back: nothing new
+
+
 @pytest.mark.skipif(shutil.which("g++") is None and shutil.which("cc") is None, reason="inductor needs a C compiler")
-def test_inductor_compiles_once_and_caches_on_disk(tiny_models, tmp_path):
+def test_inductor_freezes_compiles_once_caches_on_disk_and_sees_lora_weights(tiny_models, tmp_path):
+    """The real compiler, as a CPU user gets it (frozen weights), against the plain path, LoRAs included."""
     options = FastPathOptions(min_parameters=0, cache_dir=tmp_path / "compiled")
     cache, base, net = _loaded(tiny_models, options)
     plain_cache, plain_base, plain_net = _loaded(tiny_models, None)
+    assert cache.fast.frozen(base.unet)
     fast = _run(cache, base, _request(net))
     compiles = cache.fast.compiles
     assert compiles >= 2 and cache.fast.failure is None, cache.fast.notices
@@ -202,5 +227,16 @@ def test_inductor_compiles_once_and_caches_on_disk(tiny_models, tmp_path):
         assert any((tmp_path / "compiled").rglob("*.py")), "compiled code is kept on disk"
     _run(cache, base, _request(net, seed=5, weight=0.5))
     assert cache.fast.compiles == compiles
-    plain = sample(plain_base, _request(plain_net)).image
-    assert np.abs(fast.image.astype(int) - plain.astype(int)).mean() < 1.0  # fused kernels round a little apart
+
+    def close(a, b) -> bool:  # fused kernels round a little apart
+        return np.abs(a.astype(int) - b.astype(int)).mean() < 1.0
+
+    assert close(fast.image, sample(plain_base, _request(plain_net)).image)
+    lora = write_peft_lora(tmp_path / "style.safetensors", base, seed=3, text=False, scale=0.5)
+    for weight in (1.0, 0.3):
+        extras = ModelExtras(loras=(LoraChoice(str(lora), weight),))
+        for c in (cache, plain_cache):
+            c.apply_extras(extras)
+        with_lora = _run(cache, base, _request(net)).image
+        assert not close(with_lora, fast.image)  # the LoRA is seen...
+        assert close(with_lora, sample(plain_base, _request(plain_net)).image)  # ...at its weight
