@@ -90,6 +90,7 @@ class FastPath:
         self._changing: set[int] = set()  # modules whose weights change in place (LoRAs baked): never frozen
         self._compiled: dict[int, tuple[weakref.ref, Callable]] = {}
         self._warm: set[tuple] = set()
+        self._sizes: dict[int, int] = {}  # parameters per module id
         self._eager: set[int] = set()  # modules held eager for now (a UNet with LoRAs that cannot be baked)
         self.failure: str | None = None
         self.notices: list[str] = []
@@ -132,7 +133,12 @@ class FastPath:
                 self.notices.append(reason)
 
     def _worth_compiling(self, module: torch.nn.Module) -> bool:
-        return self._counter is not None and sum(p.numel() for p in module.parameters()) >= self.options.min_parameters
+        if self._counter is None:
+            return False
+        size = self._sizes.get(id(module))
+        if size is None:  # asked every step for every module: counted once
+            size = self._sizes[id(module)] = sum(p.numel() for p in module.parameters())
+        return size >= self.options.min_parameters
 
     def runner(self, module: torch.nn.Module) -> Callable:
         """The module's compiled form (made on first use), or the module itself when it runs eagerly."""
@@ -160,6 +166,7 @@ class FastPath:
 
     def forget_module(self, module: torch.nn.Module) -> None:
         """Drop one module's compiled runner (a ControlNet left the cache), so its weights can be freed."""
+        self._sizes.pop(id(module), None)  # its id may be reused by the next module loaded
         entry = self._compiled.get(id(module))
         if entry is not None and entry[0]() is module:
             del self._compiled[id(module)]
@@ -169,6 +176,7 @@ class FastPath:
         CUDA graphs and their memory go with them."""
         self._compiled.clear()
         self._warm.clear()
+        self._sizes.clear()
         self._eager.clear()  # (which modules' weights change is the models' state, not the graphs': kept)
         if self._counter is not None:
             torch._dynamo.reset()
