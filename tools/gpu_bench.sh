@@ -77,7 +77,9 @@ wheel_note="none in .whl/"
 shopt -s nullglob
 wheel_files=(.whl/*.whl)
 shopt -u nullglob
-if [ ${#wheel_files[@]} -gt 0 ]; then
+if [ "$wheels" = no ]; then
+    wheel_note="skipped (--no-wheels)"
+elif [ ${#wheel_files[@]} -gt 0 ]; then
     if [ "$wheels" = auto ]; then
         # Skip when the interpreter already has every wheel's distribution at the wheel's version.
         if "$PYTHON" - "${wheel_files[@]}" <<'EOF'
@@ -96,8 +98,6 @@ EOF
         then wheels=no; wheel_note="skipped: $PYTHON already has ${wheel_files[*]#.whl/} at those versions"
         else wheels=yes
         fi
-    elif [ "$wheels" = no ]; then
-        wheel_note="skipped (--no-wheels)"
     fi
     if [ "$wheels" = yes ]; then
         rm -rf /tmp/cns-site
