@@ -8,8 +8,12 @@ torch-free, so the UI, the recipe and the engine all read the same facts (Krita 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .model_card import ModelCard
 
 
 class Family(str, Enum):
@@ -63,6 +67,9 @@ class ModelInfo:
     prediction: str = EPSILON  # "epsilon" or "v_prediction"
     native_size: int = 512
     inpainting: bool = False  # a 9-channel UNet (latents + mask + masked image)
+    # The card beside a folder model's weights (the demo's): its defaults and guidance range. Not compared:
+    # two peeks at one model are the same model, and a card holds dicts, which cannot be hashed.
+    card: ModelCard | None = field(default=None, compare=False)
 
     @property
     def label(self) -> str:

@@ -36,6 +36,7 @@ CONDITION_KINDS = (
     "softedge", "shuffle", "tile", "inpaint", "image",
 )
 SEED_MAX = 2**32 - 1
+CARD_DEFAULTABLE = ("width", "height", "guidance_scale", "steps", "scheduler")  # a model card may set these
 SIZE_MIN, SIZE_MAX = 64, 2048
 STEPS_MIN, STEPS_MAX = 1, 150
 GUIDANCE_MAX = 30.0
@@ -129,6 +130,8 @@ class Recipe:
     self_contained: bool = False  # came inside a PNG or a project: embedded data only, never a local file
     local_models: bool = True  # may load a preprocessor network from a local folder (not a stranger's PNG)
     lora_dir: Path | None = None  # the user's LoRA folder, where `<lora:name>` in a prompt looks (never written)
+    # Keys the recipe's JSON did not set (of those a model card may give): the base model's card fills them.
+    unset: frozenset[str] = field(default=frozenset(), compare=False)
 
     def model_reference(self, reference: str) -> str:
         """A model in the recipe's folder becomes its absolute path; anything else (a hub id) passes as written."""
@@ -212,7 +215,8 @@ class Recipe:
         return self
 
     def with_overrides(self, **changes: Any) -> "Recipe":
-        return replace(self, **changes)
+        """A copy with `changes`; a key set here is no longer left to the model card."""
+        return replace(self, **{"unset": frozenset(self.unset - changes.keys()), **changes})
 
     def to_dict(self, *, embed_images: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = dict(self.extra)
@@ -291,6 +295,7 @@ def recipe_from_dict(data: Any, base_dir: Path | None = None, *, self_contained:
         extra={k: v for k, v in data.items() if k not in _RECIPE_KEYS},
         base_dir=base_dir,
         self_contained=self_contained,
+        unset=frozenset(key for key in CARD_DEFAULTABLE if key not in data),
     )
     return recipe.validate()
 

@@ -5,19 +5,24 @@ from __future__ import annotations
 from desktop.domain.errors import ArchitectureMismatch, WrongFamily
 
 from .components import BaseModel
-from .model_family import describe_unet_config, family_of_unet_config
+from .model_family import describe_unet_config
 
 
 def check_controlnet_fits(base: BaseModel, controlnet, name: str) -> None:
     """Raise ArchitectureMismatch if `controlnet` was made for another kind of base model."""
     unet_cfg, cn_cfg = base.unet.config, controlnet.config
-    if family_of_unet_config(dict(cn_cfg)) is not family_of_unet_config(dict(unet_cfg)) or (
-        cn_cfg.get("addition_embed_type") != unet_cfg.get("addition_embed_type")
-        or cn_cfg.cross_attention_dim != unet_cfg.cross_attention_dim
-    ):
+    made_for, base_family = describe_unet_config(dict(cn_cfg)), describe_unet_config(dict(unet_cfg))
+    if made_for != base_family:
         raise WrongFamily(
-            f"ControlNet {name} is made for {describe_unet_config(dict(cn_cfg))} models, but the base model is "
-            f"{describe_unet_config(dict(unet_cfg))}; pick a ControlNet trained for this base model"
+            f"ControlNet {name} is made for {made_for} models, but the base model is {base_family}; "
+            "pick a ControlNet trained for this base model"
+        )
+    if (cn_cfg.get("addition_embed_type") != unet_cfg.get("addition_embed_type")
+            or cn_cfg.cross_attention_dim != unet_cfg.cross_attention_dim):
+        raise ArchitectureMismatch(
+            f"ControlNet {name} is a {made_for} ControlNet for another model of that family (it reads "
+            f"{cn_cfg.cross_attention_dim}-wide text features, the base model gives {unet_cfg.cross_attention_dim}); "
+            "pick a ControlNet trained for this base model"
         )
     if list(cn_cfg.block_out_channels) != list(unet_cfg.block_out_channels) or (
         cn_cfg.in_channels != unet_cfg.in_channels

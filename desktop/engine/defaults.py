@@ -1,4 +1,5 @@
-"""The built-in demo model, and the default ControlNet for a kind of condition on a family of base model."""
+"""The built-in demo model, a base model's card defaults, and the default ControlNet for a kind of
+condition on a family of base model."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from pathlib import Path
 from desktop.domain.catalog import default_controlnet_id
 from desktop.domain.errors import InvalidRecipe
 from desktop.domain.family import Family
+from desktop.domain.model_card import ModelCard, read_model_card
+from desktop.domain.recipe import Recipe
 
 DEMO_MODEL = Path(__file__).resolve().parents[2] / "resources" / "demo_model"
 
@@ -21,16 +24,43 @@ def default_base_model() -> str:
     return str(DEMO_MODEL)
 
 
+def model_card(base_reference: str) -> ModelCard | None:
+    """The card beside a base model in a local folder (the demo's, or any model that ships one)."""
+    folder = Path(base_reference)
+    return read_model_card(folder) if folder.is_dir() else None
+
+
+def with_card_defaults(recipe: Recipe) -> Recipe:
+    """The recipe with what it left unset (size, guidance, steps, sampler) taken from its base model's card."""
+    if not recipe.unset:
+        return recipe
+    base = recipe.model_reference(recipe.base_model) if recipe.base_model else default_base_model()
+    card = model_card(base)
+    if card is None:
+        return recipe
+    changes = {key: value for key, value in card.defaults.items() if key in recipe.unset}
+    return recipe.with_overrides(**changes).validate() if changes else recipe
+
+
 def default_controlnet(kind: str, base_reference: str, where: str, family: Family = Family.SD1) -> str:
-    """The demo's own ControlNet on the demo base; otherwise the family's official model for the kind."""
-    demo_net = DEMO_MODEL / f"controlnet_{kind}"
-    if Path(base_reference).resolve() == DEMO_MODEL.resolve():
-        if demo_net.is_dir():
-            return str(demo_net)
-        raise InvalidRecipe(f"{where}.controlnet", f"the demo model has no {kind} ControlNet; name one")
+    """The ControlNet the base model's card names for the kind (the demo's own ControlNets); a model
+    without a card gets the family's official model for the kind."""
+    card = model_card(base_reference)
+    if card is not None:
+        folder = card.controlnet_for(kind)
+        if folder is not None and (Path(base_reference) / folder).is_dir():
+            return str(Path(base_reference) / folder)
+        served = sorted({k for kinds in card.controlnets.values() for k in kinds})
+        name = "the demo model" if _is_demo(base_reference) else "this model"
+        raise InvalidRecipe(f"{where}.controlnet", f"{name} has no {kind} ControlNet (it has {', '.join(served) or 'none'}); "
+                            "name one, or turn the layer off")
     model = default_controlnet_id(family, kind)
     if model is None:
         raise InvalidRecipe(
             f"{where}.controlnet", f"no ControlNet given and none is known for {kind} on {family.label} models; name one"
         )
     return model
+
+
+def _is_demo(base_reference: str) -> bool:
+    return Path(base_reference).resolve() == DEMO_MODEL.resolve()

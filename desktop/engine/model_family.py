@@ -12,6 +12,7 @@ from typing import Any
 
 from desktop.domain.errors import ModelDamaged, UnsupportedModel
 from desktop.domain.family import EPSILON, Family, ModelInfo, native_size
+from desktop.domain.model_card import read_model_card
 
 
 def read_json(path: Path) -> dict[str, Any] | None:
@@ -40,7 +41,8 @@ def describe_unet_config(config: dict[str, Any]) -> str:
 
 
 def info_from_folder(folder: Path) -> ModelInfo:
-    """The family, prediction type and native size of a diffusers base-model folder."""
+    """The family, prediction type, native size and model card of a diffusers base-model folder. A card's
+    size is the model's native size: the demo model was trained at 64 px, not its family's 512."""
     unet = read_json(folder / "unet" / "config.json")
     if unet is None:
         raise ModelDamaged(f"model file is damaged: {folder}/unet/config.json cannot be read")
@@ -60,7 +62,11 @@ def info_from_folder(folder: Path) -> ModelInfo:
     scheduler = read_json(folder / "scheduler" / "scheduler_config.json") or {}
     prediction = scheduler.get("prediction_type") or EPSILON
     inpainting = unet.get("in_channels") == 9
-    return ModelInfo(family, prediction, native_size(family, prediction), inpainting)
+    card = read_model_card(folder)
+    size = native_size(family, prediction)
+    if card is not None:
+        size = int(card.defaults.get("width", card.defaults.get("height", size)))  # cards name square sizes
+    return ModelInfo(family, prediction, size, inpainting, card)
 
 
 def zero_empty_negative(folder: Path, family: Family) -> bool:

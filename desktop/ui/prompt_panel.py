@@ -3,28 +3,34 @@ scheduler, base model and LoRAs, each bound to one field of the document's setti
 
 The size presets are the base model's family's; picking a model of another family sets its
 native size in the same undo step as the pick (A1111 and InvokeAI users expect this: SDXL at
-512 px gives poor images).
+512 px gives poor images). A model with a card (the demo's) brings the card's size, guidance, steps
+and sampler instead, and the guidance slider names the range the card says the model works in: a
+value beyond it is shown in a warning colour, never clamped (a user may want to try).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QRect, Qt, Signal
+from PySide6.QtGui import QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QPlainTextEdit, QSlider,
-    QSpinBox, QToolButton, QVBoxLayout, QWidget,
+    QSpinBox, QStyle, QStyleOptionSlider, QToolButton, QVBoxLayout, QWidget,
 )
 
 from desktop.domain.app_settings import AppSettings
 from desktop.domain.document import Document
 from desktop.domain.family import Family, ModelInfo
+from desktop.domain.model_card import ModelCard
 from desktop.domain.recipe import SCHEDULERS, SEED_MAX, SIZE_MAX, SIZE_MIN
 from desktop.engine.schedulers import DISPLAY_NAMES
 
 from .dialogs import Dialogs
 from .lora_list import LoraList
-from .model_picker import ModelPicker
+from .model_picker import ModelPicker, model_name
+
+WARNING_COLOUR = "#e8a84a"  # an amber that reads on the dark theme's panels, apart from the error red
 
 
 class PromptPanel(QWidget):
@@ -37,6 +43,7 @@ class PromptPanel(QWidget):
         self._updating = False
         self.last_seed: int | None = None
         self._info: ModelInfo | None = None  # the last model whose family is known; its presets fill the size list
+        self._card: ModelCard | None = None  # the shown model's card: the guidance range the slider names
         self._picks = 0
         self._pick_key = ""  # the undo merge key of the last pick: its size change joins that step
         layout = QVBoxLayout(self)
@@ -52,7 +59,7 @@ class PromptPanel(QWidget):
         layout.addWidget(self.negative_edit)
 
         form = QFormLayout()
-        self.guidance_slider = QSlider(Qt.Orientation.Horizontal)
+        self.guidance_slider = BandSlider()
         self.guidance_slider.setRange(0, 60)
         self.guidance_label = QLabel()
         row = QHBoxLayout()
@@ -71,7 +78,7 @@ class PromptPanel(QWidget):
         row.addWidget(self.reuse_button)
         form.addRow("Seed", row)
         self.size_combo = QComboBox()
-        self._fill_presets(Family.SD1)
+        self._fill_presets(Family.SD1.size_presets)
         self.width_spin = QSpinBox(minimum=SIZE_MIN, maximum=SIZE_MAX, singleStep=8)
         self.height_spin = QSpinBox(minimum=SIZE_MIN, maximum=SIZE_MAX, singleStep=8)
         row = QHBoxLayout()
@@ -120,7 +127,7 @@ class PromptPanel(QWidget):
         if self.negative_edit.toPlainText() != s.negative_prompt:
             self.negative_edit.setPlainText(s.negative_prompt)
         self.guidance_slider.setValue(round(s.guidance_scale * 2))
-        self.guidance_label.setText(f"{s.guidance_scale:.1f}")
+        self._show_guidance(s.guidance_scale)
         self.steps_spin.setValue(s.steps)
         self.seed_spin.setValue(s.seed)
         self.seed_spin.setEnabled(not s.random_seed)
@@ -139,8 +146,24 @@ class PromptPanel(QWidget):
             self.document.set_settings(**{field: value})
 
     def _on_guidance(self, value: int) -> None:
-        self.guidance_label.setText(f"{value / 2:.1f}")
+        self._show_guidance(value / 2)
         self._set("guidance_scale", value / 2)
+
+    def _show_guidance(self, value: float) -> None:
+        """The number; with a model card also the range the model works in, and a warning beyond it."""
+        text, tip, colour = f"{value:.1f}", "", ""
+        if self._card is not None:
+            low, high = self._card.guidance_range
+            span = f"{low:g}–{high:g}"
+            text += f" (works {span})"
+            if low <= value <= high:
+                tip = f"This model works with guidance {span} (its model card)"
+            else:
+                tip, colour = f"beyond the range this model was made for ({span}); results may break up", WARNING_COLOUR
+        self.guidance_label.setText(text)
+        self.guidance_label.setStyleSheet(f"color: {colour}" if colour else "")
+        self.guidance_label.setToolTip(tip)
+        self.guidance_slider.setToolTip(tip)
 
     def _on_preset(self, index: int) -> None:
         size = self.size_combo.itemData(index)
@@ -160,9 +183,9 @@ class PromptPanel(QWidget):
         else:
             self.refresh()
 
-    def _fill_presets(self, family: Family) -> None:
+    def _fill_presets(self, presets: tuple[tuple[int, int], ...]) -> None:
         self.size_combo.clear()
-        for w, h in family.size_presets:
+        for w, h in presets:
             self.size_combo.addItem(f"{w} × {h}", (w, h))
         self.size_combo.addItem("Custom", None)
 
@@ -171,20 +194,45 @@ class PromptPanel(QWidget):
         self._pick_key = f"model-pick:{self._picks}"
         self.document.set_settings(merge_key=self._pick_key, base_model=reference)
 
-    def _on_model_answer(self, _reference: str | None, info: ModelInfo | None, by_pick: bool) -> None:
-        """A model of another family brings its presets and, when the user just picked it, its native size."""
+    def _on_model_answer(self, reference: str | None, info: ModelInfo | None, by_pick: bool) -> None:
+        """A model of another family brings its presets, a model card its guidance range; when the user just
+        picked the model, the document takes its card's defaults or its native size."""
+        self._card = info.card if info is not None else None
+        span = self._card.guidance_range if self._card is not None else None
+        self.guidance_slider.set_band(None if span is None else (round(span[0] * 2), round(span[1] * 2)))
+        self._show_guidance(self.document.settings.guidance_scale)
         if info is None:
             return
         previous, self._info = self._info, info
-        if previous is None or info.family is not previous.family:
-            self._fill_presets(info.family)
-            self.refresh()
-        size = (info.native_size, info.native_size)
-        s = self.document.settings
         kind_changed = previous is None or (info.family, info.native_size) != (previous.family, previous.native_size)
-        if by_pick and kind_changed and (s.width, s.height) != size:
-            self.document.set_settings(merge_key=self._pick_key, width=size[0], height=size[1])
-            self.notice.emit(f"{info.family.label} model: size set to its native {size[0]} × {size[1]}")
+        if kind_changed:
+            native = (info.native_size, info.native_size)  # the demo's 64 px is no family's preset
+            presets = info.family.size_presets
+            self._fill_presets(presets if native in presets else (native, *presets))
+            self.refresh()
+        if by_pick:
+            self._take_model_defaults(reference, info, kind_changed)
+
+    def _take_model_defaults(self, reference: str | None, info: ModelInfo, kind_changed: bool) -> None:
+        """The card's values the document does not match yet, and a new kind of model's native size unless
+        the card names a size, in the pick's undo step (one undo puts the old model and values back)."""
+        wanted = dict(info.card.defaults) if info.card is not None else {}
+        if kind_changed and not wanted.keys() & {"width", "height"}:
+            wanted.update(width=info.native_size, height=info.native_size)
+        changes = {key: value for key, value in wanted.items() if getattr(self.document.settings, key) != value}
+        if not changes:
+            return
+        self.document.set_settings(merge_key=self._pick_key, **changes)
+        s = self.document.settings
+        if info.card is None:
+            self.notice.emit(f"{info.family.label} model: size set to its native {s.width} × {s.height}")
+            return
+        said = [f"{s.width} × {s.height}"] if changes.keys() & {"width", "height"} else []
+        said += [f"guidance {s.guidance_scale:g}"] if "guidance_scale" in changes else []
+        said += [f"{s.steps} steps"] if "steps" in changes else []
+        said += [DISPLAY_NAMES[s.scheduler]] if "scheduler" in changes else []
+        owner = "Demo model" if reference is None else model_name(reference)
+        self.notice.emit(f"{owner}: {', '.join(said)} (its model card)")
 
     def shutdown(self) -> None:
         """Wait for a model peek still running, so nothing answers a closed window."""
@@ -197,3 +245,34 @@ class PromptPanel(QWidget):
     def remember_seed(self, seed: int) -> None:
         self.last_seed = seed
         self.reuse_button.setEnabled(True)
+
+
+class BandSlider(QSlider):
+    """A horizontal slider with a tinted band under its groove: where the model's card says it works, so a
+    value beyond it shows at a glance. The band marks, it never limits."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self.band: tuple[int, int] | None = None  # slider values, low and high
+
+    def set_band(self, band: tuple[int, int] | None) -> None:
+        if band != self.band:
+            self.band = band
+            self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        if self.band is not None:  # first, so the handle is drawn over it
+            option = QStyleOptionSlider()
+            self.initStyleOption(option)
+            style = self.style()
+            groove = style.subControlRect(QStyle.ComplexControl.CC_Slider, option, QStyle.SubControl.SC_SliderGroove, self)
+            handle = style.subControlRect(QStyle.ComplexControl.CC_Slider, option, QStyle.SubControl.SC_SliderHandle, self)
+            span = groove.width() - handle.width()
+            low, high = (groove.x() + handle.width() // 2
+                         + QStyle.sliderPositionFromValue(self.minimum(), self.maximum(), v, span) for v in self.band)
+            colour = self.palette().highlight().color()
+            colour.setAlpha(150)
+            painter = QPainter(self)
+            painter.fillRect(QRect(low, groove.bottom() + 2, max(2, high - low), 3), colour)
+            painter.end()
+        super().paintEvent(event)

@@ -127,3 +127,15 @@ def test_unreachable_hub_id_says_how_to_use_a_local_file(cache, monkeypatch):
     with pytest.raises(ModelNotFound) as info:
         cache.base("nobody/not-cached-model")
     assert "no network" in str(info.value) and ".safetensors" in str(info.value)
+
+
+def test_controlnet_of_the_same_family_for_another_model_says_what_differs(cache, tiny_models):
+    from desktop.engine.compat import check_controlnet_fits
+    from desktop.engine.defaults import DEMO_MODEL
+
+    base, net = cache.base(str(DEMO_MODEL)), cache.controlnet(str(tiny_models.controlnet))
+    wanted, given = net.config.cross_attention_dim, base.unet.config.cross_attention_dim
+    assert wanted != given
+    with pytest.raises(ArchitectureMismatch, match=f"is a SD 1.x ControlNet for another model of that family "
+                                                   f"\\(it reads {wanted}-wide text features, the base model gives {given}\\)"):
+        check_controlnet_fits(base, net, "tiny")
