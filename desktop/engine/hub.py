@@ -26,15 +26,17 @@ DownloadProgress = Callable[[int, int], None]
 _NETWORK_LIBRARIES = ("httpx", "httpcore", "requests", "urllib", "h11", "h2", "anyio", "ssl", "socket")
 
 
-def download_snapshot(repo_id: str, patterns: list[str], progress: DownloadProgress | None = None) -> str:
-    """The local folder of `repo_id` holding the files that match `patterns`, downloading what is missing."""
+def download_snapshot(repo_id: str, patterns: list[str], progress: DownloadProgress | None = None,
+                      revision: str | None = None) -> str:
+    """The local folder of `repo_id` (at `revision`, else main) holding the files that match `patterns`,
+    downloading what is missing."""
     from huggingface_hub import snapshot_download
 
     kwargs = {}
     if progress is not None:
         kwargs["tqdm_class"] = _progress_tqdm(progress)
     with _hub_errors(repo_id):
-        return snapshot_download(repo_id, allow_patterns=patterns, **kwargs)
+        return snapshot_download(repo_id, allow_patterns=patterns, **_at(revision), **kwargs)
 
 
 def cached_snapshot(repo_id: str) -> str | None:
@@ -49,15 +51,22 @@ def cached_snapshot(repo_id: str) -> str | None:
 
 
 def download_model(repo_id: str, folders: Iterable[str], prefer_fp16: bool,
-                   progress: DownloadProgress | None = None) -> str:
-    """Configs, tokenizers and one set of diffusers weights for each of `folders` ("." for the top level)."""
+                   progress: DownloadProgress | None = None, configs: list[str] | None = None,
+                   revision: str | None = None) -> str:
+    """`configs` (by default diffusers' configs and tokenizers) and one set of safetensors weights for each
+    of `folders` ("." for the top level), at `revision` (else main)."""
     from huggingface_hub import list_repo_files
 
     with _hub_errors(repo_id):
-        files = list_repo_files(repo_id)
+        files = list_repo_files(repo_id, **_at(revision))
     chosen = choose_weight_files(files, folders, prefer_fp16)
     _refuse_pickle_only(repo_id, files, folders, chosen)
-    return download_snapshot(repo_id, CONFIG_PATTERNS + chosen, progress)
+    return download_snapshot(repo_id, (CONFIG_PATTERNS if configs is None else configs) + chosen, progress, revision)
+
+
+def _at(revision: str | None) -> dict[str, str]:
+    """The hub calls' revision argument, given only when it is not main."""
+    return {} if revision is None else {"revision": revision}
 
 
 def _refuse_pickle_only(repo_id: str, files: list[str], folders: Iterable[str], chosen: list[str]) -> None:

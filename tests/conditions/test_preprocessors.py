@@ -152,7 +152,7 @@ def test_coco_to_openpose_mapping_and_neck():
 def test_a_missing_network_is_a_clear_error(photo, tmp_path):
     from desktop.domain.errors import ModelNotFound
 
-    with pytest.raises(ModelNotFound, match="local folder"):
+    with pytest.raises(ModelNotFound, match="the preprocessor model folder .*no-model does not exist"):
         preprocess("depth", photo, {"model": str(tmp_path / "no-model")}, networks=NetworkCache())
 
 

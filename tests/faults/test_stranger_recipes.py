@@ -261,7 +261,7 @@ def test_a_hub_preprocessor_model_is_named_with_the_others_before_it_loads(their
     assert code == 2
     named = f"base model {tiny_models.base} (SD 1.x, 512 px); ControlNets: {tiny_models.controlnet}"
     assert err[0] == f"recipe from theirs.png uses {named}; preprocessor models: someone/their-depth"
-    assert err[1].startswith("error: preprocessor model someone/their-depth cannot be found or downloaded")  # offline
+    assert err[1].startswith("error: the depth estimation network someone/their-depth is not downloaded yet")  # offline
 
 
 def test_a_preprocessor_model_name_with_control_characters_cannot_fake_the_line(theirs, tmp_path, capsys):

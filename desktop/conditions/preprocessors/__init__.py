@@ -2,13 +2,15 @@
 
 A preprocessor turns a photo (H, W, 3 uint8) into the control image one official ControlNet 1.1
 model was trained on; `feeds` names that kind (REFERENCE.md), so picking "depth" picks both.
+The networks' module (torch, transformers) loads only when one runs: listing preprocessors, as the
+CLI's parser does, costs no torch import.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,7 +18,11 @@ from desktop.domain.catalog import OFFICIAL_CONTROLNETS
 from desktop.domain.errors import InvalidRecipe
 from desktop.domain.recipe import model_name_problem, shown
 
-from . import classic, neural
+from . import classic
+from .networks import DEPTH_MODEL, PERSON_DETECTOR, POSE_MODEL, SEG_MODEL
+
+if TYPE_CHECKING:
+    from .neural import NetworkCache
 
 
 @dataclass(frozen=True)
@@ -70,16 +76,31 @@ class Preprocessor:
         return {name: spec.check(where, params.get(name, spec.default)) for name, spec in known.items()}
 
 
-def _pose_image(image: np.ndarray, networks: neural.NetworkCache, **params) -> np.ndarray:
+def _depth(image: np.ndarray, networks: NetworkCache, model: str) -> np.ndarray:
+    from . import neural
+
+    return neural.depth_map(image, networks, model)
+
+
+def _normal(image: np.ndarray, networks: NetworkCache, model: str, strength: float, background: float) -> np.ndarray:
+    from . import neural
+
+    return neural.normal_from_depth(neural.depth_map(image, networks, model), strength, background)
+
+
+def _pose_image(image: np.ndarray, networks: NetworkCache, **params) -> np.ndarray:
     from ..pose_render import render_openpose
+    from . import neural
 
     people = neural.detect_people(image, networks, params["detector"], params["pose_model"],
                                   params["box_threshold"], params["keypoint_threshold"])
     return render_openpose(people, image.shape[1], image.shape[0])
 
 
-def _normal(image: np.ndarray, networks: neural.NetworkCache, model: str, strength: float, background: float):
-    return neural.normal_from_depth(neural.depth_map(image, networks, model), strength, background)
+def _segment(image: np.ndarray, networks: NetworkCache, model: str) -> np.ndarray:
+    from . import neural
+
+    return neural.segment(image, networks, model)
 
 
 PREPROCESSORS: dict[str, Preprocessor] = {p.name: p for p in (
@@ -99,18 +120,18 @@ PREPROCESSORS: dict[str, Preprocessor] = {p.name: p for p in (
     Preprocessor("tile", "Tile (blurred)", "tile", (Param("downscale", 4.0, 1.0, 64.0), Param("blur", 1.0, 0.0, 32.0)),
                  classic.tile),
     Preprocessor("inpaint", "Inpaint (mask)", "inpaint", (), classic.inpaint),
-    Preprocessor("depth", "Depth (Depth Anything V2)", "depth", (_network("model", neural.DEPTH_MODEL),),
-                 neural.depth_map, network=True),
+    Preprocessor("depth", "Depth (Depth Anything V2)", "depth", (_network("model", DEPTH_MODEL),), _depth,
+                 network=True),
     Preprocessor("normal", "Normals (from depth)", "normal",
-                 (_network("model", neural.DEPTH_MODEL), Param("strength", 4.0, 0.1, 100.0),
+                 (_network("model", DEPTH_MODEL), Param("strength", 4.0, 0.1, 100.0),
                   Param("background", 0.1, 0.0, 1.0)),
                  _normal, network=True),
     Preprocessor("pose", "Pose (RT-DETR + ViTPose)", "pose",
-                 (_network("detector", neural.PERSON_DETECTOR), _network("pose_model", neural.POSE_MODEL),
+                 (_network("detector", PERSON_DETECTOR), _network("pose_model", POSE_MODEL),
                   Param("box_threshold", 0.3, 0.0, 1.0), Param("keypoint_threshold", 0.3, 0.0, 1.0)),
                  _pose_image, network=True),
-    Preprocessor("seg", "Segmentation (ADE20K, UperNet)", "seg", (_network("model", neural.SEG_MODEL),),
-                 neural.segment, network=True),
+    Preprocessor("seg", "Segmentation (ADE20K, UperNet)", "seg", (_network("model", SEG_MODEL),), _segment,
+                 network=True),
 )}
 
 

@@ -1,29 +1,25 @@
 """Preprocessors with networks, through transformers: depth, normals, pose, segmentation.
 
-Models load from a hub id or a local folder, safetensors only; tests build tiny random models
-from configs and load them through this same code.
+Models load from a hub id or a local folder, safetensors only; `networks.network_files` finds the
+files first (the cache, a download, or one sentence saying what to download), so transformers only
+ever reads local folders. Tests build tiny random models from configs and load them through this code.
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
 from PIL import Image
 
-from desktop.domain.errors import ModelDamaged, ModelNotFound, ModelRejected, StudioError
+from desktop.domain.errors import ModelDamaged, ModelNotFound, StudioError
 from desktop.domain.pose import Person
 
 from ..ade_palette import paint_classes
-
-DEPTH_MODEL = "depth-anything/Depth-Anything-V2-Small-hf"
-PERSON_DETECTOR = "PekingU/rtdetr_r50vd_coco_o365"
-POSE_MODEL = "usyd-community/vitpose-base-simple"
-SEG_MODEL = "openmmlab/upernet-convnext-small"
+from .networks import DEPTH_MODEL, PERSON_DETECTOR, POSE_MODEL, SEG_MODEL, network_files
 
 # COCO-17 index for each of OpenPose's 18 body points; the neck (1) is the shoulders' midpoint.
 COCO_FOR_OPENPOSE = (0, None, 6, 8, 10, 5, 7, 9, 12, 14, 16, 11, 13, 15, 2, 1, 4, 3)
@@ -51,28 +47,28 @@ class NetworkCache:
 
 
 def _load(kind: str, reference: str) -> _Loaded:
+    files = network_files(kind, reference)  # before the seconds of importing transformers: offline fails at once
     from transformers import (
-        AutoImageProcessor, AutoModelForDepthEstimation, RTDetrForObjectDetection, UperNetForSemanticSegmentation,
+        AutoConfig,
+        AutoImageProcessor,
+        AutoModelForDepthEstimation,
+        RTDetrForObjectDetection,
+        UperNetForSemanticSegmentation,
         VitPoseForPoseEstimation,
     )
 
-    folder = Path(reference)
-    if folder.is_dir() and not list(folder.glob("*.safetensors")) and any(
-            p.suffix in (".bin", ".pt", ".pth", ".ckpt") for p in folder.iterdir()):
-        raise ModelRejected(f"{folder.name} holds only pickle weights, which are never opened; convert it to safetensors")
     model_class = {
         "depth": AutoModelForDepthEstimation, "detector": RTDetrForObjectDetection,
         "pose": VitPoseForPoseEstimation, "seg": UperNetForSemanticSegmentation,
     }[kind]
     try:
-        processor = AutoImageProcessor.from_pretrained(reference)
-        model = model_class.from_pretrained(reference, use_safetensors=True)
+        processor = AutoImageProcessor.from_pretrained(files.configs, local_files_only=True)
+        config = AutoConfig.from_pretrained(files.configs, local_files_only=True)
+        model = model_class.from_pretrained(files.weights, config=config, use_safetensors=True, local_files_only=True)
     except StudioError:
         raise
     except OSError as err:
-        raise ModelNotFound(
-            f"preprocessor model {reference} cannot be found or downloaded; download it once and "
-            "point the app at its local folder", detail=str(err)) from err
+        raise ModelNotFound(f"preprocessor model {reference} lacks a file it needs", detail=str(err)) from err
     except (ValueError, RuntimeError) as err:
         raise ModelDamaged(f"preprocessor model {reference} is damaged or of the wrong kind", detail=str(err)) from err
     model.eval().requires_grad_(False)
