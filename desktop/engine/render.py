@@ -11,6 +11,7 @@ from desktop.conditions.image_io import encode_png, read_image
 from desktop.conditions.inpaint_overlay import UnmaskedOverlay
 from desktop.conditions.prepare import control_from_photo
 from desktop.conditions.preprocessors import preprocessor_models
+from desktop.conditions.preprocessors.networks import reporting_downloads
 from desktop.domain.errors import InvalidRecipe, UnreadableFile
 from desktop.domain.family import ModelInfo
 from desktop.domain.model_extras import ModelExtras, model_extras
@@ -19,12 +20,13 @@ from desktop.domain.safe_files import MAX_POSE_BYTES, read_text_file
 
 from .cancel import CancelToken
 from .compat import check_controlnet_fits
-from .defaults import default_base_model, default_controlnet
+from .defaults import default_base_model, default_controlnet, with_card_defaults
 from .extras import check_extra_files
 from .model_peek import peek_base_info
 from .hub import DownloadProgress
 from .model_cache import ModelCache
 from .sampler import ControlInput, SamplerRequest, StatusCallback, StepCallback, StepUpdate, sample
+from .sampler import warm_up as warm_up_sampler
 
 
 @dataclass
@@ -94,12 +96,13 @@ def prepare_request(
     request, and the recipe with control images embedded (so the PNG written from it can be
     rendered again anywhere).
     """
-    recipe.validate()
+    recipe = with_card_defaults(recipe.validate())
     prepared = [_prepare_condition(recipe, c, f"conditions[{i}]") for i, c in enumerate(recipe.conditions)]
     models = model_references(recipe)
     if on_models is not None:
         on_models(models)
-    control_images = [make_control() for _, make_control in prepared]
+    with reporting_downloads(progress):  # a preprocessor's network downloads like a model, with progress
+        control_images = [make_control() for _, make_control in prepared]
     check_extra_files(models.extras, models.base_info.family if models.base_info else None)
     base = cache.base(models.base, progress)
     prompt, negative_prompt = cache.apply_extras(models.extras)
@@ -219,6 +222,21 @@ def render(
     notices = result.notices + list(model_extras(recipe).notices)
     notices += [f"not used by this version, kept in the recipe: {', '.join(unknown)}"] if unknown else []
     return RenderResult(image, embedded, notices, result.seconds, base.info)
+
+
+def warm_up(
+    cache: ModelCache,
+    recipe: Recipe,
+    *,
+    cancel: CancelToken | None = None,
+    progress: DownloadProgress | None = None,
+    on_status: StatusCallback | None = None,
+) -> int:
+    """Load `recipe`'s models and compile what rendering it will run, without sampling: on a CPU that is
+    minutes per size, paid here (after a model is picked, or asked for) instead of in the next render.
+    Returns the graphs compiled; 0 for models the fast path leaves uncompiled."""
+    base, request, _ = prepare_request(cache, recipe, PreviewSettings(every=0), progress)
+    return warm_up_sampler(base, request, cache.fast, on_status=on_status, cancel=cancel)
 
 
 def unmasked_overlay(recipe: Recipe) -> UnmaskedOverlay:

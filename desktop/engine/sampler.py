@@ -13,6 +13,7 @@ import inspect
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -91,43 +92,63 @@ def sample(
         raise
 
 
-def _sample(base: BaseModel, request: SamplerRequest, on_step: StepCallback | None, cancel: CancelToken | None,
-            fast: FastPath | None, on_status: StatusCallback | None):
-    started = time.perf_counter()
+@dataclass
+class _Prepared:
+    """What a generation sets up before its first step. `sample` and `warm_up` both start from it, so a
+    warm-up compiles exactly the shapes and sets of networks the run then calls."""
+
+    cfg: bool
+    notices: list[str]
+    scheduler: Any  # a diffusers scheduler, fresh for this run (it keeps per-run state)
+    generator: torch.Generator
+    latents: torch.Tensor  # the starting noise, (1, C, h, w)
+    active: list[list[PreparedControl]]  # the conditions that run at each step
+    model_step: ModelStep
+
+
+def _prepare(base: BaseModel, request: SamplerRequest, fast: FastPath | None) -> _Prepared:
+    """Encode prompts, make the scheduler and starting latents, prepare the control images."""
+    from diffusers.utils.torch_utils import randn_tensor
+
     device, dtype = base.device, base.dtype
     cfg = request.guidance_scale > 1.0 and base.unet.config.time_cond_proj_dim is None
     conditioning, notices = encode_prompts(
         base, request.prompt, request.negative_prompt if cfg else None, request.height, request.width
     )
-
     scheduler = make_scheduler(request.scheduler, base.scheduler_config)
     scheduler.set_timesteps(request.steps, device=device)
-    timesteps = scheduler.timesteps
-    total = len(timesteps)
-
+    total = len(scheduler.timesteps)
     factor = base.vae_scale_factor
     latent_h, latent_w = request.height // factor, request.width // factor
     controls = prepare_controls(base, request.controls, request.width, request.height, cfg, latent_h)
     active = [[c for c in controls if c.control.active_at(i, total)] for i in range(total)]
-
-    from diffusers.utils.torch_utils import randn_tensor
-
     generator = torch.Generator("cpu").manual_seed(request.seed)
     shape = (1, base.unet.config.in_channels, latent_h, latent_w)
     latents = randn_tensor(shape, generator=generator, device=device, dtype=dtype) * scheduler.init_noise_sigma
-    step_kwargs = _step_kwargs(scheduler, generator)
-
     model_step = ModelStep(base.unet, conditioning, request.guidance_scale, cfg, fast)
+    return _Prepared(cfg, notices, scheduler, generator, latents, active, model_step)
+
+
+def _model_input(run: _Prepared, latents: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    latent_in = torch.cat([latents] * 2) if run.cfg else latents
+    return run.scheduler.scale_model_input(latent_in, t)
+
+
+def _sample(base: BaseModel, request: SamplerRequest, on_step: StepCallback | None, cancel: CancelToken | None,
+            fast: FastPath | None, on_status: StatusCallback | None):
+    started = time.perf_counter()
+    run = _prepare(base, request, fast)
+    scheduler, latents, model_step = run.scheduler, run.latents, run.model_step
+    step_kwargs = _step_kwargs(scheduler, run.generator)
     previews = _Previewer(base, scheduler, request, on_step) if on_step else None
     preview_seconds = 0.0
-    for i, t in enumerate(timesteps):
+    for i, t in enumerate(scheduler.timesteps):
         if cancel is not None and cancel.cancelled:
             raise Cancelled()
-        latent_in = torch.cat([latents] * 2) if cfg else latents
-        latent_in = scheduler.scale_model_input(latent_in, t)
+        latent_in = _model_input(run, latents, t)
         if fast is not None:
-            _announce_compile(fast, model_step, latent_in, active[i], request, on_status)
-        noise = model_step(latent_in, t, active[i])
+            _announce_compile(fast, model_step, latent_in, run.active[i], request, on_status)
+        noise = model_step(latent_in, t, run.active[i])
         if previews is not None:
             mark = time.perf_counter()
             previews.after_model(i, latent_in[-1:], noise)
@@ -144,9 +165,49 @@ def _sample(base: BaseModel, request: SamplerRequest, on_step: StepCallback | No
     if not bool(torch.isfinite(latents).all()):
         raise NaNOutput("the model produced invalid values (NaN); no image was kept. Try another seed or float32")
     image = decode_latents(base, latents)
+    notices = run.notices
     if fast is not None:
         notices = notices + fast.take_notices()
     return SampleResult(image, notices, time.perf_counter() - started, preview_seconds)
+
+
+def warm_up(base: BaseModel, request: SamplerRequest, fast: FastPath | None, on_status: StatusCallback | None = None,
+            cancel: CancelToken | None = None) -> int:
+    """Compile what a run of `request` will call, without sampling, so the user's next run starts at once.
+
+    One model step per distinct set of active conditions (start/end make a run call two or three), on
+    the run's own latents at that set's first timestep: no scheduler stepping, no decode. Returns the
+    graphs compiled (0 when compiling failed: the run then goes on eagerly and its notice says why, so
+    nothing was made ready); 0 at once when nothing here compiles (no fast path, small models)."""
+    modules = [base.unet] + [c.controlnet for c in request.controls]
+    if fast is None or not any(fast.compiles_module(m) for m in modules):
+        return 0
+    try:
+        with torch.inference_mode():
+            return _warm_up(base, request, fast, on_status, cancel)
+    except StudioError:
+        raise
+    except Exception as err:
+        if is_out_of_memory(err):
+            raise out_of_memory("optimising the model", err) from err
+        raise
+
+
+def _warm_up(base: BaseModel, request: SamplerRequest, fast: FastPath, on_status: StatusCallback | None,
+             cancel: CancelToken | None) -> int:
+    before = fast.compiles
+    run = _prepare(base, request, fast)
+    first_steps: dict[tuple[int, ...], int] = {}  # each set of active conditions, at the first step it runs
+    for i, controls in enumerate(run.active):
+        first_steps.setdefault(tuple(id(c) for c in controls), i)
+    for i in first_steps.values():
+        if cancel is not None and cancel.cancelled:
+            raise Cancelled()
+        t = run.scheduler.timesteps[i]
+        latent_in = _model_input(run, run.latents, t)
+        _announce_compile(fast, run.model_step, latent_in, run.active[i], request, on_status)
+        run.model_step(latent_in, t, run.active[i])
+    return 0 if fast.failure is not None else fast.compiles - before
 
 
 def _announce_compile(fast: FastPath, model_step: ModelStep, latent_in: torch.Tensor,

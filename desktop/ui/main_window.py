@@ -11,6 +11,7 @@ import json
 import logging
 import random
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
@@ -22,12 +23,13 @@ from desktop.conditions.layer_images import control_images_png, mask_images_png
 from desktop.conditions.openpose_json import load_openpose_text, people_to_openpose
 from desktop.domain.app_settings import PRECISION_CHOICES, AppSettings, save_settings
 from desktop.domain.atomic import write_text_atomic
-from desktop.domain.document import Document, HistoryItem, build_recipe
+from desktop.domain.document import DocState, Document, HistoryItem, build_recipe
 from desktop.domain.errors import InvalidProject, InvalidRecipe, StudioError
+from desktop.domain.family import ModelInfo
 from desktop.domain.layers import MAX_LAYERS, ImageLayer, PoseLayer, ScribbleLayer, painted_operations
 from desktop.domain.pose import t_pose
 from desktop.domain.project import PROJECT_SUFFIX, LoadedProject, load_project, save_project
-from desktop.domain.recipe import SEED_MAX, recipe_from_dict
+from desktop.domain.recipe import SEED_MAX, Recipe, recipe_from_dict
 from desktop.engine.png_output import png_bytes
 from desktop.workers.generation import GenerationController, GenerationResult
 
@@ -55,6 +57,8 @@ PRECISION_TIPS = {
 }
 COMPILE_TIP = ("Compile large models for speed: the first run at a new size takes longer (minutes on a CPU), then "
                "every step is faster; small models are never compiled")
+PREPARE_TIP = ("Compile the model for the document's size and layers now, so the next Generate starts at once; "
+               "does nothing for small models")
 
 
 class MainWindow(QMainWindow):
@@ -81,6 +85,9 @@ class MainWindow(QMainWindow):
         self._keep_recovery = True
         self.recovery = RecoveryFile.for_new_session(recovery_dir())
         self.train_window = None
+        self._warm_job = 0  # the controller's job id of the last warm-up started (0: none yet)
+        self._warm_auto = False  # that warm-up started by itself (a model picked), not asked for
+        self._warm_size = (0, 0)
 
         self.canvas = CanvasView(self.document)
         self.layer_panel = LayerPanel(self.document)
@@ -169,6 +176,9 @@ class MainWindow(QMainWindow):
         self.compile_action.setChecked(self.compile_models)
         self.compile_action.setToolTip(COMPILE_TIP)
         self.compile_action.setStatusTip(COMPILE_TIP)
+        self.prepare_action = self._action("Prepare for This &Size", self.prepare_for_size, None, tools_menu)
+        self.prepare_action.setToolTip(PREPARE_TIP)
+        self.prepare_action.setStatusTip(PREPARE_TIP)
         precision_menu = tools_menu.addMenu("&Precision")
         precision_menu.setToolTipsVisible(True)
         group = QActionGroup(self)
@@ -201,6 +211,7 @@ class MainWindow(QMainWindow):
         self.layer_panel.detect_pose_requested.connect(self.detect_pose)
         self.prompt_panel.notice.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.prompt_panel.model_picker.described.connect(lambda text: self.model_label.setText(f"model: {text}"))
+        self.prompt_panel.model_picker.answered.connect(self._on_model_answer)  # after the panel's: the size is set
         pane = self.preview_pane
         pane.generate_requested.connect(self.generate)
         pane.cancel_requested.connect(self.cancel)
@@ -212,6 +223,7 @@ class MainWindow(QMainWindow):
         ctl.progress_changed.connect(pane.show_progress)
         ctl.status_changed.connect(pane.show_status)
         ctl.result_ready.connect(self._on_result)
+        ctl.warm_done.connect(self._on_warmed)
         ctl.error.connect(self._on_error)
         ctl.run_cancelled.connect(lambda: pane.show_stopped("cancelled"))
         ctl.busy_changed.connect(pane.set_busy)
@@ -497,18 +509,51 @@ class MainWindow(QMainWindow):
         """Snapshot the document now; the worker renders control images and runs from the snapshot."""
         state = self.document.snapshot()
         seed = random.randint(0, SEED_MAX) if state.settings.random_seed else state.settings.seed
-        width, height = state.settings.width, state.settings.height
+        self.prompt_panel.remember_seed(seed)
+        self.controller.start(self._recipe_maker(state, seed))
 
+    def _recipe_maker(self, state: DocState, seed: int) -> Callable[[], Recipe]:
+        """How the worker builds a recipe from a document snapshot: the control images are rendered
+        there, off the UI thread."""
+        width, height = state.settings.width, state.settings.height
         lora_dir = Path(self.app_settings.lora_folder) if self.app_settings.lora_folder else None
 
-        def make_recipe():
+        def make_recipe() -> Recipe:
             layers = list(state.layers)
             recipe = build_recipe(state, control_images_png(layers, width, height), seed,
                                   mask_images_png(layers, width, height))
             return recipe.with_overrides(lora_dir=lora_dir)  # where <lora:name> in the prompt looks
 
-        self.prompt_panel.remember_seed(seed)
-        self.controller.start(make_recipe)
+        return make_recipe
+
+    def prepare_for_size(self, _checked: bool = False, auto: bool = False) -> None:
+        """Load and compile for the document's size and layers now (minutes on a CPU), so the next Generate
+        starts at once. Never over a run: cancelling the user's image to prepare for the next one is wrong."""
+        if self.controller.running:
+            if not auto:
+                self.statusBar().showMessage("A run is in progress: prepare once it has finished", 6000)
+            return
+        state = self.document.snapshot()
+        self._warm_size = (state.settings.width, state.settings.height)
+        self._warm_auto = auto
+        self._warm_job = self.controller.warm_up(self._recipe_maker(state, state.settings.seed))
+
+    def _on_model_answer(self, _reference: str | None, info: ModelInfo | None, by_pick: bool) -> None:
+        """A base model the user just picked loads and compiles while they set up, so their first Generate
+        does not pay for it; not in Live mode (its own runs come at once) nor over a run."""
+        live = self.preview_pane.live_check.isChecked()
+        if by_pick and info is not None and self.compile_models and not live and not self.controller.running:
+            self.prepare_for_size(auto=True)
+
+    def _warming(self) -> bool:
+        """Whether the controller's latest job is a warm-up (a Generate after it is a job of its own)."""
+        return self._warm_job != 0 and self.controller.current_job == self._warm_job
+
+    def _on_warmed(self, compiled: int, seconds: float) -> None:
+        self.preview_pane.show_stopped("ready")
+        width, height = self._warm_size
+        text = f"Ready: optimised for {width} x {height} in {seconds:.0f} s" if compiled else "Model loaded"
+        self.statusBar().showMessage(text, 15000)
 
     def choose_lora_folder(self) -> None:
         """The folder `<lora:name:weight>` in a prompt looks in, as in A1111 (kept in the app's settings)."""
@@ -572,6 +617,9 @@ class MainWindow(QMainWindow):
 
     def _on_error(self, kind: str, message: str) -> None:
         self.preview_pane.show_stopped("failed")
+        if self._warming() and self._warm_auto:  # nobody asked for it: the next Generate shows the fault in full
+            self.statusBar().showMessage(f"Could not prepare the model: {message}", 15000)
+            return
         if self.preview_pane.live_check.isChecked():  # one dialog, not one after every pause in editing
             self.preview_pane.live_check.setChecked(False)
             message += "\n\nLive mode was turned off; turn it on again once this is fixed."

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, Signal, SignalInstance, Slot
 from PySide6.QtGui import QImage
 
 from desktop.domain.errors import Cancelled, StudioError
@@ -44,6 +44,7 @@ class GenerationWorker(QObject):
     status = Signal(int, str)  # job, what is happening (loading a model...)
     download = Signal(int, int, int)  # job, bytes done, bytes total
     finished = Signal(int, object)  # job, GenerationResult
+    warmed = Signal(int, int, float)  # job, graphs compiled, seconds (a warm-up's end)
     failed = Signal(int, str, str)  # job, error kind, message
     cancelled = Signal(int)
     device_ready = Signal(str)
@@ -88,7 +89,7 @@ class GenerationWorker(QObject):
         if token.cancelled:
             self.cancelled.emit(job_id)
             return
-        try:
+        with self._job_edge(job_id):
             from desktop.engine.render import PreviewSettings, render
 
             recipe = recipe_source() if callable(recipe_source) else recipe_source
@@ -100,17 +101,45 @@ class GenerationWorker(QObject):
                 if update.preview is not None:
                     self.preview.emit(job_id, update.step, update.total, to_qimage(update.preview))
 
-            def on_download(done: int, total: int) -> None:
-                if token.cancelled:
-                    raise Cancelled()
-                self.download.emit(job_id, done, total)
-
             previews = PreviewSettings(self.preview_every, self.sharp_every)
-            result = render(cache, recipe, on_step=on_step, cancel=token, previews=previews, progress=on_download,
+            result = render(cache, recipe, on_step=on_step, cancel=token, previews=previews,
+                            progress=self._download_progress(job_id, token),
                             on_status=lambda text: self.status.emit(job_id, text))
             outcome = GenerationResult(to_qimage(result.image), result.image, result.recipe, result.notices,
                                        result.seconds, result.model)
             self.finished.emit(job_id, outcome)
+
+    @Slot(int, object, object)
+    def warm_up(self, job_id: int, recipe_source, token) -> None:
+        """Load the models and compile what running `recipe_source` will need, without sampling: the
+        minutes of optimising are spent now, not in the user's next Generate. Ends with `warmed`."""
+        if token.cancelled:
+            self.cancelled.emit(job_id)
+            return
+        with self._job_edge(job_id):
+            from desktop.engine import render
+
+            started = time.perf_counter()
+            recipe = recipe_source() if callable(recipe_source) else recipe_source
+            self.status.emit(job_id, "loading models")
+            compiled = render.warm_up(self._model_cache(), recipe, cancel=token,
+                                      progress=self._download_progress(job_id, token),
+                                      on_status=lambda text: self.status.emit(job_id, text))
+            self.warmed.emit(job_id, compiled, time.perf_counter() - started)
+
+    def _download_progress(self, job_id: int, token) -> Callable[[int, int], None]:
+        """Told of each downloaded chunk: reports it, and is where a cancelled download stops."""
+        def on_download(done: int, total: int) -> None:
+            if token.cancelled:
+                raise Cancelled()
+            self.download.emit(job_id, done, total)
+        return on_download
+
+    @contextmanager
+    def _job_edge(self, job_id: int):
+        """The edge of a job: it ends cancelled or failed with one typed message, never a dead thread."""
+        try:
+            yield
         except Cancelled:
             self.cancelled.emit(job_id)
         except StudioError as err:
@@ -165,11 +194,13 @@ class GenerationController(QObject):
     status_changed = Signal(str)
     download_progress = Signal(int, int, float)  # bytes done, bytes total, bytes per second
     result_ready = Signal(object)  # GenerationResult
+    warm_done = Signal(int, float)  # graphs compiled, seconds: a warm-up finished
     error = Signal(str, str)  # kind, message
     run_cancelled = Signal()
     busy_changed = Signal(bool)
     device_ready = Signal(str)
     _submit = Signal(int, object, object)
+    _submit_warm_up = Signal(int, object, object)
     _preprocess = Signal(object, int, int)
     _detect_pose = Signal(object, int, int)
 
@@ -181,6 +212,7 @@ class GenerationController(QObject):
         self.worker = GenerationWorker(device_name, precision, compile_models)
         self.worker.moveToThread(self._thread)
         self._submit.connect(self.worker.run)
+        self._submit_warm_up.connect(self.worker.warm_up)
         self._preprocess.connect(self.worker.preprocess)
         self._detect_pose.connect(self.worker.detect_pose)
         self.worker.preview.connect(self._on_preview)
@@ -188,6 +220,7 @@ class GenerationController(QObject):
         self.worker.status.connect(self._on_status)
         self.worker.download.connect(self._on_download)
         self.worker.finished.connect(self._on_finished)
+        self.worker.warmed.connect(self._on_warmed)
         self.worker.failed.connect(self._on_failed)
         self.worker.cancelled.connect(self._on_cancelled)
         self.worker.device_ready.connect(self.device_ready)
@@ -204,6 +237,14 @@ class GenerationController(QObject):
 
     def start(self, recipe: Recipe | Callable[[], Recipe]) -> int:
         """Start a job on a recipe snapshot (or a maker of one); a running job is cancelled first."""
+        return self._begin(self._submit, recipe)
+
+    def warm_up(self, recipe: Recipe | Callable[[], Recipe]) -> int:
+        """Load and compile what running `recipe` needs, as a job like a run: busy meanwhile, ended by
+        `warm_done`, and cancelled by Cancel or by the next `start`."""
+        return self._begin(self._submit_warm_up, recipe)
+
+    def _begin(self, submit: SignalInstance, recipe: Recipe | Callable[[], Recipe]) -> int:
         from desktop.engine.cancel import CancelToken
 
         if self._token is not None:
@@ -213,7 +254,7 @@ class GenerationController(QObject):
         self._started = time.perf_counter()
         self._first_step = None
         self._set_running(True)
-        self._submit.emit(self._job, recipe, self._token)
+        submit.emit(self._job, recipe, self._token)
         return self._job
 
     def request_preprocess(self, layer, width: int, height: int) -> None:
@@ -278,6 +319,12 @@ class GenerationController(QObject):
         if self._current(job):
             self._set_running(False)
             self.result_ready.emit(result)
+
+    @Slot(int, int, float)
+    def _on_warmed(self, job: int, compiled: int, seconds: float) -> None:
+        if self._current(job):
+            self._set_running(False)
+            self.warm_done.emit(compiled, seconds)
 
     @Slot(int, str, str)
     def _on_failed(self, job: int, kind: str, message: str) -> None:

@@ -153,3 +153,89 @@ def test_time_left_is_paced_by_the_steps_after_the_first(window, monkeypatch):
 def test_the_first_step_shows_no_time_left_yet(window):
     window.controller.progress_changed.emit(1, 20, -1.0)
     assert window.preview_pane.progress.format() == "step 1/20"
+
+
+def _compiling_worker(monkeypatch) -> None:
+    """The worker's fast path compiles the tiny models, with dynamo's "eager" backend (counted as inductor
+    would be handed them, without a C++ toolchain or minutes of compiling)."""
+    import functools
+
+    import torch
+
+    from desktop.engine import fast_path
+
+    torch._dynamo.reset()
+    monkeypatch.setattr(fast_path, "FastPathOptions",
+                        functools.partial(fast_path.FastPathOptions, backend="eager", min_parameters=0))
+
+
+def test_prepare_for_this_size_compiles_now_so_the_next_generate_compiles_nothing(window, qtbot, monkeypatch):
+    import torch
+
+    _compiling_worker(monkeypatch)
+    statuses: list[str] = []
+    window.controller.status_changed.connect(statuses.append)
+    try:
+        with qtbot.waitSignal(window.controller.warm_done, timeout=120000) as done:
+            window.prepare_action.trigger()
+        compiled, seconds = done.args
+        assert compiled > 0 and seconds > 0
+        assert window.statusBar().currentMessage().startswith("Ready: optimised for 64 x 64 in ")
+        assert statuses[0] == "loading models" and statuses[-1].startswith("optimising the model for 64 x 64")
+        assert not window.controller.running
+        assert window.preview_pane.generate_button.isEnabled() and not window.preview_pane.cancel_button.isEnabled()
+        fast = window.controller.worker._cache.fast
+        before = fast.compiles
+        statuses.clear()
+        with qtbot.waitSignal(window.controller.result_ready, timeout=60000):
+            window.preview_pane.generate_button.click()
+        assert fast.compiles == before  # everything the run called was compiled by the warm-up
+        assert not any(text.startswith("optimising") for text in statuses)
+        assert window.dialogs.errors == []
+    finally:
+        torch._dynamo.reset()
+
+
+def test_cancel_during_prepare_leaves_the_window_idle(window, qtbot, monkeypatch):
+    import torch
+
+    _compiling_worker(monkeypatch)
+    ended: list[str] = []
+    worker = window.controller.worker
+    worker.warmed.connect(lambda *args: ended.append("warmed"))
+    worker.cancelled.connect(lambda *args: ended.append("cancelled"))
+    warm_done: list = []
+    window.controller.warm_done.connect(lambda *args: warm_done.append(args))
+    try:
+        window.prepare_for_size()
+        assert window.controller.running and window.preview_pane.cancel_button.isEnabled()
+        window.cancel()
+        assert not window.controller.running and not window.preview_pane.cancel_button.isEnabled()
+        assert window.preview_pane.progress.format() == "cancelled"
+        qtbot.waitUntil(lambda: bool(ended), timeout=120000)  # the worker is done, one way or the other
+        qtbot.wait(100)  # whatever it said has reached the controller
+        assert warm_done == []  # a cancelled warm-up never reaches the window
+        assert not window.statusBar().currentMessage().startswith("Ready")
+        assert window.dialogs.errors == []
+    finally:
+        torch._dynamo.reset()
+
+
+def test_picking_a_model_prepares_it_only_when_optimising_is_on_and_live_is_off(window, tiny_models, monkeypatch):
+    from desktop.engine.model_peek import peek_base_info
+
+    started: list = []
+    monkeypatch.setattr(window.controller, "warm_up", lambda recipe: started.append(recipe()) or 7)
+    reference = str(tiny_models.base)
+    info = peek_base_info(reference)
+    answered = window.prompt_panel.model_picker.answered
+    answered.emit(reference, info, False)  # shown, not picked (a project opened): nothing starts
+    assert started == []
+    answered.emit(reference, info, True)
+    assert len(started) == 1 and started[0].base_model == reference and (started[0].width, started[0].height) == (64, 64)
+    window.preview_pane.live_check.setChecked(True)
+    answered.emit(reference, info, True)
+    window.preview_pane.live_check.setChecked(False)
+    window.compile_action.trigger()  # optimising off
+    answered.emit(reference, info, True)
+    assert len(started) == 1
