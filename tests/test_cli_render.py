@@ -136,3 +136,20 @@ def test_a_recipe_the_app_wrote_has_nothing_unknown(tiny_models):
 
     recipe = Recipe(conditions=[Condition(image_data=b"x", extra={"layer": "Scribble"})])
     assert recipe.unknown_keys() == []
+
+
+def test_a_recipe_that_leaves_size_and_guidance_unset_takes_the_demo_models_card(tmp_path):
+    from desktop.engine.defaults import DEMO_MODEL, model_card
+
+    card = model_card(str(DEMO_MODEL))
+    recipe = tmp_path / "bare.json"
+    recipe.write_text(json.dumps({"prompt": "a red circle on a blue background", "steps": 2, "seed": 1}))
+    out = tmp_path / "bare.png"
+    assert main(["render", str(recipe), "-o", str(out), "--quiet"]) == 0
+    embedded = json.loads(Image.open(out).info[RECIPE_KEY])
+    assert (embedded["width"], embedded["height"]) == (card.defaults["width"], card.defaults["height"])
+    assert embedded["guidance_scale"] == card.defaults["guidance_scale"] != 7.5 and embedded["steps"] == 2
+    assert _pixels(out).shape == (64, 64, 3)
+    recipe.write_text(json.dumps({"prompt": "a red circle on a blue background", "steps": 2, "guidance_scale": 7.5}))
+    assert main(["render", str(recipe), "-o", str(tmp_path / "set.png"), "--quiet"]) == 0
+    assert json.loads(Image.open(tmp_path / "set.png").info[RECIPE_KEY])["guidance_scale"] == 7.5  # set: kept

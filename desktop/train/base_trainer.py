@@ -40,6 +40,7 @@ class StageSettings:
     seed: int = 0
     checkpoint_every: int = 500
     resolution: int = 64
+    person_share: float = 0.0  # the share of mannequins among the shapes (`shapes.make_sample`)
 
 
 class CsvLog:
@@ -70,7 +71,7 @@ def train_vae(work: Path, settings: StageSettings, progress: Progress | None = N
     vae = AutoencoderKL(**VAE_CONFIG)
     optimizer = torch.optim.AdamW(vae.parameters(), lr=settings.lr, weight_decay=0.0)
     start = _resume(work, {"vae": vae}, optimizer)
-    data = ShapesData(settings.resolution, settings.seed + start)
+    data = ShapesData(settings.resolution, settings.seed + start, person_share=settings.person_share)
     table = CsvLog(work / "log.csv", ["step", "loss", "psnr", "seconds"])
     began, running = time.perf_counter(), []
     vae.train()
@@ -113,7 +114,7 @@ def train_text_unet(work: Path, vae, settings: StageSettings, prompt_dropout: fl
     optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=1e-4)
     models = {"unet": unet, "text_encoder": text_encoder}
     start = _resume(work, models, optimizer)
-    data = ShapesData(settings.resolution, settings.seed + 1000 + start)
+    data = ShapesData(settings.resolution, settings.seed + 1000 + start, person_share=settings.person_share)
     rng = np.random.default_rng(settings.seed + start)
     scheduler = noise_scheduler()
     table = CsvLog(work / "log.csv", ["step", "loss", "seconds"])

@@ -30,7 +30,7 @@ from desktop.engine.model_ref import ModelRef
 from .base_trainer import CsvLog, noise_scheduler
 from .checkpoints import latest_checkpoint, load_checkpoint, save_checkpoint
 from .data import FolderData, ShapesData
-from .evaluate import held_out_samples, measure
+from .evaluate import held_out_controls, held_out_samples, measure
 from .lite import LiteControlNet
 from .text import drop_prompts, tokenize
 
@@ -41,8 +41,10 @@ INITS = ("zero", "gaussian", "lite")
 @dataclass
 class ControlNetSettings:
     base: str
-    data: str  # "shapes" or a fill50k-layout folder
+    data: str  # "shapes" (synthetic shapes and figures) or a fill50k-layout folder
     out: str
+    control: str = "outline"  # with "shapes": the control image learnt (`controls.CONTROL_KINDS`)
+    person_share: float = 0.0  # with "shapes": the share of mannequins among the samples
     steps: int = 2000
     batch: int = 16
     lr: float = 1e-4
@@ -107,12 +109,15 @@ def train_controlnet(settings: ControlNetSettings, say=print, cancel=None, progr
         say(f"resumed at step {start}")
     net, optimizer = accelerator.prepare(net, optimizer)
     process_seed = settings.seed + 7919 * accelerator.process_index + start
-    data = ShapesData(settings.resolution, process_seed) if settings.data == "shapes" else FolderData(
-        settings.data, settings.resolution, process_seed)
+    data = ShapesData(settings.resolution, process_seed, settings.control, settings.person_share) \
+        if settings.data == "shapes" else FolderData(settings.data, settings.resolution, process_seed)
     rng = np.random.default_rng(process_seed)
     scheduler = noise_scheduler()
-    table = CsvLog(out / "log.csv", ["step", "loss", "iou", "colour_accuracy", "iou_no_prompt", "zero_conv_norm", "seconds"])
-    held_out = held_out_samples(settings.eval_samples, settings.resolution) if settings.data == "shapes" else []
+    table = CsvLog(out / "log.csv", ["step", "loss", "iou", "colour_accuracy", "iou_no_prompt", "limb_coverage",
+                                     "zero_conv_norm", "seconds"])
+    held_out = held_out_samples(settings.eval_samples, settings.resolution,
+                                person_share=1.0 if settings.control == "pose" else settings.person_share) \
+        if settings.data == "shapes" else []
     began, running = time.perf_counter(), []
     if start == 0 and accelerator.is_main_process:
         _evaluate(base, accelerator.unwrap_model(net), held_out, settings, table, 0, float("nan"), began, out, say)
@@ -169,17 +174,23 @@ def _evaluate(base, net, held_out, settings: ControlNetSettings, table: CsvLog, 
     """CSV row of held-out fidelity, and a grid of samples (top: outlines, bottom: results)."""
     was_training = net.training
     net.eval()
-    iou = colour = iou_empty = float("nan")
+    iou = colour = iou_empty = coverage = float("nan")
     if held_out:
-        with_prompt = measure(base, [net], held_out, steps=settings.eval_steps)
+        controls = held_out_controls(held_out, settings.control)
+        by_sample = dict(zip(map(id, held_out), controls))
+
+        def controls_for(sample_):
+            return [by_sample[id(sample_)]]
+
+        with_prompt = measure(base, [net], held_out, steps=settings.eval_steps, controls_for=controls_for)
         without = measure(base, [net], held_out[: max(2, len(held_out) // 2)], steps=settings.eval_steps,
-                          with_prompt=False)
-        iou, colour, iou_empty = with_prompt.iou, with_prompt.colour_accuracy, without.iou
-        grid = np.concatenate([np.concatenate([s.outline for s in held_out], 1),
-                               np.concatenate(with_prompt.images, 1)], 0)
+                          with_prompt=False, controls_for=controls_for)
+        iou, colour, iou_empty, coverage = with_prompt.iou, with_prompt.colour_accuracy, without.iou, with_prompt.coverage
+        grid = np.concatenate([np.concatenate(controls, 1), np.concatenate(with_prompt.images, 1)], 0)
         Image.fromarray(grid).save(out / f"samples-{step:06d}.png")
     table.write(step=step, loss=f"{loss:.5f}", iou=f"{iou:.4f}", colour_accuracy=f"{colour:.3f}",
-                iou_no_prompt=f"{iou_empty:.4f}", zero_conv_norm=f"{zero_conv_norm(net):.4f}",
-                seconds=f"{time.perf_counter() - began:.0f}")
-    say(f"controlnet step {step}: loss {loss:.4f} iou {iou:.3f} colour {colour:.2f} iou(no prompt) {iou_empty:.3f}")
+                iou_no_prompt=f"{iou_empty:.4f}", limb_coverage=f"{coverage:.4f}",
+                zero_conv_norm=f"{zero_conv_norm(net):.4f}", seconds=f"{time.perf_counter() - began:.0f}")
+    say(f"controlnet step {step}: loss {loss:.4f} iou {iou:.3f} colour {colour:.2f} iou(no prompt) {iou_empty:.3f}"
+        + ("" if np.isnan(coverage) else f" limbs covered {coverage:.2f}"))
     net.train(was_training)

@@ -1,4 +1,5 @@
-"""Training batches: the synthetic shapes, or a fill50k-style folder of (control, target, prompt)."""
+"""Training batches: the synthetic shapes and figures with one kind of control image, or a fill50k-style
+folder of (control, target, prompt)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import torch
 from desktop.conditions.image_io import read_image
 from desktop.domain.errors import InvalidRecipe
 
+from .controls import control_image
 from .shapes import make_sample
 
 
@@ -31,13 +33,18 @@ def to_tensor(images: list[np.ndarray], signed: bool) -> torch.Tensor:
 
 
 class ShapesData:
-    def __init__(self, resolution: int, seed: int) -> None:
+    """Synthetic samples (`shapes.py`) with the control image of `control` (`controls.py`)."""
+
+    def __init__(self, resolution: int, seed: int, control: str = "outline", person_share: float = 0.0) -> None:
         self.resolution = resolution
         self.rng = np.random.default_rng(seed)
+        self.control = control
+        self.person_share = 1.0 if control == "pose" else person_share
 
     def batch(self, size: int) -> Batch:
-        samples = [make_sample(self.rng, self.resolution) for _ in range(size)]
-        return Batch(to_tensor([s.image for s in samples], True), to_tensor([s.outline for s in samples], False),
+        samples = [make_sample(self.rng, self.resolution, person_share=self.person_share) for _ in range(size)]
+        controls = [control_image(s, self.control, self.rng) for s in samples]
+        return Batch(to_tensor([s.image for s in samples], True), to_tensor(controls, False),
                      [s.prompt for s in samples])
 
 

@@ -1,8 +1,10 @@
 """`train demo`: the built-in demo model, reproducible from nothing by one command.
 
-Stages, each resumable (its checkpoints are in OUT/work/<stage>): the VAE; the text encoder
-and UNet (the locked "pretrained base"); then a scribble ControlNet on top of the locked base.
-The result is a standard diffusers folder plus `controlnet_scribble/`, saved in float16.
+Stages, each resumable (its checkpoints are in OUT/work/<stage>): the VAE; the text encoder and
+UNet (the locked "pretrained base": shapes and posed mannequins); then, on the locked base, one
+ControlNet per kind of control: outlines (scribble), pose (OpenPose renderings of the mannequin's
+skeleton) and edges (Canny / line art of photo-like renderings). The result is a standard diffusers
+folder plus `controlnet_<name>/` for each, saved in float16, and `model_card.json` (`model_card.py`).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -18,23 +20,32 @@ import torch
 from .base_trainer import StageSettings, save_base_folder, train_text_unet, train_vae
 
 log = logging.getLogger(__name__)
-STAGES = ("vae", "base", "controlnet")
+# The demo's ControlNets: folder suffix -> the control image it learns from (`controls.py`).
+CONTROLNETS = {"scribble": "outline", "pose": "pose", "edges": "edges"}
+STAGES = ("vae", "base", *(f"controlnet_{name}" for name in CONTROLNETS))
+PERSON_SHARE = 0.4  # mannequins among the base's images: enough to know "a person", shapes still most
 
 
 @dataclass
 class DemoPlan:
     vae: StageSettings
     base: StageSettings
-    controlnet: StageSettings
+    controlnets: dict[str, StageSettings] = field(default_factory=dict)
     threads: int = 1
 
 
 def default_plan(seed: int = 0) -> DemoPlan:
-    """About two hours on a 2-core CPU with one torch thread (measured: 0.35, 0.33, 0.38 s/step)."""
+    """About three and a half hours on a 2-core CPU with one torch thread (v1 measured 0.35, 0.33,
+    0.38 s/step for the VAE, base and a ControlNet)."""
     return DemoPlan(
-        vae=StageSettings(steps=1500, batch=16, lr=1e-3, seed=seed),
-        base=StageSettings(steps=9000, batch=32, lr=6e-4, seed=seed, checkpoint_every=500),
-        controlnet=StageSettings(steps=2000, batch=32, lr=3e-4, seed=seed, checkpoint_every=250),
+        vae=StageSettings(steps=1500, batch=16, lr=1e-3, seed=seed, person_share=PERSON_SHARE),
+        base=StageSettings(steps=10000, batch=32, lr=6e-4, seed=seed, checkpoint_every=500,
+                           person_share=PERSON_SHARE),
+        controlnets={
+            "scribble": StageSettings(steps=2000, batch=32, lr=3e-4, seed=seed, checkpoint_every=250, person_share=0.3),
+            "pose": StageSettings(steps=2500, batch=32, lr=3e-4, seed=seed, checkpoint_every=250, person_share=1.0),
+            "edges": StageSettings(steps=2000, batch=32, lr=3e-4, seed=seed, checkpoint_every=250, person_share=0.3),
+        },
     )
 
 
@@ -58,34 +69,41 @@ def run_demo(out: Path, plan: DemoPlan, stages: tuple[str, ...] = STAGES, say=pr
         tokenizer, text_encoder, unet = train_text_unet(work / "base_stage", vae, plan.base, progress=_reporter("base", say))
         save_base_folder(base_folder, tokenizer, text_encoder, unet, vae)
         say(f"base done in {time.perf_counter() - started:.0f} s")
-    if "controlnet" in stages:
-        from .controlnet_trainer import ControlNetSettings, train_controlnet
+    from .controlnet_trainer import ControlNetSettings, train_controlnet
 
+    for name, control in CONTROLNETS.items():
+        stage = plan.controlnets[name]
+        if f"controlnet_{name}" not in stages or (work / f"controlnet_{name}" / "final").exists():
+            continue
         started = time.perf_counter()
         settings = ControlNetSettings(
-            base=str(base_folder), data="shapes", out=str(work / "controlnet"), steps=plan.controlnet.steps,
-            batch=plan.controlnet.batch, lr=plan.controlnet.lr, seed=plan.controlnet.seed,
-            checkpoint_every=plan.controlnet.checkpoint_every, sample_every=plan.controlnet.checkpoint_every,
-            resolution=plan.controlnet.resolution,
+            base=str(base_folder), data="shapes", control=control, person_share=stage.person_share,
+            out=str(work / f"controlnet_{name}"), steps=stage.steps, batch=stage.batch, lr=stage.lr, seed=stage.seed,
+            checkpoint_every=stage.checkpoint_every, sample_every=stage.checkpoint_every, resolution=stage.resolution,
         )
         train_controlnet(settings, say=say)
-        say(f"controlnet done in {time.perf_counter() - started:.0f} s")
-        assemble(out, base_folder, Path(settings.out) / "final")
+        say(f"controlnet {name} done in {time.perf_counter() - started:.0f} s")
+    if all((work / f"controlnet_{name}" / "final").exists() for name in CONTROLNETS):
+        assemble(out, base_folder, {name: work / f"controlnet_{name}" / "final" for name in CONTROLNETS})
     return out
 
 
-def assemble(out: Path, base_folder: Path, controlnet_folder: Path) -> None:
-    """Write the shipped model: the base in float16 plus controlnet_scribble/."""
+def assemble(out: Path, base_folder: Path, controlnets: dict[str, Path]) -> None:
+    """Write the shipped model: the base in float16, `controlnet_<name>/` for each, and the model card."""
     from diffusers import AutoencoderKL, ControlNetModel, UNet2DConditionModel
     from transformers import CLIPTextModel, CLIPTokenizer
+
+    from .model_card import write_demo_card
 
     unet = UNet2DConditionModel.from_pretrained(base_folder, subfolder="unet", use_safetensors=True)
     vae = AutoencoderKL.from_pretrained(base_folder, subfolder="vae", use_safetensors=True)
     text_encoder = CLIPTextModel.from_pretrained(base_folder / "text_encoder", use_safetensors=True)
     tokenizer = CLIPTokenizer.from_pretrained(base_folder / "tokenizer")
     save_base_folder(out, tokenizer, text_encoder, unet, vae, half=True)
-    net = ControlNetModel.from_pretrained(controlnet_folder, use_safetensors=True)
-    net.to(torch.float16).save_pretrained(out / "controlnet_scribble", safe_serialization=True)
+    for name, folder in controlnets.items():
+        net = ControlNetModel.from_pretrained(folder, use_safetensors=True)
+        net.to(torch.float16).save_pretrained(out / f"controlnet_{name}", safe_serialization=True)
+    write_demo_card(out)
 
 
 def _reporter(stage: str, say):

@@ -1,5 +1,6 @@
-"""Condition fidelity on held-out shapes: does the generated shape fill the outline, in the
-prompt's colour? Generation goes through the engine's own sampler."""
+"""Condition fidelity on held-out shapes and figures: does the generated shape fill the outline (or
+the posed figure cover its skeleton's limbs), in the prompt's colour? Generation goes through the
+engine's own sampler."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import numpy as np
 from desktop.engine.components import BaseModel
 from desktop.engine.sampler import ControlInput, SamplerRequest, sample
 
+from .controls import control_image
+from .mannequin import limb_capsules
 from .shapes import PALETTE, ShapeSample, make_sample
 
 
@@ -18,12 +21,18 @@ class Fidelity:
     iou: float
     colour_accuracy: float
     images: list[np.ndarray]
+    coverage: float = float("nan")  # figures only: the share of the limbs' capsules the figure covers
 
 
-def held_out_samples(count: int, resolution: int, seed: int = 10_000) -> list[ShapeSample]:
-    """Outlines the training never saw: a seed range training does not use."""
+def held_out_samples(count: int, resolution: int, seed: int = 10_000, person_share: float = 0.0) -> list[ShapeSample]:
+    """Samples the training never saw: a seed range training does not use."""
     rng = np.random.default_rng(seed)
-    return [make_sample(rng, resolution) for _ in range(count)]
+    return [make_sample(rng, resolution, person_share=person_share) for _ in range(count)]
+
+
+def held_out_controls(samples: list[ShapeSample], kind: str, seed: int = 20_000) -> list[np.ndarray]:
+    """Each sample's control image of `kind`, the same every time (edges come from a seeded photo)."""
+    return [control_image(s, kind, np.random.default_rng(seed + i)) for i, s in enumerate(samples)]
 
 
 def shape_mask(image: np.ndarray, colour: str, background: str) -> np.ndarray:
@@ -65,7 +74,7 @@ def measure(base: BaseModel, controlnets: list, samples: list[ShapeSample], *, s
             guidance: float = 5.0, with_prompt: bool = True, weights: list[float] | None = None,
             seed: int = 0, controls_for=None, fast=None) -> Fidelity:
     """Mean IoU and colour accuracy over `samples` (one image each); with `fast` (a FastPath), on the fast path."""
-    ious, hits, images = [], [], []
+    ious, hits, images, covered = [], [], [], []
     for index, sample_ in enumerate(samples):
         outlines = controls_for(sample_) if controls_for else [sample_.outline] * len(controlnets)
         controls = [ControlInput(net, outline, weight=(weights or [1.0] * len(controlnets))[k])
@@ -81,4 +90,8 @@ def measure(base: BaseModel, controlnets: list, samples: list[ShapeSample], *, s
         mask = shape_mask(image, sample_.colour, sample_.background) if with_prompt else foreground_mask(image)
         ious.append(iou(mask, sample_.mask))
         hits.append(colour_matches(image, sample_))
-    return Fidelity(float(np.mean(ious)), float(np.mean(hits)), images)
+        if sample_.person is not None:
+            limbs = limb_capsules(sample_.person, size)
+            covered.append(float(np.logical_and(mask, limbs).sum() / max(1, limbs.sum())))
+    coverage = float(np.mean(covered)) if covered else float("nan")
+    return Fidelity(float(np.mean(ious)), float(np.mean(hits)), images, coverage)
