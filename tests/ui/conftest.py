@@ -9,6 +9,7 @@ from PySide6.QtCore import QThread
 from desktop.domain.document import Document, GenerationSettings
 from desktop.domain.layers import PoseLayer, ScribbleLayer, Stroke
 from desktop.domain.pose import t_pose
+from tests.faults.test_untrusted_images import ghostscript  # noqa: F401 - a fixture the UI's file-entry tests use
 
 SIZE = 64
 

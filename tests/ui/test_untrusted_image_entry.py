@@ -12,9 +12,7 @@ from desktop.domain.document import HistoryItem
 from desktop.domain.layers import ImageLayer
 from desktop.domain.recipe import recipe_from_dict
 from desktop.engine.png_output import png_bytes
-from tests.faults.test_untrusted_images import (  # noqa: F401 - the fixture is used by name
-    NOT_RASTER, b64, ghostscript, noisy_photo_png, tiny_recipe,
-)
+from tests.faults.test_untrusted_images import NOT_RASTER, b64, noisy_photo_png, tiny_recipe
 
 
 def _refused_once(window, layers_before: int) -> str:
