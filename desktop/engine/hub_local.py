@@ -4,6 +4,8 @@ The hub library answers the second question by retrying each request with back-o
 some 25 s per file, minutes per model), so a missing model offline looked like a hang. Here the
 cache is read first, straight from its documented layout (`refs/<revision>` naming a folder under
 `snapshots/`), and the network is asked once, with a short timeout, only when the files are not there.
+Base models, ControlNets and preprocessor networks all decide this way, so each says in one sentence,
+within two seconds, what to download when it cannot be fetched now.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import threading
 import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from desktop.domain.errors import ModelNotFound
 
 PROBE_SECONDS = 1.5
 _TRUE = ("1", "ON", "YES", "TRUE")
@@ -70,6 +74,23 @@ def hub_reachable(timeout: float = PROBE_SECONDS) -> bool:
     threading.Thread(target=connect, name="hub-probe", daemon=True).start()
     done.wait(timeout)
     return bool(reached)
+
+
+def require_hub(repo_id: str, what: str, incomplete: bool = False) -> None:
+    """Return when `repo_id` (`what`: "base model", "ControlNet"), missing from the cache or `incomplete`
+    there, can be downloaded now; else ModelNotFound at once. Offline mode is read without the network; otherwise
+    one probe decides, so the hub library's retries (23 s for one file list) never start without a network."""
+    if offline_mode():
+        reason = "offline mode is on (HF_HUB_OFFLINE, so no network is used)"
+        retry = "unset HF_HUB_OFFLINE and run it again"
+    elif not hub_reachable():
+        reason, retry = "the model hub cannot be reached (no network?)", "connect to the internet and run it again"
+    else:
+        return
+    state = (f"the cached copy of {repo_id} is incomplete (an interrupted download?)" if incomplete
+             else f"the {what} {repo_id} is not downloaded yet")
+    raise ModelNotFound(f"{state} and {reason}: {retry}, download it with `hf download {repo_id}`, "
+                        "or point the app at a local folder or .safetensors file instead")
 
 
 def _probe_address() -> tuple[str, int]:

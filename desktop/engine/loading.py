@@ -1,7 +1,8 @@
 """Loading base models and ControlNets from a hub id, a diffusers folder or a .safetensors file.
 
 Weights load from safetensors only (`use_safetensors=True`); pickles are refused before they are
-opened. Every failure becomes a typed error with one sentence.
+opened. Every failure becomes a typed error with one sentence. A hub id is looked up in the cache first;
+the network is asked only for what is missing, and only after `require_hub` has found it answering.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .compat import check_base_parts
 from .components import BaseModel
 from .device import DeviceChoice
 from .hub import BASE_FOLDERS, DownloadProgress, cached_snapshot, download_model, download_snapshot
+from .hub_local import require_hub
 from .memory import is_out_of_memory, out_of_memory
 from .model_family import describe_unet_config, family_of_unet_config, info_from_folder, read_json, zero_empty_negative
 from .model_ref import ModelRef
@@ -46,7 +48,7 @@ def load_base_model(ref: ModelRef, device: DeviceChoice, progress: DownloadProgr
     """Load a full Stable Diffusion model of any family (tokenizers, text encoders, UNet, VAE, scheduler)."""
     quiet_libraries()
     if ref.kind == "hub":
-        folder = _hub_folder(ref.location, BASE_FOLDERS, device, progress, _base_folder_complete)
+        folder = _hub_folder(ref.location, "base model", BASE_FOLDERS, device, progress, _base_folder_complete)
         return _guarded(f"loading {ref}", lambda: _base_from_folder(folder, str(ref), device))
     if ref.kind == "folder":
         return _guarded(f"loading {ref}", lambda: _base_from_folder(Path(ref.location), str(ref), device))
@@ -60,21 +62,30 @@ def load_controlnet(ref: ModelRef, device: DeviceChoice, progress: DownloadProgr
     base model a ControlNet 1.0 "difference" file is added to."""
     quiet_libraries()
     if ref.kind == "hub":
-        config_folder = Path(_config_only(ref.location, progress))
-        _check_controlnet_config(config_folder, ref.location, family)
-        folder = _hub_folder(ref.location, (".",), device, progress, _controlnet_folder_complete)
+        folder = _hub_folder(ref.location, "ControlNet", (".",), device, progress, _controlnet_folder_complete,
+                             lambda configs: _check_controlnet_config(configs, ref.location, family))
         return _guarded(f"loading {ref}", lambda: _controlnet_from_folder(folder, device, family))
     if ref.kind == "folder":
         return _guarded(f"loading {ref}", lambda: _controlnet_from_folder(Path(ref.location), device, family))
     return _guarded(f"loading {ref}", lambda: _controlnet_from_file(Path(ref.location), device, family, base_unet))
 
 
-def _hub_folder(repo_id: str, folders: tuple[str, ...], device: DeviceChoice, progress: DownloadProgress | None,
-                complete: Callable[[Path], bool]) -> Path:
-    """A complete cached snapshot without the network; otherwise the download of what is missing."""
-    cached = cached_snapshot(repo_id)
-    if cached is not None and complete(Path(cached)):
-        return Path(cached)
+def _hub_folder(repo_id: str, what: str, folders: tuple[str, ...], device: DeviceChoice,
+                progress: DownloadProgress | None, complete: Callable[[Path], bool],
+                check: Callable[[Path], object] | None = None) -> Path:
+    """A complete cached snapshot, found without the network; otherwise the download of what is missing,
+    started only once the hub is known to answer (offline: one sentence at once). `check` reads the
+    configs (cached, else downloaded alone) before any weights download, so a wrong model costs no gigabytes."""
+    found = cached_snapshot(repo_id)
+    cached = Path(found) if found is not None else None
+    if cached is not None and complete(cached):
+        if check is not None:
+            check(cached)
+        return cached
+    require_hub(repo_id, what, incomplete=cached is not None)
+    if check is not None:
+        check(cached if cached is not None and (cached / "config.json").is_file()
+              else Path(download_snapshot(repo_id, ["config.json"], progress)))
     try:
         return Path(download_model(repo_id, folders, prefer_fp16=device.dtype == torch.float16, progress=progress))
     except ModelNotFound as err:
@@ -82,13 +93,6 @@ def _hub_folder(repo_id: str, folders: tuple[str, ...], device: DeviceChoice, pr
             raise
         raise ModelNotFound(f"the cached copy of {repo_id} is incomplete (an interrupted download?) and the hub "
                             "cannot be reached to finish it", detail=err.detail) from err
-
-
-def _config_only(repo_id: str, progress: DownloadProgress | None) -> str:
-    cached = cached_snapshot(repo_id)
-    if cached is not None and (Path(cached) / "config.json").is_file():
-        return cached
-    return download_snapshot(repo_id, ["config.json"], progress)
 
 
 def _has_weights(folder: Path) -> bool:

@@ -250,10 +250,12 @@ class MainWindow(QMainWindow):
                 self.controller.request_preprocess(layer.copy(), s.width, s.height)
 
     def _on_preprocessed(self, layer_id: str) -> None:
+        self._hide_download()  # a preprocessor network that downloaded for it is done
         self.canvas.invalidate(layer_id)
         self.layer_panel.invalidate(layer_id)
 
     def _on_side_failed(self, message: str) -> None:
+        self._hide_download()
         self.dialogs.error("Preprocessing failed", message)
 
     def _show_download(self, done: int, total: int, speed: float) -> None:
@@ -274,6 +276,7 @@ class MainWindow(QMainWindow):
             self.controller.request_pose_detection(layer.copy(), s.width, s.height)
 
     def _on_people_found(self, people, source: str) -> None:
+        self._hide_download()
         if not people:
             self.statusBar().showMessage(f"No people found in {source}", 6000)
             return
@@ -592,8 +595,11 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(message, 8000)
 
     def cancel(self) -> None:
+        """Stops the run and any preprocessing or pose detection (with its download); the document is untouched."""
         self.live_timer.stop()
         self.controller.cancel()
+        self.controller.cancel_side()
+        self._hide_download()
 
     def _set_live(self, on: bool) -> None:
         self.app_settings.live = on

@@ -51,6 +51,7 @@ class GenerationWorker(QObject):
     preprocessed = Signal(str)  # layer id whose control image is now cached
     people_found = Signal(object, str)  # list of Person, source layer name
     side_failed = Signal(str)  # message from a preprocess or pose detection request
+    side_download = Signal(int, int)  # bytes done, bytes total: a side request's preprocessor network downloading
 
     def __init__(self, device_name: str = "auto", precision: str = "auto", compile_models: bool = True) -> None:
         super().__init__()
@@ -149,36 +150,50 @@ class GenerationWorker(QObject):
             log.exception("job %d crashed", job_id)
             self.failed.emit(job_id, "InternalError", f"something went wrong: {err}")
 
-    @Slot(object, int, int)
-    def preprocess(self, layer, width: int, height: int) -> None:
+    @Slot(object, int, int, object)
+    def preprocess(self, layer, width: int, height: int, token=None) -> None:
         """Run an image layer's (network) preprocessor here, off the UI thread, filling the cache."""
         from desktop.conditions.layer_images import control_image
 
-        with self._side_edge("preprocessing"):
-            control_image(layer, width, height)
-            self.preprocessed.emit(layer.id)
+        with self._side_edge("preprocessing", token) as go_on:
+            if go_on:
+                control_image(layer, width, height)
+                self.preprocessed.emit(layer.id)
 
-    @Slot(object, int, int)
-    def detect_pose(self, layer, width: int, height: int) -> None:
+    @Slot(object, int, int, object)
+    def detect_pose(self, layer, width: int, height: int, token=None) -> None:
         """People in an image layer's photo, in canvas pixels, for a new editable pose layer."""
         from desktop.conditions.image_io import read_image
         from desktop.conditions.prepare import NETWORKS, fit_image
         from desktop.conditions.preprocessors import get_preprocessor
         from desktop.conditions.preprocessors.neural import detect_people
 
-        with self._side_edge("pose detection"):
-            params = get_preprocessor("pose").checked_params(
-                {k: v for k, v in layer.params.items() if layer.preprocessor == "pose"})
-            photo = fit_image(read_image(layer.png), width, height, layer.resize_mode)
-            people = detect_people(photo, NETWORKS, params["detector"], params["pose_model"],
-                                   params["box_threshold"], params["keypoint_threshold"])
-            self.people_found.emit(people, layer.name)
+        with self._side_edge("pose detection", token) as go_on:
+            if go_on:
+                params = get_preprocessor("pose").checked_params(
+                    {k: v for k, v in layer.params.items() if layer.preprocessor == "pose"})
+                photo = fit_image(read_image(layer.png), width, height, layer.resize_mode)
+                people = detect_people(photo, NETWORKS, params["detector"], params["pose_model"],
+                                       params["box_threshold"], params["keypoint_threshold"])
+                self.people_found.emit(people, layer.name)
 
     @contextmanager
-    def _side_edge(self, what: str):
-        """The edge of a side request: its failure becomes one message, never a dead thread."""
+    def _side_edge(self, what: str, token):
+        """The edge of a side request, which runs outside any job: a network it downloads reports to
+        `side_download` and stops (silently) once `token` is cancelled; a failure becomes one message, never a
+        dead thread. Yields False when the request was cancelled before it started."""
+        from desktop.conditions.preprocessors.networks import reporting_downloads
+
+        def on_download(done: int, total: int) -> None:
+            if token is not None and token.cancelled:
+                raise Cancelled()
+            self.side_download.emit(done, total)
+
         try:
-            yield
+            with reporting_downloads(on_download):
+                yield token is None or not token.cancelled
+        except Cancelled:
+            log.info("%s cancelled", what)
         except StudioError as err:
             self.side_failed.emit(str(err))
         except Exception as err:  # noqa: BLE001 - the worker's edge
@@ -201,8 +216,8 @@ class GenerationController(QObject):
     device_ready = Signal(str)
     _submit = Signal(int, object, object)
     _submit_warm_up = Signal(int, object, object)
-    _preprocess = Signal(object, int, int)
-    _detect_pose = Signal(object, int, int)
+    _preprocess = Signal(object, int, int, object)
+    _detect_pose = Signal(object, int, int, object)
 
     def __init__(self, device_name: str = "auto", parent: QObject | None = None, precision: str = "auto",
                  compile_models: bool = True) -> None:
@@ -224,9 +239,15 @@ class GenerationController(QObject):
         self.worker.failed.connect(self._on_failed)
         self.worker.cancelled.connect(self._on_cancelled)
         self.worker.device_ready.connect(self.device_ready)
+        self.worker.side_download.connect(self._on_side_download)
+        for ended in (self.worker.preprocessed, self.worker.people_found, self.worker.side_failed):
+            ended.connect(self._on_side_ended)
         self._thread.start()
         self._job = 0
         self._token = None
+        self._side_token = None  # shared by side requests until cancelled (Cancel drops those still queued)
+        self._side_first: tuple[int, float] | None = None  # a side download's first report: speed is timed from it
+        self._side_last = 0
         self._started = 0.0
         self._first_step: tuple[int, float] | None = None  # the first step seen and when: the pace is timed from it
         self.running = False
@@ -258,10 +279,19 @@ class GenerationController(QObject):
         return self._job
 
     def request_preprocess(self, layer, width: int, height: int) -> None:
-        self._preprocess.emit(layer, width, height)
+        self._preprocess.emit(layer, width, height, self._side_request_token())
 
     def request_pose_detection(self, layer, width: int, height: int) -> None:
-        self._detect_pose.emit(layer, width, height)
+        self._detect_pose.emit(layer, width, height, self._side_request_token())
+
+    def _side_request_token(self):
+        """The side requests' token; a fresh one after a cancel, so only requests made before it stop."""
+        from desktop.engine.cancel import CancelToken
+
+        if self._side_token is None or self._side_token.cancelled:
+            self._side_token = CancelToken()
+            self._side_first = None
+        return self._side_token
 
     def cancel(self) -> None:
         if self._token is not None:
@@ -270,8 +300,15 @@ class GenerationController(QObject):
             self._set_running(False)
             self.run_cancelled.emit()
 
+    def cancel_side(self) -> None:
+        """Stop the side requests made so far: a download in progress ends at its next chunk, queued ones
+        do not start. Nothing is reported: a cancel is not an error."""
+        if self._side_token is not None:
+            self._side_token.cancel()
+
     def shutdown(self, timeout_ms: int = 30000) -> bool:
         """Cancel, stop the thread and join it. True when the thread is gone."""
+        self.cancel_side()  # a side download would otherwise hold the thread for minutes
         if self._token is not None:
             self._token.cancel()
         self._job += 1
@@ -313,6 +350,25 @@ class GenerationController(QObject):
         if self._current(job):
             elapsed = max(1e-6, time.perf_counter() - self._started)
             self.download_progress.emit(done, total, done / elapsed)
+
+    @Slot(int, int)
+    def _on_side_download(self, done: int, total: int) -> None:
+        """A side request's download, forwarded like a job's; chunks still on their way after a cancel are
+        dropped, so the dialog does not come back. Its speed is timed from its first report, since the request may have waited behind a run; a count
+        that goes back is the next file or network, timed afresh."""
+        if self._side_token is None or self._side_token.cancelled:
+            return
+        now = time.perf_counter()
+        if self._side_first is None or done < self._side_last:
+            self._side_first = (done, now)
+        self._side_last = done
+        first_done, at = self._side_first
+        speed = (done - first_done) / (now - at) if now > at else 0.0
+        self.download_progress.emit(done, total, speed)
+
+    def _on_side_ended(self, *_outcome) -> None:
+        """A side request is over (whatever it found): the next download is timed from its own start."""
+        self._side_first = None
 
     @Slot(int, object)
     def _on_finished(self, job: int, result: GenerationResult) -> None:

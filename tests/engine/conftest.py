@@ -8,6 +8,7 @@ from desktop.engine.device import choose_device
 from desktop.engine.model_cache import ModelCache
 
 from .family_models import family_models  # noqa: F401 - tiny models of every family, for every engine test
+from .hub_fixtures import connections, hub_cache, hub_online  # noqa: F401 - an own hub cache, connections refused
 
 
 def cpu_model_cache() -> ModelCache:

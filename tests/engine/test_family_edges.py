@@ -38,6 +38,14 @@ class _ConnectError(Exception):
 _ConnectError.__module__ = "httpx"
 
 
+def _hub_answers_the_probe(monkeypatch) -> None:
+    """Offline mode off and the one probe answered, so the hub library itself is asked (and fails here)."""
+    from desktop.engine import hub_local
+
+    monkeypatch.setattr(hub_local, "offline_mode", lambda: False)
+    monkeypatch.setattr(hub_local, "hub_reachable", lambda: True)
+
+
 def test_an_uncached_hub_model_without_network_is_one_sentence(monkeypatch):
     import huggingface_hub
 
@@ -45,6 +53,7 @@ def test_an_uncached_hub_model_without_network_is_one_sentence(monkeypatch):
         raise _ConnectError("[Errno -2] Name or service not known")
 
     monkeypatch.setattr(huggingface_hub, "list_repo_files", offline)
+    _hub_answers_the_probe(monkeypatch)  # the connection drops after the probe
     with pytest.raises(ModelNotFound, match="cannot reach the model hub to get someone/not-cached"):
         ModelCache(choose_device("cpu")).base("someone/not-cached")
 
@@ -57,6 +66,7 @@ def test_a_hub_repo_of_pickles_is_refused_before_anything_downloads(monkeypatch)
         "model_index.json", "unet/config.json", "unet/diffusion_pytorch_model.bin", "vae/diffusion_pytorch_model.bin",
         "text_encoder/pytorch_model.bin"])
     monkeypatch.setattr(huggingface_hub, "snapshot_download", lambda *a, **k: downloads.append(k) or "/nowhere")
+    _hub_answers_the_probe(monkeypatch)
     with pytest.raises(ModelRejected, match="only pickle weights for unet"):
         ModelCache(choose_device("cpu")).base("someone/old-pickles")
     assert all(k.get("local_files_only") for k in downloads)  # only the cache was looked at

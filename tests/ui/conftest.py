@@ -10,6 +10,7 @@ from desktop.domain.document import Document, GenerationSettings
 from desktop.domain.layers import PoseLayer, ScribbleLayer, Stroke
 from desktop.domain.pose import t_pose
 from tests.faults.test_untrusted_images import ghostscript  # noqa: F401 - a fixture the UI's file-entry tests use
+from tests.engine.hub_fixtures import hub_cache, hub_online  # noqa: F401 - an own hub cache, offline mode off
 
 SIZE = 64
 
