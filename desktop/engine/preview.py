@@ -1,18 +1,22 @@
-"""Live previews: the x0 estimate of each step, mapped to RGB by a linear latent-to-RGB map.
+"""Live previews: the x0 estimate of each step, mapped to RGB by a latent-to-RGB map.
 
-The maps for SD 1.x/2.x and SDXL latents are the community-fitted ones (REFERENCE.md, ComfyUI). For any other VAE
-(the built-in demo model, tests) it is fitted once by least squares from the VAE's own
-encoder on synthetic colour patches, and kept on the loaded model.
+The maps for SD 1.x/2.x and SDXL latents are the published linear ones (REFERENCE.md, ComfyUI's
+comfy/latent_formats.py). Any other VAE (the built-in demo model, unknown VAEs, tests) gets a map fitted
+once from its own encoder and decoder (preview_fit.py: a short cascade of least-squares stages, since a
+linear map is far off on small VAEs), kept on the loaded model.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from .components import BaseModel
+from .preview_fit import CascadeMap
+from .preview_map_cache import fitted_map
 
 SD1_LATENT_RGB = (
     (0.3512, 0.2297, 0.3227),
@@ -54,43 +58,40 @@ def known_latent_rgb(vae) -> tuple[np.ndarray, np.ndarray] | None:
     return None
 
 
-def latent_rgb_map(base: BaseModel) -> tuple[torch.Tensor, torch.Tensor]:
-    """(C x 3 matrix, 3 bias) on the model's device; fitted once per loaded model when not published."""
+@dataclass(frozen=True)
+class LinearMap:
+    """A published latent-to-RGB map: latents (B, C, h, w) -> RGB (B, 3, h, w) in about -1..1."""
+
+    matrix: torch.Tensor  # (C, 3)
+    bias: torch.Tensor  # (3,)
+
+    def __call__(self, latents: torch.Tensor) -> torch.Tensor:
+        return torch.einsum("bchw,cr->brhw", latents.float(), self.matrix) + self.bias[:, None, None]
+
+
+PreviewMap = LinearMap | CascadeMap
+
+
+def latent_rgb_map(base: BaseModel) -> PreviewMap:
+    """The preview map of the model's VAE on the model's device, made once per loaded model: the published
+    matrix for SD 1.x/2.x and SDXL latents, else one fitted from the VAE (seconds on a slow CPU: kept on
+    disk by the VAE's weights, so only the first load of a VAE ever fits)."""
     cached = base.extras.get("latent_rgb")
     if cached is None:
-        matrix, bias = known_latent_rgb(base.vae) or fit_latent_rgb_map(base)
-        cached = (  # kept on the loaded model: fitted once
-            torch.tensor(matrix, dtype=torch.float32, device=base.device),
-            torch.tensor(bias, dtype=torch.float32, device=base.device),
-        )
-        base.extras["latent_rgb"] = cached
+        known = known_latent_rgb(base.vae)
+        if known is not None:
+            matrix, bias = known
+            cached = LinearMap(torch.tensor(matrix, dtype=torch.float32, device=base.device),
+                               torch.tensor(bias, dtype=torch.float32, device=base.device))
+        else:
+            cached = fitted_map(base.vae, base.vae_scale_factor, base.device)
+        base.extras["latent_rgb"] = cached  # kept on the loaded model
     return cached
 
 
-@torch.no_grad()
-def fit_latent_rgb_map(base: BaseModel, samples: int = 48, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Least-squares fit of latent -> decoded RGB (in -1..1), the decoder being what a preview
-    stands in for. Latents come from encoding random colour-block images, so they lie where
-    real latents lie."""
-    factor = base.vae_scale_factor
-    side = 8 * factor
-    rng = np.random.default_rng(seed)
-    blocks = rng.uniform(-1, 1, size=(samples, 3, 4, 4))
-    images = np.kron(blocks, np.ones((1, 1, side // 4, side // 4)))
-    pixels = torch.tensor(images, dtype=base.vae.dtype, device=base.device)
-    latents = base.vae.encode(pixels).latent_dist.mean * base.vae.config.scaling_factor
-    decoded = base.vae.decode(latents / base.vae.config.scaling_factor).sample
-    target = torch.nn.functional.avg_pool2d(decoded.float().clamp(-1, 1), factor)
-    x = latents.float().permute(0, 2, 3, 1).reshape(-1, latents.shape[1]).cpu().numpy().astype(np.float64)
-    y = target.permute(0, 2, 3, 1).reshape(-1, 3).cpu().numpy().astype(np.float64)
-    design = np.concatenate([x, np.ones((x.shape[0], 1))], axis=1)
-    solution, *_ = np.linalg.lstsq(design, y, rcond=None)
-    return solution[:-1], solution[-1]
-
-
-def latents_to_rgb(latents: torch.Tensor, matrix: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+def latents_to_rgb(latents: torch.Tensor, preview_map: PreviewMap) -> torch.Tensor:
     """(1, C, h, w) latents -> (h, w, 3) uint8 on the same device."""
-    rgb = torch.einsum("chw,cr->hwr", latents[0].float(), matrix) + bias
+    rgb = preview_map(latents)[0].permute(1, 2, 0)
     return ((rgb.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
 
 

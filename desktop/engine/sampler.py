@@ -265,7 +265,7 @@ class _Previewer:
         self._total = len(scheduler.timesteps)
         self._sqrt_alpha, self._sqrt_one_minus = alpha_table(scheduler)
         self._v_prediction = scheduler.config.get("prediction_type", "epsilon") == "v_prediction"
-        self._matrix, self._bias = latent_rgb_map(base) if self._every else (None, None)
+        self._map = latent_rgb_map(base) if self._every else None
         self._x0: torch.Tensor | None = None
         self._nan = False
         self._pipe = PreviewPipe(base.device, self._deliver)
@@ -292,7 +292,7 @@ class _Previewer:
             rgb = decode_latents(self._base, self._x0)
             self._on_step(StepUpdate(i + 1, self._total, rgb, sharp=True))
             return
-        rgb_t = latents_to_rgb(self._x0, self._matrix, self._bias)
+        rgb_t = latents_to_rgb(self._x0, self._map)
         self._pipe.submit(i + 1, rgb_t, torch.isfinite(latents).all())
         if self._nan:
             raise NaNOutput("the model produced invalid values (NaN) at step "

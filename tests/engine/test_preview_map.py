@@ -1,4 +1,4 @@
-"""The latent-to-RGB preview map: SD 1.x factors for SD VAEs, a fitted map for others."""
+"""The latent-to-RGB preview map: the published factors for SD VAEs, a fitted map for others (the demo's)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from desktop.engine.preview import SD1_LATENT_RGB, alpha_table, is_sd1_vae, latent_rgb_map, latents_to_rgb
+from desktop.engine.preview_fit import CascadeMap, fit_preview_map
 from desktop.engine.schedulers import make_scheduler
 
 
@@ -15,51 +16,105 @@ def base(cpu_cache, tiny_models):
     return cpu_cache.base(str(tiny_models.base))
 
 
-class _LinearVae:
-    """A VAE whose decoder is exactly linear per pixel, so the fit has a known answer."""
+def _config(**values):
+    return type("Config", (), values)
+
+
+class _SmoothLinearVae:
+    """A VAE whose decoder is a per-pixel linear map, enlarged bilinearly, and whose encoder inverts it:
+    the fit has an exact answer."""
 
     dtype = torch.float32
 
     def __init__(self, decode_matrix: torch.Tensor, decode_bias: torch.Tensor) -> None:
-        self.config = type("Config", (), {"block_out_channels": (8, 8), "scaling_factor": 0.5, "latent_channels": 4})
+        self.config = _config(block_out_channels=(8, 8), scaling_factor=0.5, latent_channels=4)
         self.m, self.b = decode_matrix, decode_bias
-        self.encoder = torch.randn(3, 4, generator=torch.Generator().manual_seed(5))
 
     def encode(self, pixels):
-        pooled = torch.nn.functional.avg_pool2d(pixels, 2)
-        mean = torch.einsum("bchw,cl->blhw", pooled, self.encoder) * self.config.scaling_factor
+        pooled = torch.nn.functional.avg_pool2d(pixels, 2) - self.b[:, None, None]
+        mean = torch.einsum("bchw,cl->blhw", pooled, torch.linalg.pinv(self.m)) / self.config.scaling_factor
         return type("Out", (), {"latent_dist": type("Dist", (), {"mean": mean})})()
 
+    def latent_rgb(self, latents):  # latents as the UNet sees them
+        return torch.einsum("blhw,lr->brhw", latents, self.m) + self.b[:, None, None]
+
     def decode(self, latents):
-        rgb = torch.einsum("blhw,lr->brhw", latents * self.config.scaling_factor, self.m) + self.b[:, None, None]
-        return type("Out", (), {"sample": torch.nn.functional.interpolate(rgb, scale_factor=2)})()
+        rgb = self.latent_rgb(latents * self.config.scaling_factor)
+        return type("Out", (), {"sample": torch.nn.functional.interpolate(rgb, scale_factor=2, mode="bilinear")})()
 
 
 def test_fit_recovers_a_linear_decoder():
-    from desktop.engine.components import BaseModel
-    from desktop.engine.preview import fit_latent_rgb_map
+    matrix = torch.tensor([[0.5, 0.0, 0.25], [0.0, 0.5, 0.0], [0.25, 0.0, 0.5], [-0.25, 0.1, 0.0]])
+    vae = _SmoothLinearVae(matrix, torch.tensor([0.05, -0.02, 0.0]))
+    fitted = fit_preview_map(vae, 2, torch.device("cpu"))
+    pixels = torch.nn.functional.interpolate(torch.rand(2, 3, 4, 4, generator=torch.Generator().manual_seed(9)),
+                                             size=32, mode="bilinear") * 1.6 - 0.8  # smooth, inside -1..1
+    latents = vae.encode(pixels).latent_dist.mean * 0.5
+    torch.testing.assert_close(fitted(latents), vae.latent_rgb(latents), atol=2e-3, rtol=0)
 
-    matrix = torch.tensor([[0.1, 0.0, 0.05], [0.0, 0.1, 0.0], [0.05, 0.0, 0.1], [-0.05, 0.02, 0.0]])
-    bias = torch.tensor([0.05, -0.02, 0.0])
-    base = BaseModel("fake", None, None, None, _LinearVae(matrix, bias), {}, torch.device("cpu"), torch.float32)
-    fitted_matrix, fitted_bias = fit_latent_rgb_map(base)
-    fresh = torch.rand(2, 3, 16, 16, generator=torch.Generator().manual_seed(9)) * 2 - 1
-    latents = base.vae.encode(fresh).latent_dist.mean
-    decoded = torch.nn.functional.avg_pool2d(base.vae.decode(latents / 0.5).sample, 2)
-    predicted = torch.einsum("blhw,lr->brhw", latents, torch.tensor(fitted_matrix, dtype=torch.float32))
-    predicted = predicted + torch.tensor(fitted_bias, dtype=torch.float32)[:, None, None]
-    torch.testing.assert_close(predicted, decoded, atol=1e-3, rtol=0)
+
+def test_fit_is_deterministic(base):
+    first, second = (fit_preview_map(base.vae, base.vae_scale_factor, base.device) for _ in range(2))
+    assert first.degree == second.degree and len(first.stages) == len(second.stages) > 1
+    assert all(torch.equal(a, b) for a, b in zip(first.stages, second.stages))
+    assert torch.equal(first.low, second.low) and torch.equal(first.high, second.high)
 
 
 def test_fitted_map_gives_latent_sized_uint8(base):
-    matrix, bias = latent_rgb_map(base)
-    assert matrix.shape == (4, 3) and bias.shape == (3,)
-    rgb = latents_to_rgb(torch.randn(1, 4, 16, 24), matrix, bias)
+    preview_map = latent_rgb_map(base)
+    assert isinstance(preview_map, CascadeMap)
+    rgb = latents_to_rgb(torch.randn(1, 4, 16, 24), preview_map)
     assert rgb.shape == (16, 24, 3) and rgb.dtype == torch.uint8
+    wild = latents_to_rgb(1e4 * torch.randn(1, 4, 8, 8), preview_map)  # an early step's x0 may be far out
+    assert wild.shape == (8, 8, 3)
 
 
 def test_map_is_fitted_once_and_kept(base):
     assert latent_rgb_map(base) is latent_rgb_map(base)
+
+
+def test_a_known_sd1_vae_keeps_the_published_matrix():
+    """No fit for a VAE whose latent space has published factors: the map is SD1_LATENT_RGB itself."""
+    from diffusers import AutoencoderKL
+
+    from desktop.engine.components import BaseModel
+    from desktop.engine.loading import SD15_CONFIG
+
+    class Sd1Vae:
+        config = _config(**AutoencoderKL.load_config(SD15_CONFIG / "vae"))
+
+        def encode(self, pixels):
+            raise AssertionError("a known VAE is never fitted")
+
+    model = BaseModel("sd1", None, None, None, Sd1Vae(), {}, torch.device("cpu"), torch.float32)
+    preview_map = latent_rgb_map(model)
+    assert torch.equal(preview_map.matrix, torch.tensor(SD1_LATENT_RGB, dtype=torch.float32))
+    assert torch.equal(preview_map.bias, torch.zeros(3))
+    latents = torch.randn(1, 4, 5, 7)
+    expected = torch.einsum("chw,cr->hwr", latents[0], preview_map.matrix)
+    assert torch.equal(latents_to_rgb(latents, preview_map), ((expected.clamp(-1, 1) + 1) * 127.5).round().byte())
+
+
+def test_last_preview_shows_the_final_images_colours_on_the_demo_model(cpu_cache):
+    """Issue #16: the demo's previews showed other colours than its result (~50 levels of 255 apart). On
+    held-out outlines with their prompts (evaluate.py's set, 20 UniPC steps), the last x0 preview, enlarged to
+    the image, is now under 10 levels of 255 from the final image on average."""
+    from desktop.engine.defaults import DEMO_MODEL
+    from desktop.engine.preview_fidelity import last_preview_fidelity
+    from desktop.engine.sampler import ControlInput, SamplerRequest
+    from desktop.train.evaluate import held_out_samples
+
+    demo, net = cpu_cache.base(str(DEMO_MODEL)), cpu_cache.controlnet(str(DEMO_MODEL / "controlnet_scribble"))
+    assert isinstance(latent_rgb_map(demo), CascadeMap)  # the demo's VAE has no published factors
+    results = [
+        last_preview_fidelity(demo, SamplerRequest(prompt=s.prompt, seed=i, steps=20, guidance_scale=5.0, width=64,
+                                                   height=64, controls=[ControlInput(net, s.outline)]))
+        for i, s in enumerate(held_out_samples(4, 64))
+    ]
+    differences = [r.difference for r in results]
+    assert all(r.preview.shape == (16, 16, 3) and r.image.shape == (64, 64, 3) for r in results)
+    assert np.mean(differences) < 10, differences
+    assert max(differences) < 25, differences
 
 
 def test_sd1_vae_is_recognised_from_its_config():
@@ -102,3 +157,41 @@ def test_each_family_vae_gets_its_published_preview_factors(family, expected):
     matrix, bias = preview.known_latent_rgb(vae)
     assert np.array_equal(matrix, np.array(getattr(preview, expected)))
     assert (np.count_nonzero(bias) > 0) == (family == "sdxl")
+
+
+def test_a_fitted_map_is_kept_on_disk_and_read_back_instead_of_fitting_again(base, tmp_path, monkeypatch, caplog):
+    from desktop.engine import preview_map_cache
+
+    monkeypatch.setattr(preview_map_cache, "preview_map_dir", lambda: tmp_path / "maps")
+    first = preview_map_cache.fitted_map(base.vae, base.vae_scale_factor, base.device)
+    assert len(list((tmp_path / "maps").glob("*.safetensors"))) == 1
+
+    def no_fit(*_args, **_kwargs):
+        raise AssertionError("fitted again although the map was on disk")
+
+    monkeypatch.setattr(preview_map_cache, "fit_preview_map", no_fit)
+    again = preview_map_cache.fitted_map(base.vae, base.vae_scale_factor, base.device)
+    assert (again.degree, again.quadratic) == (first.degree, first.quadratic)
+    assert all(torch.equal(a, b) for a, b in zip(first.stages, again.stages))
+    latents = torch.randn(1, 4, 8, 8)
+    assert torch.equal(latents_to_rgb(latents, first), latents_to_rgb(latents, again))
+
+    (path,) = (tmp_path / "maps").glob("*.safetensors")
+    path.write_bytes(b"not a safetensors file")
+    monkeypatch.setattr(preview_map_cache, "fit_preview_map", lambda *a, **k: first)
+    assert preview_map_cache.fitted_map(base.vae, base.vae_scale_factor, base.device) is first  # refitted
+    assert "ignored" in caplog.text
+
+
+def test_another_vae_gets_another_fingerprint(base):
+    from desktop.engine.preview_map_cache import vae_fingerprint
+
+    before = vae_fingerprint(base.vae, base.vae_scale_factor)
+    assert before == vae_fingerprint(base.vae, base.vae_scale_factor)
+    with torch.no_grad():
+        weight = next(base.vae.parameters())
+        weight.add_(1.0)
+        try:
+            assert vae_fingerprint(base.vae, base.vae_scale_factor) != before
+        finally:
+            weight.sub_(1.0)

@@ -1,0 +1,74 @@
+"""Fitted preview maps kept on disk, by the VAE's weights: fitting takes seconds on a slow CPU, and a
+user's first preview of each session should not wait for it.
+
+The file is ours (the app's cache folder), read as safetensors only; one that cannot be read or does not
+fit the VAE is fitted again and rewritten. Deleting the folder costs one fit per VAE, nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file, save_file
+
+from .compile_cache import compile_cache_dir
+from .preview_fit import FIT_VERSION, CascadeMap, fit_preview_map
+
+log = logging.getLogger(__name__)
+
+
+def preview_map_dir() -> Path:
+    return compile_cache_dir().parent / "preview_maps"
+
+
+def fitted_map(vae, factor: int, device: torch.device) -> CascadeMap:
+    """The VAE's fitted map: from the cache when this VAE was fitted before, else fitted now and kept."""
+    path = preview_map_dir() / f"{vae_fingerprint(vae, factor)}.safetensors"
+    cached = _load(path, vae.config.latent_channels)
+    if cached is not None:
+        return cached.to(device)
+    fitted = fit_preview_map(vae, factor, device)
+    _save(fitted, path)
+    return fitted
+
+
+def vae_fingerprint(vae, factor: int) -> str:
+    """Its weights, its scaling and the fitting method's version: any change fits again."""
+    digest = hashlib.sha256(f"v{FIT_VERSION} f{factor} s{float(vae.config.scaling_factor)!r}".encode())
+    for name, tensor in sorted(vae.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().to("cpu", torch.float32).contiguous().numpy().tobytes())
+    return digest.hexdigest()[:32]
+
+
+def _save(fitted: CascadeMap, path: Path) -> None:
+    tensors = {"low": fitted.low, "high": fitted.high, **{f"stage{i}": w for i, w in enumerate(fitted.stages)}}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".partial")
+        save_file({k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}, str(temporary),
+                  metadata={"degree": str(fitted.degree), "quadratic": str(fitted.quadratic)})
+        temporary.replace(path)
+    except OSError as err:  # a read-only or full cache: the map still works, it is fitted again next time
+        log.warning("preview map not kept in %s: %s", path.parent, err)
+
+
+def _load(path: Path, channels: int) -> CascadeMap | None:
+    if not path.is_file():
+        return None
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+        tensors = load_file(str(path))
+        stages = tuple(tensors[f"stage{i}"] for i in range(sum(k.startswith("stage") for k in tensors)))
+        fitted = CascadeMap(int(metadata["degree"]), int(metadata["quadratic"]), tensors["low"], tensors["high"], stages)
+        if not stages or fitted.low.shape != (channels,) or fitted.high.shape != (channels,):
+            raise ValueError("it does not fit this VAE")
+        return fitted
+    except (OSError, SafetensorError, KeyError, ValueError) as err:
+        log.warning("preview map %s ignored (%s): fitting again", path, err)
+        return None
