@@ -1,17 +1,30 @@
 """The document an artist edits: generation settings, condition layers, and results history.
 
-Qt-free and observable: every change goes through a method here, is undoable, and emits
-`changed(reason, layer_id)`. Widgets subscribe; workers get snapshots (`to_recipe`).
+Qt-free and observable: every change goes through a method here and is undoable. A widget
+subscribes to the one field it shows (napari's `layer.events.<field>`):
+
+- `settings_changed(field_names)` and `settings_events.<field>()`;
+- `layer_changed(layer_id, field_names)` and `layer_events.<field>(layer_id)`;
+- `layers_inserted(index, layer_id)`, `layers_removed(index, layer_id)`,
+  `layers_moved(old_index, new_index, layer_id)` (indices bottom-up, as in `layers`), and
+  `layers_reset()` when the whole document is replaced (open, new, recovery);
+- `selected_layer_events.<field>(layer_id)`: a field of the selected layer changed, or another
+  layer was selected (then every field fires);
+- `editor` (EditorState): the selected layer and the current tool, with their own events.
+
+Undo and redo announce exactly what differs, by the same events. The coarse
+`changed(reason, layer_id)` still follows every change, last, for listeners that redo their
+whole view (title, autosave, live mode). Workers get snapshots (`snapshot`, `build_recipe`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from .history import UndoStack
 from .layers import MAX_LAYERS, ImageLayer, Layer, PoseLayer, ScribbleLayer, new_layer_id
-from .observable import Signal
+from .observable import EventGroup, Signal
 from .errors import InvalidRecipe
 from .recipe import Condition, LoraEntry, Recipe
 
@@ -47,6 +60,37 @@ class DocState:
     layers: tuple[Layer, ...]
 
 
+TOOLS = ("brush", "eraser", "fill")
+LAYER_FIELDS = tuple(dict.fromkeys(
+    f.name for cls in (Layer, ScribbleLayer, PoseLayer, ImageLayer) for f in fields(cls)))
+
+
+class EditorState:
+    """What the user is working on, beside the document: the selected layer and the current tool.
+
+    Not saved and not undoable. Widgets change it through `select` and `set_tool` and follow it
+    through `selection_changed(layer_id)` and `tool_changed(tool)`; the document keeps the
+    selection on a layer that exists (see `Document._valid_selection`)."""
+
+    def __init__(self) -> None:
+        self.selected_layer_id: str | None = None
+        self.tool = "brush"
+        self.selection_changed = Signal()
+        self.tool_changed = Signal()
+
+    def select(self, layer_id: str | None) -> None:
+        if layer_id != self.selected_layer_id:
+            self.selected_layer_id = layer_id
+            self.selection_changed.emit(layer_id)
+
+    def set_tool(self, tool: str) -> None:
+        if tool not in TOOLS:
+            raise ValueError(f"unknown tool {tool!r}")
+        if tool != self.tool:
+            self.tool = tool
+            self.tool_changed.emit(tool)
+
+
 @dataclass
 class Document:
     settings: GenerationSettings = field(default_factory=GenerationSettings)
@@ -55,6 +99,18 @@ class Document:
 
     def __post_init__(self) -> None:
         self.changed = Signal()
+        self.settings_changed = Signal()
+        self.settings_events = EventGroup()
+        self.layer_changed = Signal()
+        self.layer_events = EventGroup()
+        self.layers_inserted = Signal()
+        self.layers_removed = Signal()
+        self.layers_moved = Signal()
+        self.layers_reset = Signal()
+        self.selected_layer_events = EventGroup()
+        self.editor = EditorState()
+        self.editor.selection_changed.connect(self._on_selection_changed)
+        self.editor.selected_layer_id = self._valid_selection(None)
         self.undo_stack = UndoStack()
         self.dirty = False
 
@@ -63,20 +119,95 @@ class Document:
         return DocState(replace(self.settings), tuple(layer.copy() for layer in self.layers))
 
     def _restore(self, state: DocState) -> None:
+        old_settings, old_layers = self.settings, list(self.layers)
         self.settings = replace(state.settings)
         self.layers = [layer.copy() for layer in state.layers]
         self.dirty = True
+        self._announce(old_settings, old_layers)
         self.changed.emit("restore", None)
 
-    def _edit(self, label: str, apply, reason: str, layer_id: str | None = None, merge_key: str | None = None) -> None:
+    def _edit(self, label: str, apply, reason: str, layer_id: str | None = None, merge_key: str | None = None,
+              select: str | None = None) -> None:
         before = self.snapshot()
+        old_settings, old_layers = self.settings, list(self.layers)
         apply()
         after = self.snapshot()
         if before == after:
             return
         self.undo_stack.push(label, before, after, merge_key)
         self.dirty = True
+        self._announce(old_settings, old_layers, select)
         self.changed.emit(reason, layer_id)
+
+    # -- events ------------------------------------------------------------------------------
+    def _announce(self, old_settings: GenerationSettings, old_layers: list[Layer], select: str | None = None) -> None:
+        """Tell listeners what differs from `old_*`: settings fields, then the layer stack (one
+        insert, removal or move at a time), then layer fields, then the selection."""
+        changed = _changed_fields(old_settings, self.settings)
+        if changed:
+            self.settings_changed.emit(changed)
+            for name in changed:
+                self.settings_events.emit(name)
+        previous = self.editor.selected_layer_id
+        selected = self._valid_selection(select or previous)
+        self.editor.selected_layer_id = selected  # announced below, once the stack is told
+        self._announce_stack([layer.id for layer in old_layers], [layer.id for layer in self.layers])
+        old = {layer.id: layer for layer in old_layers}
+        for layer in self.layers:
+            before = old.get(layer.id)
+            if before is None or before is layer:
+                continue
+            names = _changed_fields(before, layer)
+            if not names:
+                continue
+            self.layer_changed.emit(layer.id, names)
+            for name in names:
+                self.layer_events.emit(name, layer.id)
+            if layer.id == selected == previous:
+                for name in names:
+                    self.selected_layer_events.emit(name, layer.id)
+        if selected != previous:
+            self.editor.selected_layer_id = previous
+            self.editor.select(selected)
+
+    def _announce_stack(self, old_ids: list[str], new_ids: list[str]) -> None:
+        if old_ids == new_ids:
+            return
+        kept = set(new_ids)
+        current = list(old_ids)
+        for index in reversed(range(len(current))):
+            if current[index] not in kept:
+                self.layers_removed.emit(index, current.pop(index))
+        remaining = set(current)
+        order = [layer_id for layer_id in new_ids if layer_id in remaining]
+        for index, layer_id in enumerate(order):
+            if current[index] != layer_id:
+                source = current.index(layer_id)
+                current.insert(index, current.pop(source))
+                self.layers_moved.emit(source, index, layer_id)
+        for index, layer_id in enumerate(new_ids):
+            if layer_id not in remaining:
+                current.insert(index, layer_id)
+                self.layers_inserted.emit(index, layer_id)
+
+    def _valid_selection(self, layer_id: str | None) -> str | None:
+        """`layer_id` if it is a layer here, else the top layer (None when there is none)."""
+        if layer_id is not None and any(layer.id == layer_id for layer in self.layers):
+            return layer_id
+        return self.layers[-1].id if self.layers else None
+
+    def _on_selection_changed(self, layer_id: str | None) -> None:
+        for name in LAYER_FIELDS:
+            self.selected_layer_events.emit(name, layer_id)
+
+    def selected_layer(self) -> Layer | None:
+        layer_id = self.editor.selected_layer_id
+        if layer_id is None:
+            return None
+        try:
+            return self.layer(layer_id)
+        except KeyError:
+            return None
 
     def undo(self) -> bool:
         state = self.undo_stack.undo()
@@ -125,7 +256,7 @@ class Document:
         def apply() -> None:
             self.layers.insert(len(self.layers) if index is None else index, layer)
 
-        self._edit(f"Add {layer.name}", apply, "layers", layer.id)
+        self._edit(f"Add {layer.name}", apply, "layers", layer.id, select=layer.id)
         return layer
 
     def remove_layer(self, layer_id: str) -> None:
@@ -167,11 +298,39 @@ class Document:
         return build_recipe(self.snapshot(), control_images, seed, masks)
 
     def replace_all(self, other: "Document") -> None:
-        """Take another document's content (open, new, restore): one change, history cleared."""
+        """Take another document's content (open, new, restore): one change, history cleared.
+        The selection stays on the same layer id if the new content has it, else the top layer."""
+        old_settings = self.settings
         self.settings, self.layers, self.history = other.settings, other.layers, other.history
         self.undo_stack.clear()
         self.dirty = False
+        changed = _changed_fields(old_settings, self.settings)
+        if changed:
+            self.settings_changed.emit(changed)
+            for name in changed:
+                self.settings_events.emit(name)
+        previous = self.editor.selected_layer_id
+        selected = self._valid_selection(previous)
+        self.editor.selected_layer_id = selected
+        self.layers_reset.emit()
+        if selected != previous:
+            self.editor.selected_layer_id = previous
+            self.editor.select(selected)
+        else:
+            self._on_selection_changed(selected)  # the same id may now name different content
         self.changed.emit("restore", None)
+
+
+def _changed_fields(before: Any, after: Any) -> tuple[str, ...]:
+    """The dataclass fields whose values differ (all of `after`'s when the types differ)."""
+    if type(before) is not type(after):
+        return tuple(f.name for f in fields(after))
+    names = []
+    for f in fields(after):
+        a, b = getattr(before, f.name), getattr(after, f.name)
+        if a is not b and a != b:
+            names.append(f.name)
+    return tuple(names)
 
 
 def condition_kind(layer: Layer) -> str:

@@ -37,8 +37,6 @@ class CanvasView(QWidget):
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.document = document
-        self.current_layer_id: str | None = None
-        self.tool = "brush"
         self.brush_size = 6.0
         self.show_model_view = False
         self.zoom = 1.0
@@ -57,6 +55,24 @@ class CanvasView(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         document.changed.connect(self._on_document_changed)
+        document.editor.selection_changed.connect(self._on_editor_changed)
+        document.editor.tool_changed.connect(self._on_editor_changed)
+
+    # -- the selected layer and the tool live in the model (document.editor) ---------------------
+    @property
+    def current_layer_id(self) -> str | None:
+        return self.document.editor.selected_layer_id
+
+    @property
+    def tool(self) -> str:
+        return self.document.editor.tool
+
+    @tool.setter
+    def tool(self, tool: str) -> None:
+        self.document.editor.set_tool(tool)
+
+    def _on_editor_changed(self, _value) -> None:
+        self.update()
 
     # -- view ------------------------------------------------------------------------------
     def canvas_size(self) -> tuple[int, int]:
@@ -92,7 +108,7 @@ class CanvasView(QWidget):
         self.update()
 
     def set_current_layer(self, layer_id: str | None) -> None:
-        self.current_layer_id = layer_id
+        self.document.editor.select(layer_id)
         self.update()
 
     def set_model_view(self, on: bool) -> None:
@@ -100,7 +116,7 @@ class CanvasView(QWidget):
         self.update()
 
     def set_tool(self, tool: str) -> None:
-        self.tool = tool
+        self.document.editor.set_tool(tool)
         self.update()
 
     def set_brush_size(self, size: float) -> None:
@@ -109,12 +125,7 @@ class CanvasView(QWidget):
         self.update()
 
     def current_layer(self) -> Layer | None:
-        if self.current_layer_id is None:
-            return None
-        try:
-            return self.document.layer(self.current_layer_id)
-        except KeyError:
-            return None
+        return self.document.selected_layer()
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         if self._auto_fit:

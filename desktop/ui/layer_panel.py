@@ -1,5 +1,10 @@
-"""The layer panel: the stack (eye, thumbnail, name), layer actions, and the current layer's
-controls (weight, start/end, control mode, ControlNet, opacity, and per-kind tools)."""
+"""The layer panel: the stack (eye, thumbnail, name), layer actions, and the selected layer's
+controls (weight, start/end, control mode, ControlNet, opacity, and per-kind tools).
+
+The selection and the tool live in the model (`document.editor`). Rows follow the document's
+insert/remove/move/field events one row at a time; each property widget is built once and bound
+to one field of the selected layer (`bindings.py`); the preprocessor's form is built again only
+when the preprocessor changes."""
 
 from __future__ import annotations
 
@@ -17,6 +22,8 @@ from desktop.domain.layers import MAX_LAYERS, ImageLayer, Layer, PoseLayer, pain
 from desktop.domain.recipe import CONDITION_KINDS
 from desktop.workers.images import to_qimage
 
+from .bindings import Binding, bind_check, bind_combo, bind_line, bind_show, bind_slider, bind_spin
+
 MODE_LABELS = (
     ("balanced", "Balanced"),
     ("prompt", "Prompt is more important"),
@@ -25,6 +32,8 @@ MODE_LABELS = (
 )
 DEFAULT_CONTROLNET = "(default for this kind)"
 THUMB = 40
+PIXEL_FIELDS = frozenset({"operations", "people", "png", "preprocessor", "params", "resize_mode", "condition_kind",
+                          "mask_operations"})  # what a thumbnail shows; a weight or a name changes no pixel
 
 
 class LayerPanel(QWidget):
@@ -144,24 +153,22 @@ class LayerPanel(QWidget):
         form.addRow(self.mask_hint)
         self.keep_unmasked_check = QCheckBox("Keep the rest of the photo exactly")
         self.keep_unmasked_check.setToolTip("Lay the photo back over the result outside the mask, with a soft edge")
-        self.keep_unmasked_check.toggled.connect(
-            lambda on: self._update(keep_unmasked=on) if isinstance(self._current(), ImageLayer) else None)
         form.addRow(self.keep_unmasked_check)
         layout.addWidget(self.properties)
 
-        self.weight_slider.valueChanged.connect(self._on_weight)
-        self.weight_slider.sliderReleased.connect(self.document.end_gesture)
-        self.start_spin.valueChanged.connect(lambda v: self._set_range(start=v))
-        self.end_spin.valueChanged.connect(lambda v: self._set_range(end=v))
-        self.mode_combo.currentIndexChanged.connect(lambda _: self._update(mode=self.mode_combo.currentData()))
-        self.kind_combo.currentIndexChanged.connect(self._on_kind)
-        self.preprocessor_combo.currentIndexChanged.connect(self._on_preprocessor)
-        self.resize_combo.currentIndexChanged.connect(lambda _: self._update(resize_mode=self.resize_combo.currentData()))
-        self.controlnet_combo.lineEdit().editingFinished.connect(self._on_controlnet)
-        self.controlnet_combo.activated.connect(lambda _: self._on_controlnet())
-        self.opacity_slider.valueChanged.connect(lambda v: self._update(merge="opacity", opacity=v / 100))
-        self.opacity_slider.sliderReleased.connect(self.document.end_gesture)
-        document.changed.connect(self._on_document_changed)
+        self._param_bindings: list[Binding] = []
+        self._params_for: str | None = None  # the preprocessor whose form is shown
+        self._bind_properties()
+        editor = document.editor
+        document.layers_inserted.connect(self._on_inserted)
+        document.layers_removed.connect(self._on_removed)
+        document.layers_moved.connect(self._on_moved)
+        document.layers_reset.connect(self._rebuild_rows)
+        document.layer_changed.connect(self._update_row)
+        document.settings_changed.connect(self._on_settings_changed)
+        document.selected_layer_events.preprocessor.connect(self._show_layer)
+        editor.selection_changed.connect(self._on_selection_changed)
+        editor.tool_changed.connect(self._on_tool_changed)
         self.refresh()
 
     def _scribble_tools(self) -> QWidget:
@@ -171,10 +178,10 @@ class LayerPanel(QWidget):
         self.tool_buttons = {}
         for tool, label in (("brush", "Brush"), ("eraser", "Eraser"), ("fill", "Fill")):
             button = QToolButton(text=label, checkable=True, autoExclusive=True)
-            button.clicked.connect(lambda _=False, t=tool: self.tool_changed.emit(t))
+            button.clicked.connect(lambda _=False, t=tool: self._choose_tool(t))
             self.tool_buttons[tool] = button
             row.addWidget(button)
-        self.tool_buttons["brush"].setChecked(True)
+        self.tool_buttons[self.document.editor.tool].setChecked(True)
         clear = QToolButton(text="Clear")
         clear.clicked.connect(self.clear_requested)
         row.addWidget(clear)
@@ -190,47 +197,166 @@ class LayerPanel(QWidget):
             row.addWidget(button)
         return box
 
+    def _bind_properties(self) -> None:
+        """Each property widget bound once to one field of the selected layer."""
+        events = self.document.selected_layer_events
+        end_gesture = self.document.end_gesture
+        self._bindings = [
+            bind_show(self.properties, lambda: _field(self._current(), "name", "Layer: {}"), events.name,
+                      self.properties.title, self.properties.setTitle),
+            bind_slider(self.weight_slider, lambda: _field(self._current(), "weight", scale=100),
+                        lambda v: self._update("weight", weight=v / 100), events.weight, end_gesture),
+            bind_show(self.weight_label, lambda: _field(self._current(), "weight", "{:.2f}"), events.weight,
+                      self.weight_label.text, self.weight_label.setText),
+            bind_spin(self.start_spin, lambda: _field(self._current(), "start"),
+                      lambda v: self._set_range(start=v), events.start),
+            bind_spin(self.end_spin, lambda: _field(self._current(), "end"), lambda v: self._set_range(end=v), events.end),
+            bind_combo(self.mode_combo, lambda: _field(self._current(), "mode"),
+                       lambda v: self._update(None, mode=v), events.mode),
+            bind_combo(self.kind_combo, lambda: _field(self._image(), "condition_kind"),
+                       lambda v: self._update(None, condition_kind=v) if self._image() else None,
+                       events.condition_kind),
+            bind_combo(self.preprocessor_combo, lambda: _field(self._image(), "preprocessor"),
+                       self._set_preprocessor, events.preprocessor),
+            bind_combo(self.resize_combo, lambda: _field(self._image(), "resize_mode"),
+                       lambda v: self._update(None, resize_mode=v) if self._image() else None, events.resize_mode),
+            Binding(self.controlnet_combo, self._controlnet_text, self._set_controlnet, events.controlnet,
+                    lambda: self.controlnet_combo.currentText().strip(), self.controlnet_combo.setEditText,
+                    (self.controlnet_combo.lineEdit().editingFinished, self.controlnet_combo.activated)),
+            bind_slider(self.opacity_slider, lambda: _field(self._current(), "opacity", scale=100),
+                        lambda v: self._update("opacity", opacity=v / 100), events.opacity, end_gesture),
+            bind_check(self.keep_unmasked_check, lambda: _field(self._image(), "keep_unmasked"),
+                       lambda on: self._update(None, keep_unmasked=on) if self._image() else None,
+                       events.keep_unmasked),
+        ]
+
     # -- model -> widgets ---------------------------------------------------------------------
     def current_layer_id(self) -> str | None:
-        item = self.list.currentItem()
-        return item.data(Qt.ItemDataRole.UserRole) if item else None
+        return self.document.editor.selected_layer_id
 
     def select_layer(self, layer_id: str | None) -> None:
-        for row in range(self.list.count()):
-            if self.list.item(row).data(Qt.ItemDataRole.UserRole) == layer_id:
-                self.list.setCurrentRow(row)
-                return
-
-    def _on_document_changed(self, reason: str, layer_id: str | None) -> None:
-        if reason in ("layers", "restore", "layer", "settings"):
-            self.refresh(select=layer_id if reason == "layers" else None)
+        if layer_id is not None and any(layer.id == layer_id for layer in self.document.layers):
+            self.document.editor.select(layer_id)
 
     def refresh(self, select: str | None = None) -> None:
-        self._updating = True
-        keep = select or self.current_layer_id()
-        ids = {layer.id for layer in self.document.layers}
-        if select is not None and select not in ids:
-            keep = None
-        self.list.clear()
-        for layer in reversed(self.document.layers):
-            item = QListWidgetItem(self._thumbnail(layer), layer.name)
-            item.setData(Qt.ItemDataRole.UserRole, layer.id)
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Checked if layer.enabled else Qt.CheckState.Unchecked)
-            item.setToolTip(f"{condition_kind(layer)} layer — tick to use it, double-click to rename")
-            self.list.addItem(item)
-        self._updating = False
-        if keep in ids:
-            self.select_layer(keep)
-        elif self.list.count():
-            self.list.setCurrentRow(0)
-        else:
-            self._on_row_changed(-1)
-        self._load_properties()
+        """Show the whole document again (rows, selection, every field): for a document whose
+        content was swapped without events. Edits never need it: each field has its event."""
+        self._rebuild_rows()
+        if select is not None:
+            self.select_layer(select)
+        self._sync_row()
+        self._params_for = None
+        self._show_layer()
+        for binding in self._bindings + self._param_bindings:
+            binding.refresh()
 
     def invalidate(self, layer_id: str) -> None:
+        """A layer's control image changed outside the document (a preprocessor finished)."""
         self._thumbs.pop(layer_id, None)
-        self.refresh()
+        self._update_row(layer_id, ("png",))
+
+    # -- rows --------------------------------------------------------------------------------------
+    def _make_item(self, layer: Layer) -> QListWidgetItem:
+        item = QListWidgetItem(self._thumbnail(layer), layer.name)
+        item.setData(Qt.ItemDataRole.UserRole, layer.id)
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable | Qt.ItemFlag.ItemIsUserCheckable)
+        item.setCheckState(Qt.CheckState.Checked if layer.enabled else Qt.CheckState.Unchecked)
+        item.setToolTip(_row_tooltip(layer))
+        return item
+
+    def _row_of(self, layer_id: str) -> int:
+        for row in range(self.list.count()):
+            if self.list.item(row).data(Qt.ItemDataRole.UserRole) == layer_id:
+                return row
+        return -1
+
+    def _rebuild_rows(self) -> None:
+        self._updating = True
+        try:
+            self.list.clear()
+            for layer in reversed(self.document.layers):  # the top layer first
+                self.list.addItem(self._make_item(layer))
+        finally:
+            self._updating = False
+        self._sync_row()
+        self._update_buttons()
+
+    def _on_inserted(self, index: int, layer_id: str) -> None:
+        self._updating = True
+        try:
+            self.list.insertItem(self.list.count() - index, self._make_item(self.document.layer(layer_id)))
+        finally:
+            self._updating = False
+        self._sync_row()
+        self._update_buttons()
+
+    def _on_removed(self, index: int, layer_id: str) -> None:
+        self._thumbs.pop(layer_id, None)
+        self._updating = True
+        try:
+            self.list.takeItem(self.list.count() - 1 - index)
+        finally:
+            self._updating = False
+        self._sync_row()
+        self._update_buttons()
+
+    def _on_moved(self, old: int, new: int, layer_id: str) -> None:
+        last = self.list.count() - 1
+        self._updating = True
+        try:
+            self.list.insertItem(last - new, self.list.takeItem(last - old))
+        finally:
+            self._updating = False
+        self._sync_row()
+
+    def _update_row(self, layer_id: str, names: tuple[str, ...]) -> None:
+        """Only what a row shows of the fields that changed: name, eye, tooltip, thumbnail."""
+        row = self._row_of(layer_id)
+        if row < 0:
+            return
+        item, layer = self.list.item(row), self.document.layer(layer_id)
+        self._updating = True
+        try:
+            if "name" in names and item.text() != layer.name:
+                item.setText(layer.name)
+            if "enabled" in names:
+                item.setCheckState(Qt.CheckState.Checked if layer.enabled else Qt.CheckState.Unchecked)
+            if "condition_kind" in names:
+                item.setToolTip(_row_tooltip(layer))
+            if PIXEL_FIELDS.intersection(names):
+                item.setIcon(self._thumbnail(layer))
+        finally:
+            self._updating = False
+
+    def _on_settings_changed(self, names: tuple[str, ...]) -> None:
+        if "width" in names or "height" in names:  # every thumbnail has the canvas's shape
+            self._thumbs.clear()
+            for layer in self.document.layers:
+                self._update_row(layer.id, ("png",))
+
+    def _sync_row(self) -> None:
+        """The list's current row follows the model's selection."""
+        row = self._row_of(self.current_layer_id()) if self.current_layer_id() else -1
+        if row != self.list.currentRow():
+            self._updating = True
+            try:
+                self.list.setCurrentRow(row)
+            finally:
+                self._updating = False
+
+    def _update_buttons(self) -> None:
+        full = self.document.is_full
+        for button in (self.add_button, self.duplicate_button):
+            button.setEnabled(not full)
+            button.setToolTip(f"A project holds at most {MAX_LAYERS} layers: remove one first" if full else "")
+
+    def _on_selection_changed(self, layer_id: str | None) -> None:
+        self._sync_row()
+        self._show_layer()
+        self.current_layer_changed.emit(layer_id)
+
+    def _on_tool_changed(self, tool: str) -> None:
+        self.tool_buttons[tool].setChecked(True)
 
     def _thumbnail(self, layer: Layer) -> QIcon:
         cached = self._thumbs.get(layer.id)
@@ -250,62 +376,81 @@ class LayerPanel(QWidget):
         self._thumbs[layer.id] = (layer, icon)
         return icon
 
-    def _load_properties(self) -> None:
+    # -- the selected layer's properties --------------------------------------------------------------
+    def _show_layer(self, *_args) -> None:
+        """Which properties the selected layer has: per kind, and per preprocessor (its form and,
+        for inpaint, the mask tools). The values themselves come through the bindings."""
         layer = self._current()
         self.properties.setEnabled(layer is not None)
-        full = self.document.is_full
-        for button in (self.add_button, self.duplicate_button):
-            button.setEnabled(not full)
-            button.setToolTip(f"A project holds at most {MAX_LAYERS} layers: remove one first" if full else "")
         if layer is None:
+            self.properties.setTitle("Layer")
             self.tools.setCurrentIndex(0)
             self.mask_hint.setVisible(False)
             self.keep_unmasked_check.setVisible(False)
             return
-        self._updating = True
-        self.properties.setTitle(f"Layer: {layer.name}")
-        self.weight_slider.setValue(round(layer.weight * 100))
-        self.weight_label.setText(f"{layer.weight:.2f}")
-        self.start_spin.setValue(layer.start)
-        self.end_spin.setValue(layer.end)
-        self.mode_combo.setCurrentIndex([k for k, _ in MODE_LABELS].index(layer.mode))
         is_image = isinstance(layer, ImageLayer)
         for widget in (self.kind_combo, self.kind_label, self.preprocessor_combo, self.preprocessor_label,
                        self.resize_combo, self.resize_label, self.params_box, self.detect_pose_button):
             widget.setVisible(is_image)
-        if is_image:
-            self.kind_combo.setCurrentIndex(CONDITION_KINDS.index(layer.condition_kind))
-            self.preprocessor_combo.setCurrentIndex(max(0, self.preprocessor_combo.findData(layer.preprocessor)))
-            self.resize_combo.setCurrentIndex(max(0, self.resize_combo.findData(layer.resize_mode)))
-            self._build_params(layer)
-        self.controlnet_combo.setEditText(layer.controlnet or DEFAULT_CONTROLNET)
-        self.opacity_slider.setValue(round(layer.opacity * 100))
+        self._build_params(layer.preprocessor if is_image else None)
         self.tools.setCurrentIndex(1 if painted_operations(layer) else 2 if isinstance(layer, PoseLayer) else 0)
         paints_mask = painted_operations(layer) == "mask_operations"
         self.mask_hint.setVisible(paints_mask)
         self.keep_unmasked_check.setVisible(paints_mask)
-        if paints_mask:
-            self.keep_unmasked_check.setChecked(layer.keep_unmasked)
-        self._updating = False
+
+    def _build_params(self, preprocessor: str | None) -> None:
+        """One field per parameter of the preprocessor, each bound to its key in the selected
+        layer's params. Built again only when the preprocessor changes: a value never rebuilds it."""
+        if preprocessor == self._params_for:
+            return
+        self._params_for = preprocessor
+        for binding in self._param_bindings:
+            binding.unbind()
+        self._param_bindings = []
+        while self.params_form.rowCount():
+            self.params_form.removeRow(0)
+        spec = PREPROCESSORS.get(preprocessor) if preprocessor else None
+        if spec is None:
+            return
+        events = self.document.selected_layer_events.params
+        for param in spec.params:
+            get = (lambda p=param: _param(self._image(), p))
+            set_ = (lambda value, p=param.name: self._set_param(p, value))
+            if isinstance(param.default, str):
+                field = QLineEdit()
+                binding = bind_line(field, get, set_, events)
+            elif isinstance(param.default, int):
+                field = QSpinBox(minimum=int(param.minimum), maximum=int(min(param.maximum, 2**31 - 1)))
+                binding = bind_spin(field, get, set_, events)
+            else:
+                field = QDoubleSpinBox(decimals=2, minimum=param.minimum, maximum=param.maximum, singleStep=0.1)
+                binding = bind_spin(field, get, set_, events)
+            binding.refresh()
+            field.setObjectName(f"param_{param.name}")
+            self.params_form.addRow(param.name.replace("_", " "), field)
+            self._param_bindings.append(binding)
 
     # -- widgets -> model -----------------------------------------------------------------------
     def _current(self) -> Layer | None:
-        layer_id = self.current_layer_id()
-        if layer_id is None:
-            return None
-        try:
-            return self.document.layer(layer_id)
-        except KeyError:
-            return None
+        return self.document.selected_layer()
+
+    def _image(self) -> ImageLayer | None:
+        layer = self._current()
+        return layer if isinstance(layer, ImageLayer) else None
 
     def _with_current(self, action) -> None:
         layer_id = self.current_layer_id()
         if layer_id is not None:
             action(layer_id)
 
-    def _update(self, merge: str | None = None, **changes) -> None:
+    def _choose_tool(self, tool: str) -> None:
+        self.document.editor.set_tool(tool)
+        self.tool_changed.emit(tool)
+
+    def _update(self, merge: str | None, **changes) -> None:
+        """An edit of the selected layer; `merge` names a gesture whose steps are one undo step."""
         layer = self._current()
-        if self._updating or layer is None:
+        if layer is None:
             return
         key = f"{layer.id}:{merge}" if merge else None
         self.document.update_layer(layer.id, merge_key=key, **changes)
@@ -313,8 +458,8 @@ class LayerPanel(QWidget):
     def _on_row_changed(self, row: int) -> None:
         if self._updating:
             return
-        self._load_properties()
-        self.current_layer_changed.emit(self.current_layer_id())
+        item = self.list.item(row) if row >= 0 else None
+        self.document.editor.select(item.data(Qt.ItemDataRole.UserRole) if item else None)
 
     def _on_item_changed(self, item: QListWidgetItem) -> None:
         if self._updating:
@@ -327,70 +472,64 @@ class LayerPanel(QWidget):
             self.document.update_layer(layer_id, "Show layer" if enabled else "Hide layer", enabled=enabled)
         elif name != layer.name:
             self.document.update_layer(layer_id, "Rename layer", name=name)
-
-    def _on_weight(self, value: int) -> None:
-        self.weight_label.setText(f"{value / 100:.2f}")
-        self._update(merge="weight", weight=value / 100)
+        elif item.text() != layer.name:  # an empty name: the old one stays
+            self._update_row(layer_id, ("name",))
 
     def _set_range(self, start: float | None = None, end: float | None = None) -> None:
+        """Start stays below end: an edit that would cross them is refused (the box shows the model again)."""
         layer = self._current()
-        if self._updating or layer is None:
+        if layer is None:
             return
         start = layer.start if start is None else start
         end = layer.end if end is None else end
-        if start >= end:
-            self._load_properties()
-            return
-        self._update(merge="range", start=start, end=end)
+        if start < end:
+            self._update("range", start=start, end=end)
 
-    def _on_kind(self, _index: int) -> None:
-        layer = self._current()
-        if isinstance(layer, ImageLayer):
-            self._update(condition_kind=self.kind_combo.currentData())
-
-    def _on_preprocessor(self, _index: int) -> None:
-        layer = self._current()
-        name = self.preprocessor_combo.currentData()
-        if self._updating or not isinstance(layer, ImageLayer) or name == layer.preprocessor:
+    def _set_preprocessor(self, name: str) -> None:
+        layer = self._image()
+        spec = PREPROCESSORS.get(name)
+        if layer is None or spec is None or name == layer.preprocessor:
             return
-        spec = PREPROCESSORS[name]
         kind = spec.feeds if spec.feeds in CONDITION_KINDS and name != "none" else layer.condition_kind
         self.document.update_layer(layer.id, f"Preprocessor: {spec.label}", preprocessor=name, params={},
                                    condition_kind=kind)
 
-    def _build_params(self, layer: ImageLayer) -> None:
-        """One field per parameter of the layer's preprocessor, bound to layer.params."""
-        while self.params_form.rowCount():
-            self.params_form.removeRow(0)
-        spec = PREPROCESSORS.get(layer.preprocessor)
-        if spec is None:
-            return
-        for param in spec.params:
-            value = layer.params.get(param.name, param.default)
-            if isinstance(param.default, str):
-                field = QLineEdit(str(value))
-                field.editingFinished.connect(lambda p=param.name, f=field: self._set_param(p, f.text()))
-            elif isinstance(param.default, int):
-                field = QSpinBox(minimum=int(param.minimum), maximum=int(min(param.maximum, 2**31 - 1)))
-                field.setValue(int(value))
-                field.valueChanged.connect(lambda v, p=param.name: self._set_param(p, int(v)))
-            else:
-                field = QDoubleSpinBox(decimals=2, minimum=param.minimum, maximum=param.maximum, singleStep=0.1)
-                field.setValue(float(value))
-                field.valueChanged.connect(lambda v, p=param.name: self._set_param(p, float(v)))
-            field.setObjectName(f"param_{param.name}")
-            self.params_form.addRow(param.name.replace("_", " "), field)
-
     def _set_param(self, name: str, value) -> None:
-        layer = self._current()
-        if self._updating or not isinstance(layer, ImageLayer) or layer.params.get(name) == value:
+        layer = self._image()
+        if layer is None or layer.params.get(name) == value:
             return
         self.document.update_layer(layer.id, f"Change {name}", merge_key=f"{layer.id}:param:{name}",
                                    params={**layer.params, name: value})
 
-    def _on_controlnet(self) -> None:
-        text = self.controlnet_combo.currentText().strip()
-        self._update(controlnet=None if text in ("", DEFAULT_CONTROLNET) else text)
+    def _controlnet_text(self) -> str | None:
+        layer = self._current()
+        return None if layer is None else layer.controlnet or DEFAULT_CONTROLNET
+
+    def _set_controlnet(self, text: str) -> None:
+        self._update(None, controlnet=None if text in ("", DEFAULT_CONTROLNET) else text)
+
+
+def _field(layer: Layer | None, name: str, text: str | None = None, scale: int | None = None):
+    """A field of `layer` as a widget shows it (None when there is no such layer)."""
+    if layer is None:
+        return None
+    value = getattr(layer, name)
+    if scale is not None:
+        return round(value * scale)
+    return text.format(value) if text else value
+
+
+def _param(layer: ImageLayer | None, param):
+    if layer is None:
+        return None
+    value = layer.params.get(param.name, param.default)
+    if isinstance(param.default, str):
+        return str(value)
+    return int(value) if isinstance(param.default, int) else float(value)
+
+
+def _row_tooltip(layer: Layer) -> str:
+    return f"{condition_kind(layer)} layer — tick to use it, double-click to rename"
 
 
 def _same_thumbnail(cached: Layer, layer: Layer) -> bool:
