@@ -1,5 +1,5 @@
 """Every question the app asks the user, in one replaceable place (tests answer them; a scripted
-run answers none)."""
+run answers none). A failed run is not among them: it shows in the preview pane's error bar."""
 
 from __future__ import annotations
 
@@ -39,6 +39,10 @@ class Dialogs:
 
     def info(self, title: str, message: str) -> None:
         QMessageBox.information(self.parent, title, message)
+
+    def run_failed(self, title: str, message: str) -> None:
+        """A run's failure: the preview pane's error bar already shows it, with its actions, so no dialog
+        interrupts (Live mode least of all). Only a scripted run, with nobody to read the bar, acts on it."""
 
     def ask_save_changes(self, name: str) -> str:
         """'save', 'discard' or 'cancel'."""
@@ -95,6 +99,9 @@ class ScriptedDialogs:
         self._fail(message)
 
     def info(self, title: str, message: str) -> None:
+        self._fail(message)
+
+    def run_failed(self, title: str, message: str) -> None:
         self._fail(message)
 
     def ask_save_changes(self, name: str) -> str:

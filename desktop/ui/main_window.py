@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QImage, QKeySequence
-from PySide6.QtWidgets import QLabel, QMainWindow, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from desktop.conditions.image_io import encode_png, read_image
 from desktop.conditions.layer_images import control_images_png, mask_images_png
@@ -24,9 +24,9 @@ from desktop.conditions.openpose_json import load_openpose_text, people_to_openp
 from desktop.domain.app_settings import PRECISION_CHOICES, AppSettings, save_settings
 from desktop.domain.atomic import write_text_atomic
 from desktop.domain.document import DocState, Document, HistoryItem, build_recipe
-from desktop.domain.errors import InvalidProject, InvalidRecipe, StudioError
+from desktop.domain.errors import InvalidImage, InvalidProject, InvalidRecipe, RunError, StudioError
 from desktop.domain.family import ModelInfo
-from desktop.domain.layers import MAX_LAYERS, ImageLayer, PoseLayer, ScribbleLayer, painted_operations
+from desktop.domain.layers import MAX_LAYERS, ImageLayer, Layer, PoseLayer, ScribbleLayer, painted_operations
 from desktop.domain.pose import t_pose
 from desktop.domain.project import PROJECT_SUFFIX, LoadedProject, load_project, save_project
 from desktop.domain.recipe import SEED_MAX, Recipe, recipe_from_dict
@@ -38,10 +38,12 @@ from .dialogs import Dialogs, DownloadDialog
 from .example import example_document
 from .layer_panel import LayerPanel
 from .opening import leave_out_unreadable_images, leave_out_unreadable_results, models_sentence, result_image
+from .panes import SettingsScroll, WorkSplitter
 from .paths import recovery_dir, settings_file
 from .preview_pane import PreviewPane, thumbnail
 from .prompt_panel import PromptPanel
 from .recovery import RecoveredWork, RecoveryFile
+from . import run_errors
 
 log = logging.getLogger(__name__)
 AUTOSAVE_MS = 20_000
@@ -88,6 +90,7 @@ class MainWindow(QMainWindow):
         self._warm_job = 0  # the controller's job id of the last warm-up started (0: none yet)
         self._warm_auto = False  # that warm-up started by itself (a model picked), not asked for
         self._warm_size = (0, 0)
+        self._run_state: DocState | None = None  # the snapshot the latest job ran from: its errors name its layers
 
         self.canvas = CanvasView(self.document)
         self.layer_panel = LayerPanel(self.document)
@@ -96,9 +99,11 @@ class MainWindow(QMainWindow):
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addWidget(self.preview_pane, 3)
-        right_layout.addWidget(self.prompt_panel, 2)
-        splitter = QSplitter(Qt.Orientation.Horizontal)
+        right_layout.setSpacing(0)
+        right_layout.addWidget(self.preview_pane, 1)
+        self.settings_scroll = SettingsScroll(self.prompt_panel)  # a short window scrolls the settings
+        right_layout.addWidget(self.settings_scroll)
+        splitter = WorkSplitter()
         splitter.addWidget(self.layer_panel)
         splitter.addWidget(self.canvas)
         splitter.addWidget(right)
@@ -224,7 +229,8 @@ class MainWindow(QMainWindow):
         ctl.status_changed.connect(pane.show_status)
         ctl.result_ready.connect(self._on_result)
         ctl.warm_done.connect(self._on_warmed)
-        ctl.error.connect(self._on_error)
+        ctl.run_failed.connect(self._on_run_failed)
+        pane.error_bar.action_triggered.connect(self._on_error_action)
         ctl.run_cancelled.connect(lambda: pane.show_stopped("cancelled"))
         ctl.busy_changed.connect(pane.set_busy)
         ctl.busy_changed.connect(lambda busy: busy or self._hide_download())
@@ -306,10 +312,24 @@ class MainWindow(QMainWindow):
         self.project_path = path
         self.result_thumbnails = list(thumbnails or [])
         self._refresh_history()
+        self._show_last_result()
         self.layer_panel.refresh()
         self._update_title()
         self.canvas.set_current_layer(self.layer_panel.current_layer_id())
         self.canvas.set_brush_size(max(2.0, self.document.settings.width / 32))
+
+    def _show_last_result(self) -> None:
+        """A document just taken shows its newest result (a reopened project's last image), or nothing."""
+        self._run_state = None
+        self.preview_pane.show_nothing()
+        if self.document.history:
+            index = len(self.document.history) - 1
+            try:
+                self.history_action("show", index)
+            except InvalidImage as err:  # checked as it opened; a damaged one is only not shown
+                log.warning("the last result cannot be shown: %s", err)
+                return
+            self.preview_pane.history.setCurrentRow(index)
 
     def new_document(self, ask: bool = True, example: bool = True) -> None:
         if ask and not self._may_discard():
@@ -513,6 +533,7 @@ class MainWindow(QMainWindow):
         state = self.document.snapshot()
         seed = random.randint(0, SEED_MAX) if state.settings.random_seed else state.settings.seed
         self.prompt_panel.remember_seed(seed)
+        self._run_state = state
         self.controller.start(self._recipe_maker(state, seed))
 
     def _recipe_maker(self, state: DocState, seed: int) -> Callable[[], Recipe]:
@@ -539,6 +560,7 @@ class MainWindow(QMainWindow):
         state = self.document.snapshot()
         self._warm_size = (state.settings.width, state.settings.height)
         self._warm_auto = auto
+        self._run_state = state
         self._warm_job = self.controller.warm_up(self._recipe_maker(state, state.settings.seed))
 
     def _on_model_answer(self, _reference: str | None, info: ModelInfo | None, by_pick: bool) -> None:
@@ -616,20 +638,70 @@ class MainWindow(QMainWindow):
         r = result.recipe
         caption = f"seed {r.seed} · {r.steps} steps · {result.seconds:.1f} s"
         self.preview_pane.show_result(result.image, caption)
+        self.preview_pane.error_bar.dismiss()  # the run worked: whatever failed before is over
         for notice in result.notices:
             self.statusBar().showMessage(notice, 10000)
         if result.model is not None:
             self.prompt_panel.model_picker.learn(r.base_model, result.model)
 
-    def _on_error(self, kind: str, message: str) -> None:
+    def _on_run_failed(self, error: RunError) -> None:
+        """Shown where it happened: the error bar on the preview pane, with the actions that fix it, also
+        in Live mode (its next run after an edit clears the bar). Never a modal dialog."""
         self.preview_pane.show_stopped("failed")
         if self._warming() and self._warm_auto:  # nobody asked for it: the next Generate shows the fault in full
-            self.statusBar().showMessage(f"Could not prepare the model: {message}", 15000)
+            self.statusBar().showMessage(f"Could not prepare the model: {error.message}", 15000)
             return
-        if self.preview_pane.live_check.isChecked():  # one dialog, not one after every pause in editing
-            self.preview_pane.live_check.setChecked(False)
-            message += "\n\nLive mode was turned off; turn it on again once this is fixed."
-        self.dialogs.error("Generation failed", message)
+        state = self._run_state or self.document.snapshot()
+        s = state.settings
+        shown = run_errors.explain(error, run_errors.condition_layers(state.layers), (s.width, s.height),
+                                   s.base_model, [path for path, _ in s.loras])
+        log.info("run failed (%s): %s", error.kind, shown.message)
+        self.preview_pane.error_bar.show_error(shown)
+        told = getattr(self.dialogs, "run_failed", None)  # a scripted run has nobody to read the bar: it ends here
+        if told is not None:
+            told("Generation failed", shown.message)
+
+    def _on_error_action(self, action: run_errors.ErrorAction) -> None:
+        """A button on the error bar. Each change to the document is one undo step; the bar goes once the
+        document has changed (a Browse answered, a layer turned off), and stays for a look at a layer."""
+        bar = self.preview_pane.error_bar
+        layer = self._layer_or_none(action.layer_id)
+        self.document.end_gesture()
+        key = f"error-action:{time.monotonic_ns()}"  # its own undo step, never merged with the user's edits
+        if action.name == run_errors.USE_SIZE and action.size is not None:
+            width, height = action.size
+            self.document.set_settings(merge_key=key, width=width, height=height)
+            self.statusBar().showMessage(f"Size {width} × {height}: half the pixels. Undo brings the old size back", 8000)
+            bar.dismiss()
+        elif action.name == run_errors.TURN_LAYER_OFF and layer is not None:
+            self.document.update_layer(layer.id, f"Turn off {layer.name}", merge_key=key, enabled=False)
+            bar.dismiss()
+        elif action.name in (run_errors.PICK_CONTROLNET, run_errors.SELECT_LAYER) and layer is not None:
+            self.layer_panel.select_layer(layer.id)
+            if action.name == run_errors.PICK_CONTROLNET:
+                self.layer_panel.controlnet_combo.setFocus()
+        elif action.name == run_errors.BROWSE_CONTROLNET and layer is not None:
+            self.layer_panel.select_layer(layer.id)
+            before = self.document.layer(layer.id).controlnet
+            self._browse_controlnet()
+            if self.document.layer(layer.id).controlnet != before:
+                bar.dismiss()
+        elif action.name == run_errors.BROWSE_BASE:
+            picker = self.prompt_panel.model_picker
+            before = self.document.settings.base_model
+            browse = "browse:file" if (action.reference or "").endswith(".safetensors") else "browse:folder"
+            index = picker.combo.findData(browse)
+            if index >= 0:
+                picker.combo.activated.emit(index)  # as the user picks the picker's Browse entry
+            if self.document.settings.base_model != before:
+                bar.dismiss()
+        self.document.end_gesture()
+
+    def _layer_or_none(self, layer_id: str | None) -> Layer | None:
+        try:
+            return self.document.layer(layer_id) if layer_id is not None else None
+        except KeyError:  # removed since the run
+            return None
 
     def _refresh_history(self) -> None:
         tips = []
@@ -669,7 +741,7 @@ class MainWindow(QMainWindow):
         item = self.document.history[index]
         if action == "show":
             caption = f"Result {index + 1}: {_prompt(item.recipe).splitlines()[0]}"
-            self.preview_pane.show_result(result_image(item.image_png), caption)
+            self.preview_pane.show_image(result_image(item.image_png), caption)
         elif action == "save":
             path = self.dialogs.save_file("Save image", "PNG image (*.png)", f"result-{index + 1}.png")
             if path:

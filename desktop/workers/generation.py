@@ -17,7 +17,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, SignalInstance, Slot
 from PySide6.QtGui import QImage
 
-from desktop.domain.errors import Cancelled, StudioError
+from desktop.domain.errors import Cancelled, RunError, StudioError
 from desktop.domain.family import ModelInfo
 from desktop.domain.recipe import Recipe
 
@@ -45,7 +45,7 @@ class GenerationWorker(QObject):
     download = Signal(int, int, int)  # job, bytes done, bytes total
     finished = Signal(int, object)  # job, GenerationResult
     warmed = Signal(int, int, float)  # job, graphs compiled, seconds (a warm-up's end)
-    failed = Signal(int, str, str)  # job, error kind, message
+    failed = Signal(int, object)  # job, RunError: the error's type and fields, not only its text
     cancelled = Signal(int)
     device_ready = Signal(str)
     preprocessed = Signal(str)  # layer id whose control image is now cached
@@ -138,17 +138,17 @@ class GenerationWorker(QObject):
 
     @contextmanager
     def _job_edge(self, job_id: int):
-        """The edge of a job: it ends cancelled or failed with one typed message, never a dead thread."""
+        """The edge of a job: it ends cancelled or failed with one typed error (a RunError), never a dead thread."""
         try:
             yield
         except Cancelled:
             self.cancelled.emit(job_id)
         except StudioError as err:
             log.warning("job %d failed: %s | %s", job_id, err, err.detail)
-            self.failed.emit(job_id, type(err).__name__, str(err))
+            self.failed.emit(job_id, RunError.from_error(err))
         except Exception as err:  # noqa: BLE001 - the worker's edge: never let an error kill the thread
             log.exception("job %d crashed", job_id)
-            self.failed.emit(job_id, "InternalError", f"something went wrong: {err}")
+            self.failed.emit(job_id, RunError.from_error(err))
 
     @Slot(object, int, int, object)
     def preprocess(self, layer, width: int, height: int, token=None) -> None:
@@ -210,7 +210,8 @@ class GenerationController(QObject):
     download_progress = Signal(int, int, float)  # bytes done, bytes total, bytes per second
     result_ready = Signal(object)  # GenerationResult
     warm_done = Signal(int, float)  # graphs compiled, seconds: a warm-up finished
-    error = Signal(str, str)  # kind, message
+    run_failed = Signal(object)  # RunError: the UI shows it where it happened, with its action
+    error = Signal(str, str)  # kind, message: the same failure as text, after run_failed (for the bench and scripts)
     run_cancelled = Signal()
     busy_changed = Signal(bool)
     device_ready = Signal(str)
@@ -382,11 +383,12 @@ class GenerationController(QObject):
             self._set_running(False)
             self.warm_done.emit(compiled, seconds)
 
-    @Slot(int, str, str)
-    def _on_failed(self, job: int, kind: str, message: str) -> None:
+    @Slot(int, object)
+    def _on_failed(self, job: int, error: RunError) -> None:
         if self._current(job):
             self._set_running(False)
-            self.error.emit(kind, message)
+            self.run_failed.emit(error)
+            self.error.emit(error.kind, error.message)
 
     @Slot(int)
     def _on_cancelled(self, job: int) -> None:

@@ -28,11 +28,13 @@ def test_oom_in_the_app_shows_advice_once_and_the_next_run_works(window, qtbot, 
     before = window.document.snapshot()
     with qtbot.waitSignal(window.controller.error, timeout=60000):
         window.generate()
-    assert len(window.dialogs.errors) == 1 and "lower the image size" in window.dialogs.errors[0][1]
+    bar = window.preview_pane.error_bar
+    assert bar.isVisible() and "lower the image size" in bar.message_label.text() and window.dialogs.errors == []
     assert window.document.snapshot() == before and window.preview_pane.generate_button.isEnabled()
     with qtbot.waitSignal(window.controller.result_ready, timeout=60000):
         qtbot.mouseClick(window.preview_pane.generate_button, Qt.MouseButton.LeftButton)
     assert window.preview_pane.history.count() == 1
+    assert not bar.isVisible()  # the run that worked took the error away
 
 
 def test_nan_run_keeps_no_result(window, qtbot, monkeypatch):
@@ -48,7 +50,7 @@ def test_nan_run_keeps_no_result(window, qtbot, monkeypatch):
     monkeypatch.setattr(UNet2DConditionModel, "forward", nan_forward)
     with qtbot.waitSignal(window.controller.error, timeout=60000):
         window.generate()
-    assert "NaN" in window.dialogs.errors[0][1]
+    assert "NaN" in window.preview_pane.error_bar.message_label.text() and window.dialogs.errors == []
     assert window.preview_pane.history.count() == 0 and window.document.history == []
 
 
@@ -70,3 +72,4 @@ def test_cancel_stops_within_one_step_quietly(window, qtbot):
     after = [step for t, step in steps if t > cancelled_at["t"]]
     assert len(after) <= 1, f"steps ran after cancel: {after}"
     assert window.dialogs.errors == [] and window.preview_pane.history.count() == 0
+    assert not window.preview_pane.error_bar.isVisible()

@@ -57,7 +57,7 @@ def test_cancel_mid_run_stops_without_a_result(window, qtbot):
     assert window.preview_pane.history.count() == 0
     assert window.preview_pane.progress.format() == "cancelled"
     assert not window.controller.running
-    assert window.dialogs.errors == []
+    assert window.dialogs.errors == [] and not window.preview_pane.error_bar.isVisible()
 
 
 def test_a_run_started_right_after_cancel_shows_only_its_own_signals(window, qtbot):
@@ -97,7 +97,9 @@ def test_errors_are_shown_once_and_the_document_is_untouched(window, qtbot):
     before = window.document.snapshot()
     with qtbot.waitSignal(window.controller.error, timeout=60000):
         window.generate()
-    assert len(window.dialogs.errors) == 1 and "pickle" in window.dialogs.errors[0][1]
+    bar = window.preview_pane.error_bar
+    assert bar.isVisible() and "pickle" in bar.message_label.text()  # told once, on the preview pane
+    assert window.dialogs.errors == []  # and no dialog
     assert window.document.snapshot() == before
     assert window.preview_pane.generate_button.isEnabled()
 
@@ -107,7 +109,8 @@ def test_an_empty_enabled_layer_is_refused_by_name(window, qtbot):
     window.document.update_layer(layer.id, operations=())
     with qtbot.waitSignal(window.controller.error, timeout=60000):
         window.generate()
-    assert "layer Scribble" in window.dialogs.errors[0][1] and "empty" in window.dialogs.errors[0][1]
+    shown = window.preview_pane.error_bar.message_label.text()
+    assert shown.startswith("Layer 'Scribble' is empty") and window.dialogs.errors == []
 
 
 def test_download_progress_shows_size_speed_and_cancel_stops_the_run(window, qtbot, monkeypatch):
@@ -135,5 +138,5 @@ def test_download_progress_shows_size_speed_and_cancel_stops_the_run(window, qtb
         window.generate()
     assert "MB/s" in window.download_dialog.labelText()
     qtbot.wait(400)
-    assert window.dialogs.errors == []
+    assert window.dialogs.errors == [] and not window.preview_pane.error_bar.isVisible()
     assert not window.controller.running

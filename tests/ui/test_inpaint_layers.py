@@ -60,8 +60,8 @@ def test_generating_without_a_painted_mask_is_refused_by_name(window, tmp_path, 
     layer = _inpaint_layer(window, tmp_path)
     with qtbot.waitSignal(window.controller.error, timeout=60000):
         window.generate()
-    message = window.dialogs.errors[0][1]
-    assert f"layer {layer.name}" in message and "no inpaint mask" in message
+    message = window.preview_pane.error_bar.message_label.text()
+    assert message.startswith(f"Layer '{layer.name}' has no inpaint mask") and window.dialogs.errors == []
 
 
 def test_generate_sends_the_painted_mask_and_the_project_keeps_it(window, tmp_path, qtbot, monkeypatch):

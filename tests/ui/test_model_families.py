@@ -226,11 +226,17 @@ def test_a_hub_models_family_is_learned_once_a_run_loads_it(window, qtbot):
     assert picker.family_label.text() == "SDXL · 1024 px" and "SDXL" in window.model_label.text()
 
 
-def test_live_mode_turns_itself_off_after_a_failed_run_with_one_dialog(window):
+def test_a_failed_live_run_is_told_in_the_error_bar_never_in_a_dialog(window, qtbot):
+    """Live mode showed a modal dialog (and turned itself off); the bar says it where the image would be,
+    Live stays on, and a missing LoRA offers no Browse for the base model."""
     window.preview_pane.live_check.setChecked(True)
-    window._on_error("ModelNotFound", "LoRA not found: /gone/ink.safetensors is not a file")
-    assert not window.preview_pane.live_check.isChecked()
-    assert len(window.dialogs.errors) == 1 and "Live mode was turned off" in window.dialogs.errors[0][1]
+    with qtbot.waitSignal(window.controller.error, timeout=60000):
+        window.document.set_settings(loras=(("/gone/ink.safetensors", 1.0),))  # an edit: Live runs after it
+    bar = window.preview_pane.error_bar
+    assert bar.isVisible() and "ink.safetensors" in bar.message_label.text()
+    assert window.dialogs.errors == [] and window.preview_pane.live_check.isChecked()
+    assert bar.button("Browse") is None
+    window.preview_pane.live_check.setChecked(False)
 
 
 def test_a_pasted_quoted_path_picks_the_folder_and_a_typo_is_not_remembered(window, qtbot, families):
