@@ -305,8 +305,12 @@ def _train(args: argparse.Namespace) -> int:
             raise InvalidRecipe("stages", f"unknown stage {unknown[0]!r}; use {', '.join(STAGES)}")
         plan = default_plan(args.seed)
         plan.threads = _check_threads(args.threads)
-        run_demo(Path(args.out), plan, stages, say=lambda text: print(text, flush=True))
-        print(f"demo model written to {args.out}")
+        written = run_demo(Path(args.out), plan, stages, say=lambda text: print(text, flush=True))
+        if written is None:
+            left = [s for s in STAGES if s.startswith("controlnet_") and not (Path(args.out) / "work" / s / "final").exists()]
+            print(f"no model written yet: stages left {', '.join(left)} (run again with them to finish)")
+        else:
+            print(f"demo model written to {written}")
         return 0
     from desktop.train.controlnet_trainer import ControlNetSettings, train_controlnet
 
@@ -473,7 +477,11 @@ def _pose_size(flag: int | None, canvas: dict, name: str) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     """Exit 0 when every measure meets its bar, 1 when one does not (the table says which)."""
+    import numpy as np
     from PIL import Image
+
+    from desktop.conditions.image_io import encode_png
+    from desktop.domain.atomic import write_bytes_atomic
 
     from desktop.engine.defaults import default_base_model, model_card
     from desktop.engine.device import choose_device
@@ -490,8 +498,13 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise InvalidRecipe("base", f"{base_ref} has no model card naming its ControlNets")
     cache = ModelCache(choose_device("cpu", "float32"))  # the quality bar is defined in float32, eager
     base = cache.base(base_ref)
-    nets = {kind: cache.controlnet(str(Path(base_ref) / folder)) for kind in MEASURED
-            if (folder := card.controlnet_for(kind)) and (Path(base_ref) / folder).is_dir()}
+    folders = {kind: folder for kind in MEASURED if (folder := card.controlnet_for(kind))}
+    missing = sorted({folder for folder in folders.values() if not (Path(base_ref) / folder).is_dir()})
+    if missing:
+        raise InvalidRecipe("base", f"its model card names {', '.join(missing)}, which {base_ref} does not have")
+    if not folders:
+        raise InvalidRecipe("base", f"the model card of {base_ref} names no ControlNet the quality bar measures")
+    nets = {kind: cache.controlnet(str(Path(base_ref) / folder)) for kind, folder in folders.items()}
     started = time.perf_counter()
     evaluation = evaluate_demo(base, nets, args.samples, args.steps)
     print(f"{args.samples} held-out samples per measure at 64 x 64, {args.steps} UniPC steps "
@@ -501,7 +514,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.grid:
         stem = Path(args.grid)
         for name, grid in evaluation.grids.items():
-            path = stem.with_name(f"{stem.stem}-{name}.png")
-            Image.fromarray(grid).resize((grid.shape[1] * 2, grid.shape[0] * 2), Image.NEAREST).save(path)
+            path = check_output_file(stem.with_name(f"{stem.stem}-{name}.png"), ".png", "grid")
+            image = Image.fromarray(grid).resize((grid.shape[1] * 2, grid.shape[0] * 2), Image.NEAREST)
+            write_bytes_atomic(path, encode_png(np.asarray(image)))
             print(f"wrote {path}")
     return 0 if evaluation.passed else 1

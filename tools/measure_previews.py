@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from desktop.engine.defaults import DEMO_MODEL  # noqa: E402
 from desktop.engine.device import choose_device  # noqa: E402
 from desktop.engine.model_cache import ModelCache  # noqa: E402
-from desktop.engine.preview import latent_rgb_map  # noqa: E402
+from desktop.engine.preview import LinearMap, latent_rgb_map  # noqa: E402
 from desktop.engine.preview_fidelity import last_preview_fidelity  # noqa: E402
 from desktop.engine.preview_fit import FIT_RIDGE, EnlargedLeastSquares, fitting_pairs  # noqa: E402
 from desktop.engine.sampler import ControlInput, SamplerRequest  # noqa: E402
@@ -34,7 +35,7 @@ from desktop.train.evaluate import held_out_samples  # noqa: E402
 
 
 @torch.no_grad()
-def affine_before_issue_16(base, samples: int = 48, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def affine_before_issue_16(base, samples: int = 48, seed: int = 0) -> LinearMap:
     """The map the app fitted before: random 4x4 colour blocks, encoded and decoded, least squares."""
     factor = base.vae_scale_factor
     side = 8 * factor
@@ -47,19 +48,19 @@ def affine_before_issue_16(base, samples: int = 48, seed: int = 0) -> tuple[torc
     return _affine(latents.float(), target)
 
 
-def affine_on_content(base) -> tuple[torch.Tensor, torch.Tensor]:
+def affine_on_content(base) -> LinearMap:
     """The best affine map for the fitted map's content and objective (one least-squares stage on [1, z])."""
     latents, decoded = fitting_pairs(base.vae, base.vae_scale_factor, base.device)
     features = torch.cat([torch.ones_like(latents[:, :1]), latents], 1)
     weights = EnlargedLeastSquares(latents.shape[-2:], decoded, FIT_RIDGE).solve(features)
-    return weights[1:].to(base.device), weights[0].to(base.device)
+    return LinearMap(weights[1:].to(base.device), weights[0].to(base.device))
 
 
-def _affine(latents: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _affine(latents: torch.Tensor, targets: torch.Tensor) -> LinearMap:
     x = latents.permute(0, 2, 3, 1).reshape(-1, latents.shape[1]).double().cpu()
     y = targets.permute(0, 2, 3, 1).reshape(-1, 3).double().cpu()
     solution = torch.linalg.lstsq(torch.cat([x, torch.ones(len(x), 1, dtype=x.dtype)], 1), y).solution
-    return solution[:-1].float(), solution[-1].float()
+    return LinearMap(solution[:-1].float(), solution[-1].float())
 
 
 def requests(net, count: int) -> list[SamplerRequest]:
@@ -84,7 +85,7 @@ def main() -> int:
     maps = {"before": affine_before_issue_16(base), "affine": affine_on_content(base), "fitted": fitted}
     print(f"demo model, {len(runs)} held-out outlines, 20 UniPC steps; fitting the map took {fit_seconds:.2f} s")
     for name, preview_map in maps.items():
-        base.extras["latent_rgb"] = preview_map
+        base.extras["latent_rgb"] = (weakref.ref(base.vae), preview_map)
         differences = np.array([last_preview_fidelity(base, r).difference for r in runs])
         print(f"{name:8s} mean {differences.mean():5.1f}  first 4 {differences[:4].mean():5.1f}  "
               f"max {differences.max():5.1f}  (levels of 255)")

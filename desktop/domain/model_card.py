@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .recipe import (
-    CARD_DEFAULTABLE, CONDITION_KINDS, GUIDANCE_MAX, SCHEDULERS, SIZE_MAX, SIZE_MIN, STEPS_MAX, STEPS_MIN,
+    CARD_DEFAULTABLE, CONDITION_KINDS, GUIDANCE_MAX, SCHEDULERS, SIZE_MAX, SIZE_MIN, STEPS_MAX, STEPS_MIN, parse_json,
 )
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,9 @@ class ModelCard:
     defaults: dict[str, float | int | str]  # recipe key -> value, keys from CARD_DEFAULTABLE
     guidance_range: tuple[float, float]  # where the model works; the UI shows it, users may go beyond
     controlnets: dict[str, tuple[str, ...]] = field(default_factory=dict)  # sub-folder -> condition kinds
+    # False: no ControlNet but the card's fits this model (the demo's own shape); True: a kind the card does
+    # not serve gets the family's official ControlNet, as for a model without a card.
+    other_controlnets: bool = True
 
     def controlnet_for(self, kind: str) -> str | None:
         """The sub-folder of the ControlNet serving `kind`, if the card names one."""
@@ -41,7 +44,8 @@ class ModelCard:
     def to_json(self) -> str:
         return json.dumps({"version": CARD_VERSION, "defaults": self.defaults,
                            "guidance_range": list(self.guidance_range),
-                           "controlnets": {k: list(v) for k, v in self.controlnets.items()}}, indent=1) + "\n"
+                           "controlnets": {k: list(v) for k, v in self.controlnets.items()},
+                           "other_controlnets": self.other_controlnets}, indent=1) + "\n"
 
 
 def read_model_card(folder: str | Path) -> ModelCard | None:
@@ -60,9 +64,9 @@ def read_model_card(folder: str | Path) -> ModelCard | None:
 
 def parse_model_card(text: str) -> ModelCard:
     try:
-        data = json.loads(text)
+        data = parse_json(text)  # bounded like a recipe: any depth or digit count is a ValueError, not a crash
     except ValueError as err:
-        raise ModelCardError(f"not JSON ({err})") from err
+        raise ModelCardError(f"not JSON: it {err}") from err
     if not isinstance(data, dict) or data.get("version") != CARD_VERSION:
         raise ModelCardError(f"not a version {CARD_VERSION} model card")
     defaults = data.get("defaults", {})
@@ -83,7 +87,10 @@ def parse_model_card(text: str) -> ModelCard:
         if not isinstance(kinds, list) or not all(k in CONDITION_KINDS for k in kinds):
             raise ModelCardError(f"controlnets.{folder}: must list condition kinds ({', '.join(CONDITION_KINDS)})")
         controlnets[folder] = tuple(kinds)
-    return ModelCard(checked, (float(low_high[0]), float(low_high[1])), controlnets)
+    other = data.get("other_controlnets", True)
+    if not isinstance(other, bool):
+        raise ModelCardError("other_controlnets: must be true or false")
+    return ModelCard(checked, (float(low_high[0]), float(low_high[1])), controlnets, other)
 
 
 def _number(value) -> bool:

@@ -38,18 +38,21 @@ def with_card_defaults(recipe: Recipe) -> Recipe:
     card = model_card(base)
     if card is None:
         return recipe
-    changes = {key: value for key, value in card.defaults.items() if key in recipe.unset}
+    unset = set(recipe.unset)
+    if not {"width", "height"} <= unset:  # a size is one setting: half given by the recipe keeps the other half too
+        unset -= {"width", "height"}
+    changes = {key: value for key, value in card.defaults.items() if key in unset}
     return recipe.with_overrides(**changes).validate() if changes else recipe
 
 
 def default_controlnet(kind: str, base_reference: str, where: str, family: Family = Family.SD1) -> str:
-    """The ControlNet the base model's card names for the kind (the demo's own ControlNets); a model
-    without a card gets the family's official model for the kind."""
+    """The ControlNet the base model's card names for the kind (the demo's own ControlNets); otherwise the
+    family's official model for the kind, unless the card says no other ControlNet fits the model."""
     card = model_card(base_reference)
-    if card is not None:
-        folder = card.controlnet_for(kind)
-        if folder is not None and (Path(base_reference) / folder).is_dir():
-            return str(Path(base_reference) / folder)
+    folder = card.controlnet_for(kind) if card is not None else None
+    if folder is not None and (Path(base_reference) / folder).is_dir():
+        return str(Path(base_reference) / folder)
+    if card is not None and (folder is not None or not card.other_controlnets):
         served = sorted({k for kinds in card.controlnets.values() for k in kinds})
         name = "the demo model" if _is_demo(base_reference) else "this model"
         raise InvalidRecipe(f"{where}.controlnet", f"{name} has no {kind} ControlNet (it has {', '.join(served) or 'none'}); "

@@ -11,6 +11,7 @@ within two seconds, what to download when it cannot be fetched now.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
 import urllib.request
@@ -22,6 +23,8 @@ from desktop.domain.errors import ModelNotFound
 PROBE_SECONDS = 1.5
 _TRUE = ("1", "ON", "YES", "TRUE")
 
+
+_COMMIT = re.compile(r"[0-9a-f]{40}")
 
 def cached_revisions(repo_id: str) -> list[Path]:
     """The snapshot folders of `repo_id` in the hub cache, `main` first, then any other revision
@@ -37,9 +40,12 @@ def cached_revisions(repo_id: str) -> list[Path]:
     folders: list[Path] = []
     for ref in named:
         try:
-            folder = repo / "snapshots" / ref.read_text(encoding="utf-8").strip()
+            commit = ref.read_text(encoding="utf-8").strip()
         except (OSError, UnicodeDecodeError):
             continue
+        if not _COMMIT.fullmatch(commit):  # a planted ref could name any path; the hub writes commit ids only
+            continue
+        folder = repo / "snapshots" / commit
         if folder.is_dir() and folder not in folders:
             folders.append(folder)
     return folders

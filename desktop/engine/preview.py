@@ -8,6 +8,7 @@ linear map is far off on small VAEs), kept on the loaded model.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -76,17 +77,18 @@ def latent_rgb_map(base: BaseModel) -> PreviewMap:
     """The preview map of the model's VAE on the model's device, made once per loaded model: the published
     matrix for SD 1.x/2.x and SDXL latents, else one fitted from the VAE (seconds on a slow CPU: kept on
     disk by the VAE's weights, so only the first load of a VAE ever fits)."""
-    cached = base.extras.get("latent_rgb")
-    if cached is None:
-        known = known_latent_rgb(base.vae)
-        if known is not None:
-            matrix, bias = known
-            cached = LinearMap(torch.tensor(matrix, dtype=torch.float32, device=base.device),
-                               torch.tensor(bias, dtype=torch.float32, device=base.device))
-        else:
-            cached = fitted_map(base.vae, base.vae_scale_factor, base.device)
-        base.extras["latent_rgb"] = cached  # kept on the loaded model
-    return cached
+    kept = base.extras.get("latent_rgb")
+    if kept is not None and kept[0]() is base.vae:  # a VAE override swaps base.vae: then its own map
+        return kept[1]
+    known = known_latent_rgb(base.vae)
+    if known is not None:
+        matrix, bias = known
+        made: PreviewMap = LinearMap(torch.tensor(matrix, dtype=torch.float32, device=base.device),
+                                     torch.tensor(bias, dtype=torch.float32, device=base.device))
+    else:
+        made = fitted_map(base.vae, base.vae_scale_factor, base.device)
+    base.extras["latent_rgb"] = (weakref.ref(base.vae), made)  # kept on the loaded model, for its VAE
+    return made
 
 
 def latents_to_rgb(latents: torch.Tensor, preview_map: PreviewMap) -> torch.Tensor:

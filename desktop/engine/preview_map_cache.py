@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import tempfile
 from pathlib import Path
 
 import torch
@@ -46,15 +48,23 @@ def vae_fingerprint(vae, factor: int) -> str:
 
 
 def _save(fitted: CascadeMap, path: Path) -> None:
+    """Write the map beside its final name and rename it there; any failure only costs a fit next time."""
     tensors = {"low": fitted.low, "high": fitted.high, **{f"stage{i}": w for i, w in enumerate(fitted.stages)}}
+    temporary: Path | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(".partial")
-        save_file({k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}, str(temporary),
+        handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".partial")
+        os.close(handle)
+        temporary = Path(name)
+        save_file({k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}, name,
                   metadata={"degree": str(fitted.degree), "quadratic": str(fitted.quadratic)})
         temporary.replace(path)
-    except OSError as err:  # a read-only or full cache: the map still works, it is fitted again next time
+        temporary = None
+    except (OSError, SafetensorError) as err:  # a read-only or full cache (safetensors has its own error type)
         log.warning("preview map not kept in %s: %s", path.parent, err)
+    finally:
+        if temporary is not None:
+            temporary.unlink(missing_ok=True)
 
 
 def _load(path: Path, channels: int) -> CascadeMap | None:
@@ -65,10 +75,16 @@ def _load(path: Path, channels: int) -> CascadeMap | None:
             metadata = handle.metadata() or {}
         tensors = load_file(str(path))
         stages = tuple(tensors[f"stage{i}"] for i in range(sum(k.startswith("stage") for k in tensors)))
-        fitted = CascadeMap(int(metadata["degree"]), int(metadata["quadratic"]), tensors["low"], tensors["high"], stages)
-        if not stages or fitted.low.shape != (channels,) or fitted.high.shape != (channels,):
+        degree, quadratic = int(metadata["degree"]), int(metadata["quadratic"])
+        if not (1 <= degree <= 4 and 1 <= quadratic <= 1000) or not stages:
+            raise ValueError("its shape is not one this version fits")
+        fitted = CascadeMap(degree, quadratic, tensors["low"], tensors["high"], stages)
+        if fitted.low.shape != (channels,) or fitted.high.shape != (channels,):
             raise ValueError("it does not fit this VAE")
+        rgb = fitted(torch.zeros(1, channels, 4, 4))  # every stage must fit the one before it
+        if rgb.shape != (1, 3, 4, 4) or not bool(torch.isfinite(rgb).all()):
+            raise ValueError("it does not give an image")
         return fitted
-    except (OSError, SafetensorError, KeyError, ValueError) as err:
+    except (OSError, SafetensorError, KeyError, ValueError, RuntimeError) as err:
         log.warning("preview map %s ignored (%s): fitting again", path, err)
         return None

@@ -49,7 +49,8 @@ def default_plan(seed: int = 0) -> DemoPlan:
     )
 
 
-def run_demo(out: Path, plan: DemoPlan, stages: tuple[str, ...] = STAGES, say=print) -> Path:
+def run_demo(out: Path, plan: DemoPlan, stages: tuple[str, ...] = STAGES, say=print) -> Path | None:
+    """Run the stages not yet done; the model folder once every ControlNet is trained, else None."""
     torch.set_num_threads(plan.threads)
     out.mkdir(parents=True, exist_ok=True)
     work = out / "work"
@@ -83,8 +84,9 @@ def run_demo(out: Path, plan: DemoPlan, stages: tuple[str, ...] = STAGES, say=pr
         )
         train_controlnet(settings, say=say)
         say(f"controlnet {name} done in {time.perf_counter() - started:.0f} s")
-    if all((work / f"controlnet_{name}" / "final").exists() for name in CONTROLNETS):
-        assemble(out, base_folder, {name: work / f"controlnet_{name}" / "final" for name in CONTROLNETS})
+    if not all((work / f"controlnet_{name}" / "final").exists() for name in CONTROLNETS):
+        return None  # a stage is left: the shipped model needs all three ControlNets
+    assemble(out, base_folder, {name: work / f"controlnet_{name}" / "final" for name in CONTROLNETS})
     return out
 
 

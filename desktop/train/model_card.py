@@ -28,7 +28,7 @@ DEMO_CONTROLNETS = {
 def write_demo_card(folder: Path, guidance_range: tuple[float, float] = DEMO_GUIDANCE_RANGE) -> Path:
     """The card for the demo model in `folder`, naming the ControlNets that are there."""
     nets = {name: kinds for name, kinds in DEMO_CONTROLNETS.items() if (folder / name).is_dir()}
-    card = ModelCard(dict(DEMO_DEFAULTS), guidance_range, nets)
+    card = ModelCard(dict(DEMO_DEFAULTS), guidance_range, nets, other_controlnets=False)  # its own shape: SD's never fit
     path = folder / CARD_FILE
     write_text_atomic(path, card.to_json())
     return path

@@ -2,8 +2,9 @@
 
 One row per measure: outlines (the scribble ControlNet, at guidance 5 and 7.5), posed figures (the
 pose ControlNet: limbs covered, IoU with the figure), and edges of photos of shapes (the edges
-ControlNet, fed what an image layer makes of a photo with the Canny preprocessor). Every row says
-its bar and whether it passed.
+ControlNet, fed what an image layer makes of a photo with the Canny preprocessor, and with the
+line-art one). Every row says its bar and whether it passed; an evaluation that measured nothing
+did not pass.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import numpy as np
 
 from desktop.engine.components import BaseModel
 
+from .controls import edges_of_photo, photo
 from .evaluate import Fidelity, held_out_controls, held_out_samples, measure
 from .shapes import ShapeSample
 
-# The ControlNet kinds of the demo model's card a measure uses, and the control image each is fed.
-MEASURED = {"scribble": "outline", "pose": "pose", "canny": "edges"}
+# The condition kinds whose ControlNet the quality bar measures (each one the card names must be there).
+MEASURED = ("scribble", "pose", "canny", "lineart")
 OUTLINE_GUIDANCES = (5.0, 7.5)
 
 
@@ -46,11 +48,11 @@ class Evaluation:
 
     @property
     def passed(self) -> bool:
-        return all(row.passed for row in self.rows)
+        return bool(self.rows) and all(row.passed for row in self.rows)
 
 
 def evaluate_demo(base: BaseModel, nets: dict[str, object], count: int, steps: int = 20) -> Evaluation:
-    """`nets`: condition kind ("scribble", "pose", "canny") -> a loaded ControlNet; each present is measured."""
+    """`nets`: condition kind (of MEASURED) -> a loaded ControlNet; each one given is measured."""
     rows: list[Row] = []
     grids: dict[str, np.ndarray] = {}
     if "scribble" in nets:
@@ -68,12 +70,18 @@ def evaluate_demo(base: BaseModel, nets: dict[str, object], count: int, steps: i
                  Row("pose: IoU with the mannequin", fidelity.iou, 0.60),
                  Row("pose: figure in the prompt's colour", fidelity.colour_accuracy, 0.90, True)]
         grids["pose"] = _grid(figures, "pose", fidelity)
-    if "canny" in nets:
+    for preprocessor in ("canny", "lineart"):
+        if preprocessor not in nets:
+            continue
         shapes = held_out_samples(count, 64, seed=12_000)
-        fidelity = _measure(base, nets["canny"], shapes, "edges", steps, 5.0)
-        rows += [Row("edges of a photo of shapes: IoU with the shape", fidelity.iou, 0.80),
-                 Row("edges of a photo of shapes: prompt's colour", fidelity.colour_accuracy, 0.90, True)]
-        grids["edges"] = _grid(shapes, "edges", fidelity)
+        photos = [edges_of_photo(photo(s, np.random.default_rng(20_000 + i)), preprocessor, 64)
+                  for i, s in enumerate(shapes)]
+        controls = dict(zip(map(id, shapes), photos))
+        fidelity = measure(base, [nets[preprocessor]], shapes, steps=steps, guidance=5.0,
+                           controls_for=lambda s: [controls[id(s)]])
+        rows += [Row(f"{preprocessor} of a photo of shapes: IoU with the shape", fidelity.iou, 0.80),
+                 Row(f"{preprocessor} of a photo of shapes: prompt's colour", fidelity.colour_accuracy, 0.90, True)]
+        grids[f"{preprocessor}_of_photos"] = _grid_of(photos, fidelity)
     return Evaluation(rows, grids)
 
 
@@ -83,6 +91,8 @@ def _measure(base: BaseModel, net, samples: list[ShapeSample], kind: str, steps:
 
 
 def _grid(samples: list[ShapeSample], kind: str, fidelity: Fidelity, columns: int = 12) -> np.ndarray:
-    shown = samples[:columns]
-    controls = held_out_controls(shown, kind)
-    return np.concatenate([np.concatenate(controls, 1), np.concatenate(fidelity.images[:columns], 1)], 0)
+    return _grid_of(held_out_controls(samples[:columns], kind), fidelity, columns)
+
+
+def _grid_of(controls: list[np.ndarray], fidelity: Fidelity, columns: int = 12) -> np.ndarray:
+    return np.concatenate([np.concatenate(controls[:columns], 1), np.concatenate(fidelity.images[:columns], 1)], 0)

@@ -43,6 +43,8 @@ def test_a_damaged_card_on_disk_is_ignored_with_a_reason(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         assert read_model_card(tmp_path) is None
     assert "ignored: not JSON" in caplog.text
+    (tmp_path / CARD_FILE).write_text("[" * 30_000)  # deeper than the parser goes, under the size cap
+    assert read_model_card(tmp_path) is None and "nested too deeply" in caplog.text
     (tmp_path / CARD_FILE).write_text(json.dumps(GOOD) + " " * 70_000)
     assert read_model_card(tmp_path) is None
     assert read_model_card(tmp_path / "missing") is None

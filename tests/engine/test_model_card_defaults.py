@@ -12,7 +12,8 @@ from desktop.domain.recipe import recipe_from_dict
 from desktop.engine.defaults import DEMO_MODEL, default_controlnet, model_card, with_card_defaults
 
 CARD = {"version": 1, "defaults": {"width": 96, "height": 64, "guidance_scale": 4.5, "steps": 12, "scheduler": "ddim"},
-        "guidance_range": [1, 6], "controlnets": {"controlnet_pose": ["pose"], "controlnet_lines": ["canny", "lines"]}}
+        "guidance_range": [1, 6], "controlnets": {"controlnet_pose": ["pose"], "controlnet_lines": ["canny", "lines"]},
+        "other_controlnets": False}
 
 
 @pytest.fixture()
@@ -56,3 +57,18 @@ def test_the_demo_model_ships_a_card_that_serves_its_controlnets():
             assert default_controlnet(kind, str(DEMO_MODEL), "c") == str(DEMO_MODEL / folder)
     recipe = with_card_defaults(recipe_from_dict({"prompt": "a red circle on a blue background"}))
     assert (recipe.width, recipe.height, recipe.guidance_scale) == (64, 64, card.defaults["guidance_scale"])
+
+
+def test_a_card_that_serves_some_kinds_leaves_the_others_to_the_family(tmp_path):
+    folder = tmp_path / "model"
+    (folder / "controlnet_pose").mkdir(parents=True)
+    (folder / CARD_FILE).write_text(json.dumps({"version": 1, "defaults": {"steps": 30},
+                                                "controlnets": {"controlnet_pose": ["pose"]}}))
+    assert default_controlnet("pose", str(folder), "c") == str(folder / "controlnet_pose")
+    assert default_controlnet("canny", str(folder), "c") == "lllyasviel/control_v11p_sd15_canny"
+
+
+def test_half_a_size_in_the_recipe_keeps_the_other_half_from_the_recipe_too(carded_model):
+    recipe = recipe_from_dict({"prompt": "x", "base_model": str(carded_model), "height": 512})
+    filled = with_card_defaults(recipe)
+    assert (filled.width, filled.height) == (512, 512) and filled.steps == 12

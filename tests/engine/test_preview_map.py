@@ -195,3 +195,50 @@ def test_another_vae_gets_another_fingerprint(base):
             assert vae_fingerprint(base.vae, base.vae_scale_factor) != before
         finally:
             weight.sub_(1.0)
+
+
+def test_a_cache_that_cannot_be_written_costs_a_fit_never_a_failed_run(base, tmp_path, monkeypatch, caplog):
+    from desktop.engine import preview_map_cache
+
+    monkeypatch.setattr(preview_map_cache, "preview_map_dir", lambda: tmp_path / "maps")
+
+    def full_disk(*_args, **_kwargs):
+        from safetensors import SafetensorError
+
+        raise SafetensorError("No space left on device")
+
+    monkeypatch.setattr(preview_map_cache, "save_file", full_disk)
+    fitted = preview_map_cache.fitted_map(base.vae, base.vae_scale_factor, base.device)
+    assert isinstance(fitted, CascadeMap) and "not kept" in caplog.text
+    assert list((tmp_path / "maps").iterdir()) == []  # no partial file left behind
+
+
+def test_a_cached_map_whose_stages_do_not_chain_is_fitted_again(base, tmp_path, monkeypatch, caplog):
+    from safetensors.torch import save_file
+
+    from desktop.engine import preview_map_cache
+
+    monkeypatch.setattr(preview_map_cache, "preview_map_dir", lambda: tmp_path / "maps")
+    (tmp_path / "maps").mkdir()
+    path = tmp_path / "maps" / f"{preview_map_cache.vae_fingerprint(base.vae, base.vae_scale_factor)}.safetensors"
+    save_file({"low": -torch.ones(4), "high": torch.ones(4), "stage0": torch.zeros(5, 3)}, str(path),
+              metadata={"degree": "3", "quadratic": "15"})
+    refit = preview_map_cache.fitted_map(base.vae, base.vae_scale_factor, base.device)
+    assert len(refit.stages) > 1 and "ignored" in caplog.text
+
+
+def test_a_vae_override_gets_its_own_preview_map(base):
+    import copy
+
+    first = latent_rgb_map(base)
+    original = base.vae
+    try:
+        base.vae = copy.deepcopy(original)
+        with torch.no_grad():
+            base.vae.decoder.conv_out.weight.neg_()
+            base.vae.decoder.conv_out.bias.neg_()
+        second = latent_rgb_map(base)
+        assert second is not first and latent_rgb_map(base) is second
+    finally:
+        base.vae = original
+        base.extras.pop("latent_rgb", None)

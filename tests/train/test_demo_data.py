@@ -97,3 +97,19 @@ def test_a_pose_controlnet_trains_and_logs_how_much_of_the_limbs_it_covers(tiny_
     with (tmp_path / "run" / "log.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert [r["step"] for r in rows] == ["0", "2"] and all(0.0 <= float(r["limb_coverage"]) <= 1.0 for r in rows)
+
+
+def test_a_demo_run_with_a_controlnet_left_writes_no_model_and_says_which(tmp_path, monkeypatch, capsys):
+    from desktop.cli import main
+    from desktop.train import controlnet_trainer
+
+    def trained(settings, say=print):
+        final = tmp_path / "out" / "work" / "controlnet_scribble" / "final"
+        final.mkdir(parents=True)
+        return final
+
+    monkeypatch.setattr(controlnet_trainer, "train_controlnet", trained)
+    assert main(["train", "demo", "--out", str(tmp_path / "out"), "--stages", "controlnet_scribble"]) == 0
+    printed = capsys.readouterr().out
+    assert "no model written yet: stages left controlnet_pose, controlnet_edges" in printed
+    assert not (tmp_path / "out" / "unet").exists()

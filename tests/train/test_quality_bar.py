@@ -28,3 +28,20 @@ def test_each_controlnet_is_measured_by_its_own_bar(cpu_cache):
 def test_the_cli_refuses_a_base_without_a_card(tiny_models, capsys):
     assert main(["train", "evaluate", "--base", str(tiny_models.base), "--samples", "1"]) == 2
     assert "has no model card" in capsys.readouterr().err
+
+
+def test_an_evaluation_that_measured_nothing_did_not_pass():
+    assert not evaluate_demo(None, {}, count=1).passed
+
+
+def test_the_cli_refuses_a_card_naming_a_controlnet_the_model_lacks(tmp_path, capsys):
+    import json
+    import shutil
+
+    model = tmp_path / "demo"
+    shutil.copytree(DEMO_MODEL, model)
+    card = json.loads((model / "model_card.json").read_text())
+    card["controlnets"]["controlnet_pose"] = ["pose"]
+    (model / "model_card.json").write_text(json.dumps(card))
+    assert main(["train", "evaluate", "--base", str(model), "--samples", "1"]) == 2
+    assert "names controlnet_pose, which" in capsys.readouterr().err

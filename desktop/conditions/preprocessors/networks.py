@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from desktop.domain.errors import ModelNotFound, ModelRejected
-from desktop.domain.recipe import is_hub_id
+from desktop.domain.recipe import is_hub_id, parse_json
 from desktop.engine.hub import DownloadProgress, download_model
 from desktop.engine.hub_local import cached_revisions, hub_reachable, offline_mode
 
@@ -123,8 +123,19 @@ def _has_configs(folder: Path) -> bool:
 
 
 def _has_weights(folder: Path) -> bool:
-    """model.safetensors, or its shards (is_file: a cache link to a blob that never finished does not count)."""
-    return any(path.is_file() for path in folder.glob("model*.safetensors"))
+    """model.safetensors, or every shard its index names (is_file: a cache link to a blob that never
+    finished does not count; a sharded download cut short is not complete)."""
+    if (folder / "model.safetensors").is_file():
+        return True
+    index = folder / "model.safetensors.index.json"
+    if not index.is_file():
+        return False
+    try:
+        shards = set(parse_json(index.read_text(encoding="utf-8")).get("weight_map", {}).values())
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+        return False
+    return bool(shards) and all(isinstance(name, str) and Path(name).name == name and (folder / name).is_file()
+                                for name in shards)
 
 
 def _refuse_pickle_only(folder: Path) -> None:
