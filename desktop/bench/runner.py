@@ -128,6 +128,12 @@ def table(result: dict) -> str:
             ("first_preview_ms", f"{f['first_preview_ms']:.0f}", "request to first preview, warm worker", "~ one step"),
             ("ui_stall_ms", f"max {f['ui_stall_ms']['max']:.1f}, p99 {f['ui_stall_ms']['p99']:.1f}", "10 ms UI timer gaps while generating", "max < 50"),
         ]
+    if "weight_drag_stall_ms" in f:
+        d = f["weight_drag_stall_ms"]
+        note = (f"10 ms UI timer gaps in the app's window while a weight slider is dragged during a generation, "
+                f"{d['layers']} layers x {d['strokes_per_layer']} strokes; {d['moves']} moves over {d['runs']} run(s), "
+                f"a move costs the UI thread {d['move_ms_median']:.2f} ms (max {d['move_ms_max']:.1f})")
+        rows.append(("weight_drag_stall_ms", f"max {d['max']:.1f}, p99 {d['p99']:.1f}", note, "max < 30"))
     rows.append(("peak_memory_mb", f"{f['peak_memory_mb']:.0f}", "process peak (CPU) / device peak (CUDA)", ""))
     width = max(len(r[0]) for r in rows)
     lines = [f"{result['model']} {result['size']}x{result['size']}, {result['steps']} steps, {result['device']}",

@@ -1,5 +1,6 @@
 """Responsiveness measured in the app's own worker: time to the first preview on a warm worker,
-and how long the UI thread's event loop stalls while a generation runs."""
+and how long the UI thread's event loop stalls while a generation runs; then the same stall in the
+app's window while the user drags a weight slider over three layers of 50 strokes (weight_drag.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from desktop.domain.recipe import Condition, Recipe
 from desktop.workers.generation import GenerationController
 
 from .engine_figures import control_image
+from .weight_drag import weight_drag_stall
 
 
 def _recipe(models, size: int, steps: int, seed: int) -> Recipe:
@@ -65,10 +67,13 @@ def ui_figures(models, size: int, steps: int, device: str, repeats: int = 3, pre
         timer.stop()
         gaps = np.diff(ticks) * 1000 if len(ticks) > 1 else np.array([float("nan")])
         app.processEvents()
-        return {
+        figures = {
             "first_preview_ms": statistics.median(first_ms) if first_ms else float("nan"),
             "ui_stall_ms": {"max": float(gaps.max()), "p99": float(np.percentile(gaps, 99)),
                             "ticks": int(len(ticks))},
         }
     finally:
         controller.shutdown()
+    # the app's own window, with its own worker: this one's models are gone, so none are held twice
+    figures["weight_drag_stall_ms"] = weight_drag_stall(models, size, steps, device, precision, compile_models)
+    return figures

@@ -1,4 +1,7 @@
-"""What the model sees for each layer: the exact control image fed to the sampler."""
+"""What the model sees for each layer: the exact control image fed to the sampler.
+
+Painted layers read their raster from `scribble.layer_raster`, cached by content: the canvas, the
+layer thumbnail and the recipe share one rasterisation of each stroke."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from desktop.domain.layers import ImageLayer, Layer, PoseLayer, ScribbleLayer
 from .image_io import encode_png, read_image
 from .pose_render import render_openpose
 from .prepare import control_from_photo, fit_image
-from .scribble import mask_to_control, rasterize
+from .scribble import layer_raster, mask_to_control
 
 
 def control_image(layer: Layer, width: int, height: int, *, cached_only: bool = False) -> np.ndarray:
@@ -18,7 +21,7 @@ def control_image(layer: Layer, width: int, height: int, *, cached_only: bool = 
     With `cached_only` (the UI thread), an image layer whose network preprocessor has not run
     yet shows its photo instead; the worker computes the real one."""
     if isinstance(layer, ScribbleLayer):
-        return mask_to_control(rasterize(layer.operations, width, height))
+        return mask_to_control(layer_raster(layer.operations, width, height))
     if isinstance(layer, PoseLayer):
         return render_openpose(list(layer.people), width, height)
     if isinstance(layer, ImageLayer):
@@ -32,8 +35,8 @@ def control_image(layer: Layer, width: int, height: int, *, cached_only: bool = 
 
 
 def inpaint_mask(layer: ImageLayer, width: int, height: int) -> np.ndarray:
-    """(height, width) uint8: 255 where the user painted the area to repaint."""
-    return rasterize(layer.mask_operations, width, height)
+    """(height, width) uint8, read-only and shared: 255 where the user painted the area to repaint."""
+    return layer_raster(layer.mask_operations, width, height)
 
 
 def displayable(control: np.ndarray) -> np.ndarray:

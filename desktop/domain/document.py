@@ -27,21 +27,24 @@ from .layers import MAX_LAYERS, ImageLayer, Layer, PoseLayer, ScribbleLayer, new
 from .observable import EventGroup, Signal
 from .errors import InvalidRecipe
 from .recipe import Condition, LoraEntry, Recipe
+from .settings_schema import (
+    GUIDANCE_SCALE, HEIGHT, NEGATIVE_PROMPT, PROMPT, RANDOM_SEED, SCHEDULER, SEED, STEPS, WIDTH,
+)
 
 LoraPick = tuple[str, float]  # a LoRA file and its weight, as the LoRA list holds them
 
 
 @dataclass
 class GenerationSettings:
-    prompt: str = "a cosy cottage in a meadow, watercolour"
-    negative_prompt: str = ""
-    seed: int = 42
-    random_seed: bool = False
-    steps: int = 20
-    guidance_scale: float = 7.5
-    width: int = 512
-    height: int = 512
-    scheduler: str = "unipc"
+    prompt: str = PROMPT.initial
+    negative_prompt: str = NEGATIVE_PROMPT.initial
+    seed: int = SEED.initial
+    random_seed: bool = RANDOM_SEED.initial
+    steps: int = STEPS.initial
+    guidance_scale: float = GUIDANCE_SCALE.initial
+    width: int = WIDTH.initial
+    height: int = HEIGHT.initial
+    scheduler: str = SCHEDULER.initial
     base_model: str | None = None
     loras: tuple[LoraPick, ...] = ()  # a tuple, so snapshots share it and compare by value
 

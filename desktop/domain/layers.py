@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 
 from .pose import Person
+from .settings_schema import ENABLED, END, KEEP_UNMASKED, MODE, OPACITY, RESIZE_MODE, START, WEIGHT
 
 LAYER_KINDS = ("scribble", "pose", "image")
 MAX_LAYERS = 64  # every layer is decoded and drawn together: a bound on a stranger's project, far above real use
@@ -36,13 +37,13 @@ class Fill:
 class Layer:
     name: str
     kind: str = "scribble"
-    enabled: bool = True
-    weight: float = 1.0
-    start: float = 0.0
-    end: float = 1.0
-    mode: str = "balanced"
+    enabled: bool = ENABLED.initial
+    weight: float = WEIGHT.initial
+    start: float = START.initial
+    end: float = END.initial
+    mode: str = MODE.initial
     controlnet: str | None = None
-    opacity: float = 1.0
+    opacity: float = OPACITY.initial
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def copy(self, **changes) -> "Layer":
@@ -73,9 +74,9 @@ class ImageLayer(Layer):
     png: bytes = b""
     preprocessor: str = "none"
     params: dict = field(default_factory=dict)
-    resize_mode: str = "crop_and_resize"
+    resize_mode: str = RESIZE_MODE.initial
     mask_operations: tuple[Stroke | Fill, ...] = ()
-    keep_unmasked: bool = True
+    keep_unmasked: bool = KEEP_UNMASKED.initial
 
     @property
     def paints_mask(self) -> bool:

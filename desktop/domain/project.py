@@ -18,9 +18,10 @@ from .errors import InvalidProject, UnreadableFile
 from .layers import MAX_LAYERS, Fill, ImageLayer, Layer, PoseLayer, ScribbleLayer, Stroke
 from .pose import MAX_COORDINATE, Person
 from .recipe import (
-    CONDITION_KINDS, CONTROL_MODES, LORA_WEIGHT_MAX, MAX_LORAS, RESIZE_MODES, SCHEDULERS, WEIGHTS_SUFFIX,
-    finite_float, json_problem, model_name_problem, parse_json,
+    CONDITION_KINDS, MAX_LORAS, WEIGHTS_SUFFIX, finite_float, json_problem, model_name_problem, parse_json,
+    setting_problem,
 )
+from .settings_schema import END, ENABLED, GENERATION, LORA_WEIGHT, MODE, OPACITY, RESIZE_MODE, START, WEIGHT, Setting
 from .safe_files import MAX_PROJECT_BYTES, read_text_file
 
 PROJECT_FORMAT = "controlnet-studio-project"
@@ -151,13 +152,8 @@ def _settings(raw: Any, warnings: list[str]) -> GenerationSettings:
         warnings.append("the settings were missing or damaged; defaults are used")
         return settings
     checks = {
-        "prompt": _text, "negative_prompt": _text,
-        "seed": lambda v: _int(v) and 0 <= v < 2**32, "random_seed": lambda v: isinstance(v, bool),
-        "steps": lambda v: _int(v) and 1 <= v <= 150, "guidance_scale": lambda v: _num(v) and 0 <= v <= 30,
-        "width": lambda v: _int(v) and 64 <= v <= 2048 and v % 8 == 0,
-        "height": lambda v: _int(v) and 64 <= v <= 2048 and v % 8 == 0,
-        "scheduler": lambda v: v in SCHEDULERS, "base_model": lambda v: v is None or _model_name(v),
-        "loras": _loras_ok,
+        **{setting.key: (lambda v, s=setting: _setting_ok(s, v)) for setting in GENERATION},
+        "base_model": lambda v: v is None or _model_name(v), "loras": _loras_ok,
     }
     for key, ok in checks.items():
         if key not in raw:
@@ -170,6 +166,11 @@ def _settings(raw: Any, warnings: list[str]) -> GenerationSettings:
     return settings
 
 
+def _setting_ok(setting: Setting, v: Any) -> bool:
+    """A value the recipe takes for `setting` (the schema's type, bounds and choices) that saves again."""
+    return setting_problem(setting, v) is None and json_problem(v) is None
+
+
 def _loras_ok(v: Any) -> bool:
     """At most MAX_LORAS .safetensors files (a pickle is never named onward), each once, with a weight in range."""
     if not isinstance(v, list) or len(v) > MAX_LORAS or not all(_lora_ok(lora) for lora in v):
@@ -180,7 +181,7 @@ def _loras_ok(v: Any) -> bool:
 def _lora_ok(v: Any) -> bool:
     path, weight = (v.get("path"), v.get("weight")) if isinstance(v, dict) else (None, None)
     return (_model_name(path) and path.lower().endswith(WEIGHTS_SUFFIX)
-            and _num(weight) and abs(weight) <= LORA_WEIGHT_MAX)
+            and _setting_ok(LORA_WEIGHT, weight))
 
 
 def _int(v: Any) -> bool:
@@ -214,17 +215,16 @@ def _layer(raw: Any) -> Layer:
     if not isinstance(raw, dict):
         raise TypeError("not an object")
     common = dict(
-        name=_require_text(raw, "name"), enabled=bool(raw.get("enabled", True)),
-        weight=_clamped(raw.get("weight", 1.0), 0.0, 2.0), start=_clamped(raw.get("start", 0.0), 0.0, 1.0),
-        end=_clamped(raw.get("end", 1.0), 0.0, 1.0),
-        mode=raw.get("mode") if raw.get("mode") in CONTROL_MODES else "balanced",
+        name=_require_text(raw, "name"), enabled=bool(raw.get("enabled", ENABLED.default)),
+        weight=_clamped_setting(raw, WEIGHT), start=_clamped_setting(raw, START), end=_clamped_setting(raw, END),
+        mode=_choice(raw, MODE),
         controlnet=raw.get("controlnet") if _model_name(raw.get("controlnet")) else None,
-        opacity=_clamped(raw.get("opacity", 1.0), 0.0, 1.0),
+        opacity=_clamped_setting(raw, OPACITY),
     )
     if _text(raw.get("id")):
         common["id"] = raw["id"]
     if common["start"] >= common["end"]:
-        common["start"], common["end"] = 0.0, 1.0
+        common["start"], common["end"] = START.default, END.default
     kind = raw.get("kind")
     if kind == "scribble":
         return ScribbleLayer(**common, operations=tuple(_operation(op) for op in raw.get("operations", [])))
@@ -237,7 +237,7 @@ def _layer(raw: Any) -> Layer:
         condition = raw.get("condition_kind") if raw.get("condition_kind") in CONDITION_KINDS else "image"
         preprocessor = raw.get("preprocessor") if _text(raw.get("preprocessor")) else "none"
         params = raw.get("params") if isinstance(raw.get("params"), dict) and not json_problem(raw["params"]) else {}
-        resize = raw.get("resize_mode") if raw.get("resize_mode") in RESIZE_MODES else "crop_and_resize"
+        resize = _choice(raw, RESIZE_MODE)
         mask = tuple(_operation(op) for op in raw.get("mask_operations") or [])
         return ImageLayer(**common, png=png, preprocessor=preprocessor, condition_kind=condition, params=params,
                           resize_mode=resize, mask_operations=mask,
@@ -250,6 +250,17 @@ def _require_text(raw: dict, key: str) -> str:
     if not _text(value):
         raise ValueError(f"{key} is missing or damaged")
     return value
+
+
+def _clamped_setting(raw: dict, setting: Setting) -> float:
+    """A layer's number, pulled into the schema's bounds (a number out of range was edited by hand)."""
+    return _clamped(raw.get(setting.key, setting.default), setting.minimum, setting.maximum)
+
+
+def _choice(raw: dict, setting: Setting) -> str:
+    """A layer's choice, or what a new layer starts with when the file's is not one of the schema's."""
+    value = raw.get(setting.key)
+    return value if value in setting.values else setting.initial
 
 
 def _clamped(value: Any, low: float, high: float) -> float:

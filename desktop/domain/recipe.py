@@ -27,21 +27,24 @@ from typing import Any
 
 from .errors import InvalidRecipe, UntrustedPath
 from .safe_files import MAX_RECIPE_BYTES, read_text_file
+from .settings_schema import (
+    CONDITION, END, ENABLED, GUIDANCE_SCALE, HEIGHT, KEEP_UNMASKED, KIND, LORA_WEIGHT, MODE, NEGATIVE_PROMPT,
+    PIXEL_PERFECT, PROMPT, RECIPE_SETTINGS, RESIZE_MODE, SCHEDULER, SEED, START, STEPS, WEIGHT, WIDTH, Setting,
+)
 
 RECIPE_VERSION = 1
-CONTROL_MODES = ("balanced", "prompt", "control", "cfg-rw")
-SCHEDULERS = ("unipc", "dpmpp_2m_karras", "euler_a", "euler", "ddim")
-CONDITION_KINDS = (
-    "scribble", "canny", "pose", "depth", "normal", "seg", "lines", "lineart",
-    "softedge", "shuffle", "tile", "inpaint", "image",
-)
-SEED_MAX = 2**32 - 1
-CARD_DEFAULTABLE = ("width", "height", "guidance_scale", "steps", "scheduler")  # a model card may set these
-SIZE_MIN, SIZE_MAX = 64, 2048
-STEPS_MIN, STEPS_MAX = 1, 150
-GUIDANCE_MAX = 30.0
-WEIGHT_MAX = 2.0
-LORA_WEIGHT_MAX = 4.0  # A1111's slider reaches 2; strong negative and over-weighted LoRAs are used on purpose
+# Names other modules import, read from the settings schema (each setting is defined there once).
+CONTROL_MODES = MODE.values
+SCHEDULERS = SCHEDULER.values
+CONDITION_KINDS = KIND.values
+RESIZE_MODES = RESIZE_MODE.values
+SEED_MAX = int(SEED.maximum)
+CARD_DEFAULTABLE = tuple(s.key for s in RECIPE_SETTINGS if s.card_default)  # a model card may set these
+SIZE_MIN, SIZE_MAX = int(WIDTH.minimum), int(WIDTH.maximum)
+STEPS_MIN, STEPS_MAX = int(STEPS.minimum), int(STEPS.maximum)
+GUIDANCE_MAX = GUIDANCE_SCALE.maximum
+WEIGHT_MAX = WEIGHT.maximum
+LORA_WEIGHT_MAX = LORA_WEIGHT.maximum
 MAX_LORAS = 32  # A1111 users stack about 5; each one costs memory and time per step
 MAX_EMBEDDINGS = 64
 WEIGHTS_SUFFIX = ".safetensors"
@@ -55,14 +58,11 @@ MAX_CONDITIONS = 16
 HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*")
 
 _CONDITION_KEYS = {
-    "kind", "image", "image_data", "controlnet", "weight", "start", "end", "mode", "enabled", "preprocess",
-    "params", "pose", "resize_mode", "pixel_perfect", "mask_data", "keep_unmasked",
+    "image", "image_data", "controlnet", "preprocess", "params", "pose", "mask_data", *(s.key for s in CONDITION),
 }
-RESIZE_MODES = ("just_resize", "crop_and_resize", "resize_and_fill")
 _APP_KEYS = {"layer"}  # written by the app beside each condition: the layer it came from
 _RECIPE_KEYS = {
-    "version", "prompt", "negative_prompt", "seed", "steps", "guidance_scale", "width", "height",
-    "scheduler", "base_model", "conditions", "loras", "embeddings", "vae",
+    "version", "base_model", "conditions", "loras", "embeddings", "vae", *(s.key for s in RECIPE_SETTINGS),
 }
 _LORA_KEYS = {"path", "weight"}
 
@@ -71,22 +71,22 @@ _LORA_KEYS = {"path", "weight"}
 class Condition:
     """One control layer as the sampler sees it: a control image and how strongly it steers."""
 
-    kind: str = "scribble"
+    kind: str = KIND.default
     image: str | None = None
     image_data: bytes | None = None
     controlnet: str | None = None
-    weight: float = 1.0
-    start: float = 0.0
-    end: float = 1.0
-    mode: str = "balanced"
-    enabled: bool = True
+    weight: float = WEIGHT.default
+    start: float = START.default
+    end: float = END.default
+    mode: str = MODE.default
+    enabled: bool = ENABLED.default
     preprocess: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     pose: Any = None  # an OpenPose JSON file name, or the OpenPose document inline
-    resize_mode: str = "just_resize"
-    pixel_perfect: bool = True
+    resize_mode: str = RESIZE_MODE.default
+    pixel_perfect: bool = PIXEL_PERFECT.default
     mask_data: bytes | None = None  # inpaint: the mask as PNG bytes (white = repaint); or params.mask names a file
-    keep_unmasked: bool = False  # inpaint: lay the photo back over the result outside the mask
+    keep_unmasked: bool = KEEP_UNMASKED.default  # inpaint: lay the photo back over the result outside the mask
     extra: dict[str, Any] = field(default_factory=dict)
 
     def is_active_at(self, step: int, total: int) -> bool:
@@ -106,20 +106,20 @@ class LoraEntry:
     """One LoRA file and its weight; keys a newer app wrote beside them are kept in `extra`."""
 
     path: str
-    weight: float = 1.0
+    weight: float = LORA_WEIGHT.default
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
 class Recipe:
-    prompt: str = ""
-    negative_prompt: str = ""
-    seed: int = 0
-    steps: int = 20
-    guidance_scale: float = 7.5
-    width: int = 512
-    height: int = 512
-    scheduler: str = "unipc"
+    prompt: str = PROMPT.default
+    negative_prompt: str = NEGATIVE_PROMPT.default
+    seed: int = SEED.default
+    steps: int = STEPS.default
+    guidance_scale: float = GUIDANCE_SCALE.default
+    width: int = WIDTH.default
+    height: int = HEIGHT.default
+    scheduler: str = SCHEDULER.default
     base_model: str | None = None
     conditions: list[Condition] = field(default_factory=list)
     loras: list[LoraEntry] = field(default_factory=list)
@@ -198,17 +198,12 @@ class Recipe:
 
     def validate(self) -> "Recipe":
         """Raise InvalidRecipe naming the first field that breaks its rule."""
-        _check_int("steps", self.steps, STEPS_MIN, STEPS_MAX)
-        _check_number("guidance_scale", self.guidance_scale, 0.0, GUIDANCE_MAX)
-        check_size("width", self.width)
-        check_size("height", self.height)
-        _check_int("seed", self.seed, 0, SEED_MAX)
+        for setting in RECIPE_SETTINGS:
+            check_setting(setting, getattr(self, setting.key))
         _check_model_name("base_model", self.base_model)
         if len(self.conditions) > MAX_CONDITIONS:
             raise InvalidRecipe("conditions",
                                 f"must hold at most {MAX_CONDITIONS} conditions, got {len(self.conditions)}")
-        if self.scheduler not in SCHEDULERS:
-            raise InvalidRecipe("scheduler", f"must be one of {', '.join(SCHEDULERS)}, got {shown(self.scheduler)}")
         for index, condition in enumerate(self.conditions):
             _validate_condition(f"conditions[{index}]", condition)
         _validate_model_extras(self)
@@ -221,9 +216,7 @@ class Recipe:
     def to_dict(self, *, embed_images: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = dict(self.extra)
         data.update(
-            version=RECIPE_VERSION, prompt=self.prompt, negative_prompt=self.negative_prompt,
-            seed=self.seed, steps=self.steps, guidance_scale=self.guidance_scale,
-            width=self.width, height=self.height, scheduler=self.scheduler,
+            version=RECIPE_VERSION, **{s.key: getattr(self, s.key) for s in RECIPE_SETTINGS},
             base_model=self.base_model,
             conditions=[_condition_to_dict(c, embed_images) for c in self.conditions],
         )
@@ -261,11 +254,44 @@ def _condition_to_dict(condition: Condition, embed_images: bool) -> dict[str, An
     return data
 
 
-def check_size(name: str, value: Any, *, low: int = SIZE_MIN, high: int = SIZE_MAX, multiple_of: int = 8) -> None:
+def check_size(name: str, value: Any, *, low: int = SIZE_MIN, high: int = SIZE_MAX,
+               multiple_of: int = WIDTH.multiple_of) -> None:
     """Every image size the app makes, in a recipe or on the command line: the model's rule, and a bound on memory."""
     _check_int(name, value, low, high)
     if value % multiple_of:
         raise InvalidRecipe(name, f"must be a multiple of {multiple_of}, got {value}")
+
+
+def setting_problem(setting: Setting, value: Any) -> str | None:
+    """Why `value` breaks the schema's rule for `setting` (a message that follows its key), or None."""
+    try:
+        check_setting(setting, value)
+    except InvalidRecipe as err:
+        return str(err)[len(err.field) + 2:]  # the message without its "key: "
+    return None
+
+
+def check_setting(setting: Setting, value: Any, where: str = "") -> None:
+    """Raise InvalidRecipe, naming the key, when `value` breaks the schema's rule for `setting`:
+    its type, its bounds, its multiple, its choices."""
+    name = _key(where, setting.key)
+    if setting.type is bool:
+        if not isinstance(value, bool):
+            raise InvalidRecipe(name, f"must be true or false, got {shown(value)}")
+    elif setting.type is int:
+        low = -math.inf if setting.minimum is None else int(setting.minimum)
+        high = math.inf if setting.maximum is None else int(setting.maximum)
+        if setting.multiple_of:
+            check_size(name, value, low=low, high=high, multiple_of=setting.multiple_of)
+        else:
+            _check_int(name, value, low, high)
+    elif setting.type is float:
+        _check_number(name, value, -math.inf if setting.minimum is None else setting.minimum,
+                      math.inf if setting.maximum is None else setting.maximum)
+    elif not isinstance(value, str):
+        raise InvalidRecipe(name, f"must be text, got {type(value).__name__}")
+    elif setting.choices and value not in setting.values:
+        raise InvalidRecipe(name, f"must be one of {', '.join(setting.values)}, got {shown(value)}")
 
 
 def recipe_from_dict(data: Any, base_dir: Path | None = None, *, self_contained: bool = False) -> Recipe:
@@ -279,14 +305,7 @@ def recipe_from_dict(data: Any, base_dir: Path | None = None, *, self_contained:
     if not isinstance(conditions_raw, list):
         raise InvalidRecipe("conditions", "must be a list")
     recipe = Recipe(
-        prompt=_get_str(data, "prompt", ""),
-        negative_prompt=_get_str(data, "negative_prompt", ""),
-        seed=_get_int(data, "seed", 0),
-        steps=_get_int(data, "steps", 20),
-        guidance_scale=_get_float(data, "guidance_scale", 7.5),
-        width=_get_int(data, "width", 512),
-        height=_get_int(data, "height", 512),
-        scheduler=_get_str(data, "scheduler", "unipc"),
+        **{setting.key: _get(data, setting) for setting in RECIPE_SETTINGS},
         base_model=_get_optional_str(data, "base_model"),
         conditions=[_condition_from_dict(f"conditions[{i}]", c) for i, c in enumerate(conditions_raw)],
         loras=[_lora_from_dict(f"loras[{i}]", lora) for i, lora in enumerate(_get_list(data, "loras"))],
@@ -411,41 +430,32 @@ def _condition_from_dict(where: str, data: Any) -> Condition:
     if not isinstance(data, dict):
         raise InvalidRecipe(where, "must be a JSON object")
     return Condition(
-        kind=_get_str(data, "kind", "scribble", where),
+        kind=_get(data, KIND, where),
         image=_get_optional_str(data, "image", where),
         image_data=_get_base64(data, "image_data", where),
         controlnet=_get_optional_str(data, "controlnet", where),
-        weight=_get_float(data, "weight", 1.0, where),
-        start=_get_float(data, "start", 0.0, where),
-        end=_get_float(data, "end", 1.0, where),
-        mode=_get_str(data, "mode", "balanced", where),
-        enabled=_get_bool(data, "enabled", True, where),
+        weight=_get(data, WEIGHT, where),
+        start=_get(data, START, where),
+        end=_get(data, END, where),
+        mode=_get(data, MODE, where),
+        enabled=_get(data, ENABLED, where),
         preprocess=_get_optional_str(data, "preprocess", where),
         params=_get_dict(data, "params", where),
         pose=_get_pose(data, where),
-        resize_mode=_get_str(data, "resize_mode", "just_resize", where),
-        pixel_perfect=_get_bool(data, "pixel_perfect", True, where),
+        resize_mode=_get(data, RESIZE_MODE, where),
+        pixel_perfect=_get(data, PIXEL_PERFECT, where),
         mask_data=_get_base64(data, "mask_data", where),
-        keep_unmasked=_get_bool(data, "keep_unmasked", False, where),
+        keep_unmasked=_get(data, KEEP_UNMASKED, where),
         extra={k: v for k, v in data.items() if k not in _CONDITION_KEYS},
     )
 
 
 def _validate_condition(where: str, condition: Condition) -> None:
-    if condition.kind not in CONDITION_KINDS:
-        raise InvalidRecipe(f"{where}.kind",
-                            f"must be one of {', '.join(CONDITION_KINDS)}, got {shown(condition.kind)}")
-    if condition.mode not in CONTROL_MODES:
-        raise InvalidRecipe(f"{where}.mode", f"must be one of {', '.join(CONTROL_MODES)}, got {shown(condition.mode)}")
+    for setting in CONDITION:
+        check_setting(setting, getattr(condition, setting.key), where)
     _check_model_name(f"{where}.controlnet", condition.controlnet)
-    _check_number(f"{where}.weight", condition.weight, 0.0, WEIGHT_MAX)
-    _check_number(f"{where}.start", condition.start, 0.0, 1.0)
-    _check_number(f"{where}.end", condition.end, 0.0, 1.0)
     if not condition.start < condition.end:
         raise InvalidRecipe(f"{where}.start", f"must be below end ({condition.start} >= {condition.end})")
-    if condition.resize_mode not in RESIZE_MODES:
-        raise InvalidRecipe(f"{where}.resize_mode",
-                            f"must be one of {', '.join(RESIZE_MODES)}, got {shown(condition.resize_mode)}")
     if condition.keep_unmasked and condition.preprocess != "inpaint":
         raise InvalidRecipe(f"{where}.keep_unmasked", "applies only to a condition with the inpaint preprocessor")
     if condition.image is None and condition.image_data is None and condition.pose is None:
@@ -459,7 +469,7 @@ def _lora_from_dict(where: str, data: Any) -> LoraEntry:
     if path is None:
         raise InvalidRecipe(f"{where}.path", "names no LoRA file")
     extra = {k: v for k, v in data.items() if k not in _LORA_KEYS}
-    return LoraEntry(path, _get_float(data, "weight", 1.0, where), extra)
+    return LoraEntry(path, _get(data, LORA_WEIGHT, where), extra)
 
 
 def _validate_model_extras(recipe: Recipe) -> None:
@@ -471,7 +481,7 @@ def _validate_model_extras(recipe: Recipe) -> None:
         raise InvalidRecipe("embeddings", f"must hold at most {MAX_EMBEDDINGS} files, got {len(recipe.embeddings)}")
     for index, lora in enumerate(recipe.loras):
         _check_weights_file(f"loras[{index}].path", lora.path)
-        _check_number(f"loras[{index}].weight", lora.weight, -LORA_WEIGHT_MAX, LORA_WEIGHT_MAX)
+        check_setting(LORA_WEIGHT, lora.weight, f"loras[{index}]")
     tokens: dict[str, int] = {}
     for index, name in enumerate(recipe.embeddings):
         _check_weights_file(f"embeddings[{index}]", name)
@@ -512,6 +522,12 @@ def _check_number(name: str, value: Any, low: float, high: float) -> None:
 
 def _key(where: str, key: str) -> str:
     return f"{where}.{key}" if where else key
+
+
+def _get(data: dict, setting: Setting, where: str = "") -> Any:
+    """The value of `setting` in a parsed object, by the setting's type (its rule is checked in validate)."""
+    read = {str: _get_str, int: _get_int, float: _get_float, bool: _get_bool}[setting.type]
+    return read(data, setting.key, setting.default, where)
 
 
 def _get_str(data: dict, key: str, default: str, where: str = "") -> str:

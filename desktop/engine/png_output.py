@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, PngImagePlugin
@@ -47,10 +48,13 @@ def parameters_text(recipe: Recipe) -> str:
     return "\n".join(lines)
 
 
-def png_bytes(image: np.ndarray, recipe: Recipe) -> bytes:
+def png_bytes(image: np.ndarray, recipe: Recipe, *, recipe_dict: dict[str, Any] | None = None) -> bytes:
+    """The result PNG: `image` (H, W, 3 uint8) with its recipe (control images embedded) and the
+    `parameters` text. `recipe_dict` is `recipe.to_dict(embed_images=True)` when the caller has it already."""
+    data = recipe.to_dict(embed_images=True) if recipe_dict is None else recipe_dict
     info = PngImagePlugin.PngInfo()
     info.add_text("parameters", parameters_text(recipe))
-    info.add_itxt(RECIPE_KEY, json.dumps(recipe.to_dict(embed_images=True), ensure_ascii=False), zip=True)
+    info.add_itxt(RECIPE_KEY, json.dumps(data, ensure_ascii=False), zip=True)
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format="PNG", pnginfo=info)
     return buffer.getvalue()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -36,6 +36,11 @@ class RenderResult:
     notices: list[str]
     seconds: float
     model: ModelInfo | None = None  # what the base model turned out to be
+
+
+# The pixels behind PNG bytes a recipe embeds, for a caller that has just encoded them (the app renders its
+# layers' control images and masks in the same job): they are used as they are, never decoded again.
+KnownPixels = Mapping[bytes, np.ndarray]
 
 
 @dataclass
@@ -87,7 +92,7 @@ def model_references(recipe: Recipe, base_info: ModelInfo | None = None) -> Mode
 
 def prepare_request(
     cache: ModelCache, recipe: Recipe, previews: PreviewSettings, progress: DownloadProgress | None = None,
-    on_models: Callable[[ModelReferences], None] | None = None,
+    on_models: Callable[[ModelReferences], None] | None = None, known: KnownPixels | None = None,
 ):
     """Read the control images, then load (or reuse) every model the recipe names; nothing runs yet.
 
@@ -97,7 +102,7 @@ def prepare_request(
     rendered again anywhere).
     """
     recipe = with_card_defaults(recipe.validate())
-    prepared = [_prepare_condition(recipe, c, f"conditions[{i}]") for i, c in enumerate(recipe.conditions)]
+    prepared = [_prepare_condition(recipe, c, f"conditions[{i}]", known or {}) for i, c in enumerate(recipe.conditions)]
     models = model_references(recipe)
     if on_models is not None:
         on_models(models)
@@ -150,8 +155,8 @@ def _controlnet_reference(recipe: Recipe, condition: Condition, base: str, base_
     return default_controlnet(condition.kind, base, where, base_info.family)
 
 
-def _prepare_condition(recipe: Recipe, condition: Condition,
-                       where: str) -> tuple[Condition, Callable[[], np.ndarray | None]]:
+def _prepare_condition(recipe: Recipe, condition: Condition, where: str,
+                       known: KnownPixels) -> tuple[Condition, Callable[[], np.ndarray | None]]:
     """The condition with its images embedded, read now so bad input fails first, and how to make its
     control image (None when it does not run): a preprocessor may load a network, which waits until
     the models are named."""
@@ -160,8 +165,10 @@ def _prepare_condition(recipe: Recipe, condition: Condition,
         return replace(condition, pose=None, image_data=encode_png(pixels), preprocess=None), lambda: pixels
     image_bytes = condition.image_data
     source = image_bytes if image_bytes is not None else recipe.local_file(condition.image or "", f"{where}.image")
-    photo = read_image(source, label=f"{where}.image_data")
-    mask = _mask(recipe, condition, where)
+    photo = known.get(image_bytes) if image_bytes is not None else None
+    if photo is None or photo.ndim != 3:
+        photo = read_image(source, label=f"{where}.image_data")
+    mask = _mask(recipe, condition, where, known)
     params = {k: v for k, v in condition.params.items() if k != "mask"}
     mask_bytes = condition.mask_data or (None if mask is None else encode_png(mask))
     embedded = replace(condition, image_data=image_bytes or encode_png(photo), params=params, mask_data=mask_bytes)
@@ -189,9 +196,12 @@ def _pose_control(recipe: Recipe, pose, where: str) -> np.ndarray:
     return render_openpose(people, recipe.width, recipe.height)
 
 
-def _mask(recipe: Recipe, condition: Condition, where: str) -> np.ndarray | None:
+def _mask(recipe: Recipe, condition: Condition, where: str, known: KnownPixels | None = None) -> np.ndarray | None:
     """An inpaint mask, embedded (`mask_data`) or named by file (`params.mask`): white repaints."""
     if condition.mask_data is not None:
+        mask = (known or {}).get(condition.mask_data)
+        if mask is not None and mask.ndim == 2:
+            return mask
         return read_image(condition.mask_data, label=f"{where}.mask_data")[:, :, 0]
     reference = condition.params.get("mask")
     if reference is None:
@@ -211,9 +221,11 @@ def render(
     progress: DownloadProgress | None = None,
     on_models: Callable[[ModelReferences], None] | None = None,
     on_status: StatusCallback | None = None,
+    known: KnownPixels | None = None,
 ) -> RenderResult:
-    base, request, embedded = prepare_request(cache, recipe, previews or PreviewSettings(), progress, on_models)
-    overlay = unmasked_overlay(embedded)
+    """`known`: pixels the caller encoded the recipe's embedded images from, used instead of decoding them."""
+    base, request, embedded = prepare_request(cache, recipe, previews or PreviewSettings(), progress, on_models, known)
+    overlay = unmasked_overlay(embedded, known)
     if overlay and on_step is not None:
         on_step = _overlaid_previews(on_step, overlay)
     result = sample(base, request, on_step=on_step, cancel=cancel, fast=cache.fast, on_status=on_status)
@@ -231,21 +243,23 @@ def warm_up(
     cancel: CancelToken | None = None,
     progress: DownloadProgress | None = None,
     on_status: StatusCallback | None = None,
+    known: KnownPixels | None = None,
 ) -> int:
     """Load `recipe`'s models and compile what rendering it will run, without sampling: on a CPU that is
     minutes per size, paid here (after a model is picked, or asked for) instead of in the next render.
     Returns the graphs compiled; 0 for models the fast path leaves uncompiled."""
-    base, request, _ = prepare_request(cache, recipe, PreviewSettings(every=0), progress)
+    base, request, _ = prepare_request(cache, recipe, PreviewSettings(every=0), progress, known=known)
     return warm_up_sampler(base, request, cache.fast, on_status=on_status, cancel=cancel)
 
 
-def unmasked_overlay(recipe: Recipe) -> UnmaskedOverlay:
+def unmasked_overlay(recipe: Recipe, known: KnownPixels | None = None) -> UnmaskedOverlay:
     """The photo of each active inpaint condition that asks to keep its unmasked area."""
     overlay = UnmaskedOverlay(recipe.width, recipe.height)
     for condition in recipe.conditions:
         if condition.keep_unmasked and condition.enabled and condition.weight > 0.0 and condition.mask_data:
-            overlay.add(read_image(condition.image_data), read_image(condition.mask_data)[:, :, 0],
-                        condition.resize_mode)
+            mask = (known or {}).get(condition.mask_data)
+            mask = mask if mask is not None and mask.ndim == 2 else read_image(condition.mask_data)[:, :, 0]
+            overlay.add(read_image(condition.image_data), mask, condition.resize_mode)
     return overlay
 
 

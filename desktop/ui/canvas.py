@@ -4,6 +4,16 @@ Scribble layers take brush, eraser and fill; so does an image layer with the inp
 preprocessor, whose brush paints the area to repaint (shown tinted over the photo). Pose
 layers take joint drags, person drags (Ctrl rotates, Shift scales), and right-click hides or
 shows a joint. Every finished gesture is one undoable document edit.
+
+The layer being edited is drawn above the others while it is selected. Each layer steers the
+model on its own (its own control image), so the stack order shows nothing the result depends
+on, and a photo above the scribble you draw on would only make you draw blind. A photo layer
+that is selected keeps its place: nothing is drawn on it.
+
+Layer images are cached by what their pixels depend on (a stroke list, a photo, people), never
+by the layer object, which the document replaces on every edit: a weight or a name changes
+no pixel, so it redraws from the cache. Strokes come from `scribble.layer_raster`, which the
+thumbnail and the recipe share.
 """
 
 from __future__ import annotations
@@ -18,7 +28,7 @@ from PySide6.QtWidgets import QWidget
 from desktop.conditions.image_io import read_image
 from desktop.conditions.layer_images import control_image, displayable, inpaint_mask
 from desktop.conditions.prepare import fit_image
-from desktop.conditions.scribble import rasterize
+from desktop.conditions.scribble import layer_raster
 from desktop.domain.document import Document
 from desktop.domain.layers import Fill, ImageLayer, Layer, PoseLayer, ScribbleLayer, Stroke, painted_operations
 from desktop.domain.pose import COLORS, LIMBS, Person
@@ -47,7 +57,8 @@ class CanvasView(QWidget):
         self._drag: dict | None = None
         self._pan_from: QPointF | None = None
         self._space_down = False
-        self._cache: dict[str, tuple[Layer, bool, QImage]] = {}
+        self._cache: dict[str, tuple[tuple, QImage]] = {}  # layer id -> (pixel key, image)
+        self._photos: dict[str, tuple[tuple, np.ndarray]] = {}  # layer id -> (photo key, fitted photo)
         self._gesture = 0
         self._hover: QPointF | None = None  # the pointer in widget pixels, for the brush outline
         self.setMinimumSize(200, 200)
@@ -105,6 +116,7 @@ class CanvasView(QWidget):
     def invalidate(self, layer_id: str) -> None:
         """A layer's control image changed outside the document (a preprocessor finished)."""
         self._cache.pop(layer_id, None)
+        self._photos.pop(layer_id, None)
         self.update()
 
     def set_current_layer(self, layer_id: str | None) -> None:
@@ -135,28 +147,53 @@ class CanvasView(QWidget):
     def _on_document_changed(self, reason: str, layer_id: str | None) -> None:
         if reason == "restore" or (reason == "settings" and self._auto_fit):
             self.fit_to_window()
+        if reason in ("restore", "layers"):  # forget the images of layers that are gone
+            alive = {layer.id for layer in self.document.layers}
+            for cache in (self._cache, self._photos):
+                for gone in [key for key in cache if key not in alive]:
+                    del cache[gone]
         self.update()
 
     # -- painting ---------------------------------------------------------------------------
     def _layer_image(self, layer: Layer, model_view: bool) -> QImage:
-        """Cached per layer version: the document replaces a layer object on every edit."""
-        cached = self._cache.get(layer.id)
+        """Cached per layer by content (`_pixel_key`): edits that change no pixel reuse the image."""
         width, height = self.canvas_size()
-        if cached and cached[0] is layer and cached[1] == model_view and cached[2].size().width() == width:
-            return cached[2]
+        key = _pixel_key(layer, model_view, width, height)
+        cached = self._cache.get(layer.id)
+        if cached and _same_key(cached[0], key):
+            return cached[1]
         if model_view:
             image = to_qimage(displayable(control_image(layer, width, height, cached_only=True)))
         elif isinstance(layer, ScribbleLayer):
-            image = _ink_image(rasterize(layer.operations, width, height))
+            image = _ink_image(layer_raster(layer.operations, width, height))
         elif isinstance(layer, ImageLayer):
-            photo = fit_image(read_image(layer.png), width, height, layer.resize_mode)
+            photo = self._fitted_photo(layer, width, height)
             if layer.paints_mask:
                 photo = _tinted(photo, inpaint_mask(layer, width, height))
             image = to_qimage(photo)
         else:
             image = to_qimage(control_image(layer, width, height, cached_only=True))
-        self._cache[layer.id] = (layer, model_view, image)
+        self._cache[layer.id] = (key, image)
         return image
+
+    def _fitted_photo(self, layer: ImageLayer, width: int, height: int) -> np.ndarray:
+        """The photo decoded and fitted once: a mask stroke re-tints it, it does not decode it again."""
+        key = (layer.png, layer.resize_mode, width, height)
+        cached = self._photos.get(layer.id)
+        if cached and _same_key(cached[0], key):
+            return cached[1]
+        photo = fit_image(read_image(layer.png), width, height, layer.resize_mode)
+        self._photos[layer.id] = (key, photo)
+        return photo
+
+    def paint_order(self) -> list[Layer]:
+        """The enabled layers bottom-up as the canvas draws them: the selected layer that takes the
+        brush or pose edits comes last, above any photo, so it is always seen while it is edited."""
+        current = self.current_layer()
+        layers = [layer for layer in self.document.layers if layer.enabled]
+        if current is not None and current.enabled and _edited_on_canvas(current):
+            layers = [layer for layer in layers if layer is not current] + [current]
+        return layers
 
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
         painter = QPainter(self)
@@ -173,9 +210,7 @@ class CanvasView(QWidget):
                 painter.drawImage(area, self._layer_image(current, True))
         else:
             painter.fillRect(area, QColor(246, 244, 238))
-            for layer in self.document.layers:
-                if not layer.enabled:
-                    continue
+            for layer in self.paint_order():
                 painter.setOpacity(layer.opacity)
                 if isinstance(layer, PoseLayer):
                     self._paint_people(painter, layer, layer is current)
@@ -413,6 +448,30 @@ class CanvasView(QWidget):
             people[drag["person"]] = original.moved(point.x() - start.x(), point.y() - start.y())
             label = "Move person"
         self.document.update_layer(layer.id, label, merge_key=key, people=tuple(people))
+
+
+def _edited_on_canvas(layer: Layer) -> bool:
+    """Whether the canvas edits this layer: a scribble, an inpaint mask, a pose."""
+    return isinstance(layer, PoseLayer) or painted_operations(layer) is not None
+
+
+def _pixel_key(layer: Layer, model_view: bool, width: int, height: int) -> tuple:
+    """What a layer's canvas image depends on; weight, start, end, name, mode and opacity are not in it."""
+    key: tuple = (type(layer), model_view, width, height)
+    if isinstance(layer, ScribbleLayer):
+        return key + (layer.operations,)
+    if isinstance(layer, PoseLayer):
+        return key + (layer.people,)
+    if isinstance(layer, ImageLayer):
+        return key + (layer.png, layer.resize_mode, layer.preprocessor, layer.params, layer.condition_kind,
+                      layer.mask_operations)
+    return key + (layer,)
+
+
+def _same_key(a: tuple, b: tuple) -> bool:
+    """Keys match field by field: the same object (an unchanged stroke list is shared by every
+    version of its layer) or an equal value."""
+    return len(a) == len(b) and all(x is y or x == y for x, y in zip(a, b))
 
 
 def _tinted(photo: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -20,16 +20,14 @@ from desktop.conditions.preprocessors import PREPROCESSORS
 from desktop.domain.document import Document, condition_kind, is_layer_empty
 from desktop.domain.layers import MAX_LAYERS, ImageLayer, Layer, PoseLayer, painted_operations
 from desktop.domain.recipe import CONDITION_KINDS
+from desktop.domain.settings_schema import END, KEEP_UNMASKED, KIND, MODE, OPACITY, RESIZE_MODE, START, WEIGHT, Setting
 from desktop.workers.images import to_qimage
 
 from .bindings import Binding, bind_check, bind_combo, bind_line, bind_show, bind_slider, bind_spin
 
-MODE_LABELS = (
-    ("balanced", "Balanced"),
-    ("prompt", "Prompt is more important"),
-    ("control", "ControlNet is more important"),
-    ("cfg-rw", "CFG resolution weighting (paper)"),
-)
+MODE_LABELS = tuple((choice.value, choice.label) for choice in MODE.menu)  # the schema's, as the combo lists them
+SLIDER_SCALE = 100  # a weight or opacity slider's ticks per unit (the bindings below scale by it)
+RANGE_GAP = 0.01  # start stays below end: the boxes' two decimals keep one hundredth between them
 DEFAULT_CONTROLNET = "(default for this kind)"
 THUMB = 40
 PIXEL_FIELDS = frozenset({"operations", "people", "png", "preprocessor", "params", "resize_mode", "condition_kind",
@@ -86,14 +84,16 @@ class LayerPanel(QWidget):
         self.properties = QGroupBox("Layer")
         form = QFormLayout(self.properties)
         self.weight_slider = QSlider(Qt.Orientation.Horizontal)
-        self.weight_slider.setRange(0, 200)
+        self.weight_slider.setRange(*_slider_range(WEIGHT))
         self.weight_label = QLabel("1.00")
         weight_row = QHBoxLayout()
         weight_row.addWidget(self.weight_slider, 1)
         weight_row.addWidget(self.weight_label)
-        form.addRow("Weight", weight_row)
-        self.start_spin = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=0.99, singleStep=0.05)
-        self.end_spin = QDoubleSpinBox(decimals=2, minimum=0.01, maximum=1.0, singleStep=0.05)
+        form.addRow(WEIGHT.label, weight_row)
+        self.start_spin = QDoubleSpinBox(decimals=2, minimum=START.minimum, maximum=END.maximum - RANGE_GAP,
+                                         singleStep=0.05)
+        self.end_spin = QDoubleSpinBox(decimals=2, minimum=START.minimum + RANGE_GAP, maximum=END.maximum,
+                                       singleStep=0.05)
         range_row = QHBoxLayout()
         range_row.addWidget(self.start_spin)
         range_row.addWidget(QLabel("to"))
@@ -102,11 +102,11 @@ class LayerPanel(QWidget):
         self.mode_combo = QComboBox()
         for key, label in MODE_LABELS:
             self.mode_combo.addItem(label, key)
-        form.addRow("Control mode", self.mode_combo)
+        form.addRow(MODE.label, self.mode_combo)
         self.kind_combo = QComboBox()
-        for kind in CONDITION_KINDS:
-            self.kind_combo.addItem(kind, kind)
-        self.kind_label = QLabel("Use as")
+        for choice in KIND.choices:
+            self.kind_combo.addItem(choice.label, choice.value)
+        self.kind_label = QLabel(KIND.label)
         form.addRow(self.kind_label, self.kind_combo)
         self.preprocessor_combo = QComboBox()
         for spec in PREPROCESSORS.values():
@@ -115,10 +115,9 @@ class LayerPanel(QWidget):
         self.preprocessor_label = QLabel("Preprocessor")
         form.addRow(self.preprocessor_label, self.preprocessor_combo)
         self.resize_combo = QComboBox()
-        for mode, label in (("crop_and_resize", "Crop and resize"), ("just_resize", "Just resize"),
-                            ("resize_and_fill", "Resize and fill")):
-            self.resize_combo.addItem(label, mode)
-        self.resize_label = QLabel("Resize")
+        for choice in RESIZE_MODE.menu:
+            self.resize_combo.addItem(choice.label, choice.value)
+        self.resize_label = QLabel(RESIZE_MODE.label)
         form.addRow(self.resize_label, self.resize_combo)
         self.params_box = QWidget()
         self.params_form = QFormLayout(self.params_box)
@@ -138,8 +137,8 @@ class LayerPanel(QWidget):
         net_row.addWidget(self.controlnet_browse)
         form.addRow("ControlNet", net_row)
         self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
-        self.opacity_slider.setRange(0, 100)
-        form.addRow("Display opacity", self.opacity_slider)
+        self.opacity_slider.setRange(*_slider_range(OPACITY))
+        form.addRow(OPACITY.label, self.opacity_slider)
         self.model_view_check = QCheckBox("Show what the model sees")
         self.model_view_check.toggled.connect(self.model_view_toggled)
         form.addRow(self.model_view_check)
@@ -151,7 +150,7 @@ class LayerPanel(QWidget):
         self.mask_hint = QLabel("Paint the area to repaint on the canvas; Eraser takes it back.")
         self.mask_hint.setWordWrap(True)
         form.addRow(self.mask_hint)
-        self.keep_unmasked_check = QCheckBox("Keep the rest of the photo exactly")
+        self.keep_unmasked_check = QCheckBox(KEEP_UNMASKED.label)
         self.keep_unmasked_check.setToolTip("Lay the photo back over the result outside the mask, with a soft edge")
         form.addRow(self.keep_unmasked_check)
         layout.addWidget(self.properties)
@@ -204,8 +203,8 @@ class LayerPanel(QWidget):
         self._bindings = [
             bind_show(self.properties, lambda: _field(self._current(), "name", "Layer: {}"), events.name,
                       self.properties.title, self.properties.setTitle),
-            bind_slider(self.weight_slider, lambda: _field(self._current(), "weight", scale=100),
-                        lambda v: self._update("weight", weight=v / 100), events.weight, end_gesture),
+            bind_slider(self.weight_slider, lambda: _field(self._current(), "weight", scale=SLIDER_SCALE),
+                        lambda v: self._update("weight", weight=v / SLIDER_SCALE), events.weight, end_gesture),
             bind_show(self.weight_label, lambda: _field(self._current(), "weight", "{:.2f}"), events.weight,
                       self.weight_label.text, self.weight_label.setText),
             bind_spin(self.start_spin, lambda: _field(self._current(), "start"),
@@ -223,8 +222,8 @@ class LayerPanel(QWidget):
             Binding(self.controlnet_combo, self._controlnet_text, self._set_controlnet, events.controlnet,
                     lambda: self.controlnet_combo.currentText().strip(), self.controlnet_combo.setEditText,
                     (self.controlnet_combo.lineEdit().editingFinished, self.controlnet_combo.activated)),
-            bind_slider(self.opacity_slider, lambda: _field(self._current(), "opacity", scale=100),
-                        lambda v: self._update("opacity", opacity=v / 100), events.opacity, end_gesture),
+            bind_slider(self.opacity_slider, lambda: _field(self._current(), "opacity", scale=SLIDER_SCALE),
+                        lambda v: self._update("opacity", opacity=v / SLIDER_SCALE), events.opacity, end_gesture),
             bind_check(self.keep_unmasked_check, lambda: _field(self._image(), "keep_unmasked"),
                        lambda on: self._update(None, keep_unmasked=on) if self._image() else None,
                        events.keep_unmasked),
@@ -507,6 +506,11 @@ class LayerPanel(QWidget):
 
     def _set_controlnet(self, text: str) -> None:
         self._update(None, controlnet=None if text in ("", DEFAULT_CONTROLNET) else text)
+
+
+def _slider_range(setting: Setting) -> tuple[int, int]:
+    """A slider's ends for a number setting: the schema's bounds in slider ticks."""
+    return round(setting.minimum * SLIDER_SCALE), round(setting.maximum * SLIDER_SCALE)
 
 
 def _field(layer: Layer | None, name: str, text: str | None = None, scale: int | None = None):

@@ -11,7 +11,6 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
@@ -19,19 +18,17 @@ from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, Q
 from PySide6.QtWidgets import QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from desktop.conditions.image_io import encode_png, read_image
-from desktop.conditions.layer_images import control_images_png, mask_images_png
 from desktop.conditions.openpose_json import load_openpose_text, people_to_openpose
 from desktop.domain.app_settings import PRECISION_CHOICES, AppSettings, save_settings
 from desktop.domain.atomic import write_text_atomic
-from desktop.domain.document import DocState, Document, HistoryItem, build_recipe
+from desktop.domain.document import DocState, Document, HistoryItem
 from desktop.domain.errors import InvalidImage, InvalidProject, InvalidRecipe, RunError, StudioError
 from desktop.domain.family import ModelInfo
 from desktop.domain.layers import MAX_LAYERS, ImageLayer, Layer, PoseLayer, ScribbleLayer, painted_operations
-from desktop.domain.pose import t_pose
+from desktop.domain.pose import place_new_person, t_pose
 from desktop.domain.project import PROJECT_SUFFIX, LoadedProject, load_project, save_project
-from desktop.domain.recipe import SEED_MAX, Recipe, recipe_from_dict
-from desktop.engine.png_output import png_bytes
-from desktop.workers.generation import GenerationController, GenerationResult
+from desktop.domain.recipe import SEED_MAX, recipe_from_dict
+from desktop.workers.generation import GenerationController, GenerationResult, SideFailure, SnapshotRecipe
 
 from .canvas import CanvasView
 from .dialogs import Dialogs, DownloadDialog
@@ -40,6 +37,7 @@ from .layer_panel import LayerPanel
 from .opening import leave_out_unreadable_images, leave_out_unreadable_results, models_sentence, result_image
 from .panes import SettingsScroll, WorkSplitter
 from .paths import recovery_dir, settings_file
+from .preprocess_requests import PreprocessRequests
 from .preview_pane import PreviewPane, thumbnail
 from .prompt_panel import PromptPanel
 from .recovery import RecoveredWork, RecoveryFile
@@ -59,6 +57,7 @@ PRECISION_TIPS = {
 }
 COMPILE_TIP = ("Compile large models for speed: the first run at a new size takes longer (minutes on a CPU), then "
                "every step is faster; small models are never compiled")
+RETRY_SIDE = "retry_side"  # the error bar's Try again after a layer's preprocessing failed
 PREPARE_TIP = ("Compile the model for the document's size and layers now, so the next Generate starts at once; "
                "does nothing for small models")
 
@@ -78,7 +77,6 @@ class MainWindow(QMainWindow):
         self.document = Document()
         self.project_path: Path | None = None
         self.result_thumbnails: list[QImage] = []  # one per history item, in order
-        self.last_result: GenerationResult | None = None
         self.controller = GenerationController(device, self, self.precision, self.compile_models)
         self._configure_worker.connect(self.controller.worker.configure)
         self.controller.worker.preview_every = self.app_settings.preview_every
@@ -90,6 +88,7 @@ class MainWindow(QMainWindow):
         self._warm_job = 0  # the controller's job id of the last warm-up started (0: none yet)
         self._warm_auto = False  # that warm-up started by itself (a model picked), not asked for
         self._warm_size = (0, 0)
+        self._warm_base: str | None = None  # the base model that warm-up prepares
         self._run_state: DocState | None = None  # the snapshot the latest job ran from: its errors name its layers
 
         self.canvas = CanvasView(self.document)
@@ -121,6 +120,8 @@ class MainWindow(QMainWindow):
             self.statusBar().addPermanentWidget(label)
 
         self.download_dialog: DownloadDialog | None = None  # made when a download starts: never shown idle
+        self.preprocess_requests = PreprocessRequests(
+            self.document, lambda layer, width, height: self.controller.request_preprocess(layer, width, height))
         self._build_actions()
         self._connect()
         self.autosave_timer = QTimer(self, interval=AUTOSAVE_MS, timeout=self.autosave)
@@ -205,7 +206,7 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         doc = self.document
-        doc.changed.connect(self._on_document_changed)
+        doc.changed.connect(self._after_document_change)
         self.layer_panel.current_layer_changed.connect(self.canvas.set_current_layer)
         self.layer_panel.add_requested.connect(self.add_layer)
         self.layer_panel.tool_changed.connect(self._set_tool)
@@ -214,6 +215,7 @@ class MainWindow(QMainWindow):
         self.layer_panel.clear_requested.connect(self.clear_layer)
         self.layer_panel.browse_controlnet.connect(self._browse_controlnet)
         self.layer_panel.detect_pose_requested.connect(self.detect_pose)
+        self.layer_panel.preprocessor_combo.activated.connect(self._retry_preprocess)  # picked again: try again
         self.prompt_panel.notice.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.prompt_panel.model_picker.described.connect(lambda text: self.model_label.setText(f"model: {text}"))
         self.prompt_panel.model_picker.answered.connect(self._on_model_answer)  # after the panel's: the size is set
@@ -241,28 +243,42 @@ class MainWindow(QMainWindow):
         ctl.worker.side_failed.connect(self._on_side_failed)  # a method, so it runs on this (the UI) thread
 
     # -- document ---------------------------------------------------------------------------------
-    def _on_document_changed(self, reason: str, layer_id) -> None:
-        self._request_network_preprocess(layer_id)
-        self._after_document_change(reason)
-
-    def _request_network_preprocess(self, layer_id) -> None:
-        """A network preprocessor runs on the worker thread; the canvas shows the photo meanwhile."""
-        from desktop.conditions.preprocessors import PREPROCESSORS
-
-        for layer in self.document.layers:
-            if (layer_id in (None, layer.id) and isinstance(layer, ImageLayer)
-                    and PREPROCESSORS.get(layer.preprocessor) is not None and PREPROCESSORS[layer.preprocessor].network):
-                s = self.document.settings
-                self.controller.request_preprocess(layer.copy(), s.width, s.height)
-
+    # A network preprocessor runs on the worker thread, asked for by `preprocess_requests` only when what the
+    # layer's control image is made of changes; the canvas shows the photo meanwhile.
     def _on_preprocessed(self, layer_id: str) -> None:
         self._hide_download()  # a preprocessor network that downloaded for it is done
+        self.preprocess_requests.done(layer_id)
         self.canvas.invalidate(layer_id)
         self.layer_panel.invalidate(layer_id)
 
-    def _on_side_failed(self, message: str) -> None:
+    def _retry_preprocess(self, _index: int = 0) -> None:
+        """The selected layer's preprocessor picked again (or Try again): a failed or cancelled request
+        is made once more; a layer whose preprocessing is fine or under way is left alone."""
+        layer_id = self.document.editor.selected_layer_id
+        if layer_id is not None and self.preprocess_requests.retry(layer_id):
+            self.preview_pane.error_bar.dismiss()
+
+    def _on_side_failed(self, failure: SideFailure) -> None:
+        """Shown once, on the error bar, naming the layer; never a modal dialog (it would come back on each
+        edit). The request is not made again for the same photo and settings until the user asks."""
         self._hide_download()
-        self.dialogs.error("Preprocessing failed", message)
+        if failure.what == "preprocessing":
+            self.preprocess_requests.failed(failure.layer, failure.width, failure.height)
+        layer = self._layer_or_none(failure.layer.id)
+        name = layer.name if layer is not None else failure.layer.name
+        error = failure.error
+        actions: tuple[run_errors.ErrorAction, ...] = ()
+        if layer is not None:
+            actions = (run_errors.ErrorAction(run_errors.SELECT_LAYER, "Select layer", layer.id),
+                       run_errors.ErrorAction(run_errors.TURN_LAYER_OFF, "Turn layer off", layer.id))
+            if failure.what == "preprocessing":  # pose detection has its own button to press again
+                actions = (run_errors.ErrorAction(RETRY_SIDE, "Try again", layer.id), *actions)
+        shown = run_errors.ShownError(error.kind, f"{failure.what} of '{name}' failed: {error.reason}", actions)
+        log.info("%s failed (%s): %s", failure.what, error.kind, shown.message)
+        self.preview_pane.error_bar.show_error(shown)
+        told = getattr(self.dialogs, "run_failed", None)  # a scripted run has nobody to read the bar: it ends here
+        if told is not None:
+            told(f"{failure.what.capitalize()} failed", error.message)
 
     def _show_download(self, done: int, total: int, speed: float) -> None:
         if self.download_dialog is None:
@@ -291,7 +307,7 @@ class MainWindow(QMainWindow):
             return
         self.statusBar().showMessage(f"{len(people)} people found in {source}: drag their joints to edit", 6000)
 
-    def _after_document_change(self, reason: str) -> None:
+    def _after_document_change(self, reason: str, _layer_id=None) -> None:
         self._update_title()
         self.undo_action.setEnabled(self.document.undo_stack.can_undo)
         self.redo_action.setEnabled(self.document.undo_stack.can_redo)
@@ -500,8 +516,7 @@ class MainWindow(QMainWindow):
         s = self.document.settings
         people = list(layer.people)
         if action == "add":
-            offset = 0.25 + 0.5 * random.random()
-            people.append(t_pose(s.width, s.height, centre_x=offset))
+            people.append(place_new_person(people, s.width, s.height))  # beside the others, inside the canvas
             self.document.update_layer(layer.id, "Add person", merge_key="", people=tuple(people))
         elif action == "mirror" and people:
             self.document.update_layer(layer.id, "Mirror", merge_key="", people=tuple(p.mirrored() for p in people))
@@ -534,40 +549,35 @@ class MainWindow(QMainWindow):
         seed = random.randint(0, SEED_MAX) if state.settings.random_seed else state.settings.seed
         self.prompt_panel.remember_seed(seed)
         self._run_state = state
+        self.preprocess_requests.forget_failures()  # the run preprocesses its layers itself, and says if that fails
         self.controller.start(self._recipe_maker(state, seed))
 
-    def _recipe_maker(self, state: DocState, seed: int) -> Callable[[], Recipe]:
+    def _recipe_maker(self, state: DocState, seed: int) -> SnapshotRecipe:
         """How the worker builds a recipe from a document snapshot: the control images are rendered
         there, off the UI thread."""
-        width, height = state.settings.width, state.settings.height
         lora_dir = Path(self.app_settings.lora_folder) if self.app_settings.lora_folder else None
-
-        def make_recipe() -> Recipe:
-            layers = list(state.layers)
-            recipe = build_recipe(state, control_images_png(layers, width, height), seed,
-                                  mask_images_png(layers, width, height))
-            return recipe.with_overrides(lora_dir=lora_dir)  # where <lora:name> in the prompt looks
-
-        return make_recipe
+        return SnapshotRecipe(state, seed, lora_dir)
 
     def prepare_for_size(self, _checked: bool = False, auto: bool = False) -> None:
         """Load and compile for the document's size and layers now (minutes on a CPU), so the next Generate
         starts at once. Never over a run: cancelling the user's image to prepare for the next one is wrong."""
-        if self.controller.running:
+        if self.controller.running and not self._warming():  # a warm-up is superseded: it prepares what is not used
             if not auto:
                 self.statusBar().showMessage("A run is in progress: prepare once it has finished", 6000)
             return
         state = self.document.snapshot()
         self._warm_size = (state.settings.width, state.settings.height)
+        self._warm_base = state.settings.base_model
         self._warm_auto = auto
         self._run_state = state
         self._warm_job = self.controller.warm_up(self._recipe_maker(state, state.settings.seed))
 
     def _on_model_answer(self, _reference: str | None, info: ModelInfo | None, by_pick: bool) -> None:
         """A base model the user just picked loads and compiles while they set up, so their first Generate
-        does not pay for it; not in Live mode (its own runs come at once) nor over a run."""
+        does not pay for it; not in Live mode (its own runs come at once) nor over a run. A warm-up under way
+        (of the model picked before) is cancelled for it."""
         live = self.preview_pane.live_check.isChecked()
-        if by_pick and info is not None and self.compile_models and not live and not self.controller.running:
+        if by_pick and info is not None and self.compile_models and not live:
             self.prepare_for_size(auto=True)
 
     def _warming(self) -> bool:
@@ -575,6 +585,10 @@ class MainWindow(QMainWindow):
         return self._warm_job != 0 and self.controller.current_job == self._warm_job
 
     def _on_warmed(self, compiled: int, seconds: float) -> None:
+        """A warm-up's end; one for a base model the document no longer uses says nothing (it is not ready)."""
+        if self._warm_base != self.document.settings.base_model:
+            self.preview_pane.show_stopped("idle")
+            return
         self.preview_pane.show_stopped("ready")
         width, height = self._warm_size
         text = f"Ready: optimised for {width} x {height} in {seconds:.0f} s" if compiled else "Model loaded"
@@ -621,6 +635,7 @@ class MainWindow(QMainWindow):
         self.live_timer.stop()
         self.controller.cancel()
         self.controller.cancel_side()
+        self.preprocess_requests.cancelled()  # not asked for again until its layer changes or the user asks
         self._hide_download()
 
     def _set_live(self, on: bool) -> None:
@@ -631,10 +646,13 @@ class MainWindow(QMainWindow):
             self.live_timer.stop()
 
     def _on_result(self, result: GenerationResult) -> None:
-        self.last_result = result
+        """The worker made the image, its PNG and the recipe's dict: here they are only stored and shown."""
         self.result_thumbnails.append(thumbnail(result.image))
-        png = png_bytes(result.pixels, result.recipe)
-        self.document.add_result(HistoryItem(result.recipe.to_dict(embed_images=True), png))
+        self.document.add_result(HistoryItem(result.recipe_dict, result.png))
+        for layer in (self._run_state.layers if self._run_state is not None else ()):
+            if isinstance(layer, ImageLayer) and self.preprocess_requests.is_network(layer):
+                self.canvas.invalidate(layer.id)  # the run's preprocessing is cached now: the canvas shows it
+                self.layer_panel.invalidate(layer.id)
         r = result.recipe
         caption = f"seed {r.seed} · {r.steps} steps · {result.seconds:.1f} s"
         self.preview_pane.show_result(result.image, caption)
@@ -676,6 +694,9 @@ class MainWindow(QMainWindow):
         elif action.name == run_errors.TURN_LAYER_OFF and layer is not None:
             self.document.update_layer(layer.id, f"Turn off {layer.name}", merge_key=key, enabled=False)
             bar.dismiss()
+        elif action.name == RETRY_SIDE and layer is not None:
+            self.layer_panel.select_layer(layer.id)
+            self._retry_preprocess()
         elif action.name in (run_errors.PICK_CONTROLNET, run_errors.SELECT_LAYER) and layer is not None:
             self.layer_panel.select_layer(layer.id)
             if action.name == run_errors.PICK_CONTROLNET:

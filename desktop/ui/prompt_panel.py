@@ -23,14 +23,16 @@ from desktop.domain.app_settings import AppSettings
 from desktop.domain.document import Document
 from desktop.domain.family import Family, ModelInfo
 from desktop.domain.model_card import ModelCard
-from desktop.domain.recipe import SCHEDULERS, SEED_MAX, SIZE_MAX, SIZE_MIN
-from desktop.engine.schedulers import DISPLAY_NAMES
+from desktop.domain.settings_schema import (
+    GUIDANCE_SCALE, HEIGHT, NEGATIVE_PROMPT, PROMPT, RANDOM_SEED, SCHEDULER, SEED, STEPS, WIDTH,
+)
 
 from .dialogs import Dialogs
 from .lora_list import LoraList
 from .model_picker import ModelPicker, model_name
 
 WARNING_COLOUR = "#e8a84a"  # an amber that reads on the dark theme's panels, apart from the error red
+GUIDANCE_TICKS = round(1 / GUIDANCE_SCALE.step)  # slider ticks per unit of guidance: its finest step
 
 
 class PromptPanel(QWidget):
@@ -52,35 +54,37 @@ class PromptPanel(QWidget):
         self.prompt_edit.setPlaceholderText("Describe the image (may be empty: the conditions alone steer it)")
         self.prompt_edit.setMaximumHeight(70)
         self.negative_edit = QPlainTextEdit()
-        self.negative_edit.setPlaceholderText("Negative prompt")
         self.negative_edit.setMaximumHeight(46)
-        layout.addWidget(QLabel("<b>Prompt</b>"))
+        self.negative_edit.setPlaceholderText(NEGATIVE_PROMPT.label)
+        layout.addWidget(QLabel(f"<b>{PROMPT.label}</b>"))
         layout.addWidget(self.prompt_edit)
         layout.addWidget(self.negative_edit)
 
         form = QFormLayout()
         self.guidance_slider = BandSlider()
-        self.guidance_slider.setRange(0, 60)
+        self.guidance_slider.setRange(round(GUIDANCE_SCALE.minimum * GUIDANCE_TICKS),
+                                      round(GUIDANCE_SCALE.maximum * GUIDANCE_TICKS))
         self.guidance_label = QLabel()
         row = QHBoxLayout()
         row.addWidget(self.guidance_slider, 1)
         row.addWidget(self.guidance_label)
-        form.addRow("Guidance", row)
-        self.steps_spin = QSpinBox(minimum=1, maximum=150)
-        form.addRow("Steps", self.steps_spin)
-        self.seed_spin = QDoubleSpinBox(decimals=0, minimum=0, maximum=SEED_MAX, singleStep=1)
-        self.random_check = QCheckBox("Random")
+        form.addRow(GUIDANCE_SCALE.label, row)
+        self.steps_spin = QSpinBox(minimum=int(STEPS.minimum), maximum=int(STEPS.maximum))
+        form.addRow(STEPS.label, self.steps_spin)
+        self.seed_spin = QDoubleSpinBox(decimals=0, minimum=SEED.minimum, maximum=SEED.maximum, singleStep=1)
+        self.random_check = QCheckBox(RANDOM_SEED.label)
         self.reuse_button = QToolButton(text="Last")
         self.reuse_button.setToolTip("Reuse the seed of the last generation")
         row = QHBoxLayout()
         row.addWidget(self.seed_spin, 1)
         row.addWidget(self.random_check)
         row.addWidget(self.reuse_button)
-        form.addRow("Seed", row)
+        form.addRow(SEED.label, row)
         self.size_combo = QComboBox()
         self._fill_presets(Family.SD1.size_presets)
-        self.width_spin = QSpinBox(minimum=SIZE_MIN, maximum=SIZE_MAX, singleStep=8)
-        self.height_spin = QSpinBox(minimum=SIZE_MIN, maximum=SIZE_MAX, singleStep=8)
+        self.width_spin = QSpinBox(minimum=int(WIDTH.minimum), maximum=int(WIDTH.maximum), singleStep=WIDTH.multiple_of)
+        self.height_spin = QSpinBox(minimum=int(HEIGHT.minimum), maximum=int(HEIGHT.maximum),
+                                    singleStep=HEIGHT.multiple_of)
         row = QHBoxLayout()
         row.addWidget(self.size_combo, 1)
         row.addWidget(self.width_spin)
@@ -88,9 +92,9 @@ class PromptPanel(QWidget):
         row.addWidget(self.height_spin)
         form.addRow("Size", row)
         self.scheduler_combo = QComboBox()
-        for name in SCHEDULERS:
-            self.scheduler_combo.addItem(DISPLAY_NAMES[name], name)
-        form.addRow("Sampler", self.scheduler_combo)
+        for choice in SCHEDULER.menu:
+            self.scheduler_combo.addItem(choice.label, choice.value)
+        form.addRow(SCHEDULER.label, self.scheduler_combo)
         self.model_picker = ModelPicker(settings, dialogs)
         form.addRow("Base model", self.model_picker)
         self.lora_list = LoraList(document, dialogs)
@@ -126,7 +130,7 @@ class PromptPanel(QWidget):
             self.prompt_edit.setPlainText(s.prompt)
         if self.negative_edit.toPlainText() != s.negative_prompt:
             self.negative_edit.setPlainText(s.negative_prompt)
-        self.guidance_slider.setValue(round(s.guidance_scale * 2))
+        self.guidance_slider.setValue(round(s.guidance_scale * GUIDANCE_TICKS))
         self._show_guidance(s.guidance_scale)
         self.steps_spin.setValue(s.steps)
         self.seed_spin.setValue(s.seed)
@@ -137,7 +141,7 @@ class PromptPanel(QWidget):
         self.height_spin.setValue(s.height)
         presets = [self.size_combo.itemData(i) for i in range(self.size_combo.count())]
         self.size_combo.setCurrentIndex(presets.index((s.width, s.height)) if (s.width, s.height) in presets else len(presets) - 1)
-        self.scheduler_combo.setCurrentIndex(SCHEDULERS.index(s.scheduler))
+        self.scheduler_combo.setCurrentIndex(self.scheduler_combo.findData(s.scheduler))
         self.model_picker.show_reference(s.base_model)
         self._updating = False
 
@@ -146,8 +150,8 @@ class PromptPanel(QWidget):
             self.document.set_settings(**{field: value})
 
     def _on_guidance(self, value: int) -> None:
-        self._show_guidance(value / 2)
-        self._set("guidance_scale", value / 2)
+        self._show_guidance(value / GUIDANCE_TICKS)
+        self._set("guidance_scale", value / GUIDANCE_TICKS)
 
     def _show_guidance(self, value: float) -> None:
         """The number; with a model card also the range the model works in, and a warning beyond it."""
@@ -174,9 +178,11 @@ class PromptPanel(QWidget):
         if self._updating:
             return
         width, height = self.width_spin.value(), self.height_spin.value()
-        rounded = (max(SIZE_MIN, int(width / 8 + 0.5) * 8), max(SIZE_MIN, int(height / 8 + 0.5) * 8))
+        rounded = tuple(max(int(setting.minimum), int(value / setting.multiple_of + 0.5) * setting.multiple_of)
+                        for setting, value in ((WIDTH, width), (HEIGHT, height)))
         if rounded != (width, height):
-            self.notice.emit(f"Size rounded to {rounded[0]} × {rounded[1]}: sizes must be multiples of 8")
+            self.notice.emit(f"Size rounded to {rounded[0]} × {rounded[1]}: sizes must be multiples of "
+                             f"{WIDTH.multiple_of}")
         s = self.document.settings
         if rounded != (s.width, s.height):
             self.document.set_settings(width=rounded[0], height=rounded[1])
@@ -199,7 +205,7 @@ class PromptPanel(QWidget):
         picked the model, the document takes its card's defaults or its native size."""
         self._card = info.card if info is not None else None
         span = self._card.guidance_range if self._card is not None else None
-        self.guidance_slider.set_band(None if span is None else (round(span[0] * 2), round(span[1] * 2)))
+        self.guidance_slider.set_band(None if span is None else tuple(round(v * GUIDANCE_TICKS) for v in span))
         self._show_guidance(self.document.settings.guidance_scale)
         if info is None:
             return
@@ -230,7 +236,7 @@ class PromptPanel(QWidget):
         said = [f"{s.width} × {s.height}"] if changes.keys() & {"width", "height"} else []
         said += [f"guidance {s.guidance_scale:g}"] if "guidance_scale" in changes else []
         said += [f"{s.steps} steps"] if "steps" in changes else []
-        said += [DISPLAY_NAMES[s.scheduler]] if "scheduler" in changes else []
+        said += [SCHEDULER.labels[s.scheduler]] if "scheduler" in changes else []
         owner = "Demo model" if reference is None else model_name(reference)
         self.notice.emit(f"{owner}: {', '.join(said)} (its model card)")
 

@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, SignalInstance, Slot
@@ -28,12 +30,72 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class GenerationResult:
+    """A finished run, made ready on the worker thread: the UI thread only stores and shows it."""
+
     image: QImage
-    pixels: np.ndarray
+    png: bytes  # the result PNG as saved and exported, carrying its recipe and `parameters` text
     recipe: Recipe
+    recipe_dict: dict[str, Any]  # `recipe.to_dict(embed_images=True)`: what the history keeps
     notices: list[str]
     seconds: float
     model: ModelInfo | None = None  # what the base model turned out to be, once loaded
+
+
+@dataclass(frozen=True)
+class SideFailure:
+    """A side request (a layer's preprocessing, pose detection) that failed: which layer, as it was asked
+    for (its copy and the size), and the error's type and fields."""
+
+    what: str  # "preprocessing", "pose detection"
+    layer: Any  # the layer's copy the request ran on
+    width: int
+    height: int
+    error: RunError
+
+
+class SnapshotRecipe:
+    """How the worker builds a recipe from a document snapshot, called on the worker thread: the control
+    images and masks of drawn layers are rendered there, off the UI thread, and encoded once (the recipe
+    the result PNG carries embeds them); the render takes their pixels as they are, never decoding them.
+    Called, it is the recipe alone (as any recipe maker)."""
+
+    def __init__(self, state, seed: int, lora_dir: Path | None = None) -> None:
+        self.state = state  # a DocState: frozen, with copies of the layers
+        self.seed = seed
+        self.lora_dir = lora_dir
+
+    def __call__(self) -> Recipe:
+        return self.prepared()[0]
+
+    def prepared(self) -> tuple[Recipe, dict[bytes, np.ndarray]]:
+        """The recipe and the pixels behind the PNG bytes made for it, by those bytes."""
+        from desktop.conditions.image_io import encode_png
+        from desktop.conditions.layer_images import control_image, inpaint_mask
+        from desktop.domain.document import build_recipe, is_layer_empty
+        from desktop.domain.layers import ImageLayer
+
+        width, height = self.state.settings.width, self.state.settings.height
+        known: dict[bytes, np.ndarray] = {}
+
+        def encoded(pixels: np.ndarray) -> bytes:
+            data = encode_png(pixels)
+            known[data] = np.array(pixels, copy=True)  # its own copy: a raster may be a shared, read-only cache entry
+            return data
+
+        layers = [layer for layer in self.state.layers if layer.enabled]
+        controls = {layer.id: layer.png if isinstance(layer, ImageLayer) else encoded(control_image(layer, width, height))
+                    for layer in layers if not is_layer_empty(layer)}
+        masks = {layer.id: encoded(inpaint_mask(layer, width, height)) for layer in layers
+                 if isinstance(layer, ImageLayer) and layer.paints_mask and layer.mask_operations}
+        recipe = build_recipe(self.state, controls, self.seed, masks)
+        return recipe.with_overrides(lora_dir=self.lora_dir), known  # where <lora:name> in the prompt looks
+
+
+def _made(recipe_source) -> tuple[Recipe, dict[bytes, np.ndarray] | None]:
+    """The recipe a job runs (made here, on the worker thread) and the pixels already known behind its images."""
+    if hasattr(recipe_source, "prepared"):
+        return recipe_source.prepared()
+    return (recipe_source() if callable(recipe_source) else recipe_source), None
 
 
 class GenerationWorker(QObject):
@@ -50,7 +112,7 @@ class GenerationWorker(QObject):
     device_ready = Signal(str)
     preprocessed = Signal(str)  # layer id whose control image is now cached
     people_found = Signal(object, str)  # list of Person, source layer name
-    side_failed = Signal(str)  # message from a preprocess or pose detection request
+    side_failed = Signal(object)  # SideFailure: a preprocess or pose detection request failed
     side_download = Signal(int, int)  # bytes done, bytes total: a side request's preprocessor network downloading
 
     def __init__(self, device_name: str = "auto", precision: str = "auto", compile_models: bool = True) -> None:
@@ -93,7 +155,7 @@ class GenerationWorker(QObject):
         with self._job_edge(job_id):
             from desktop.engine.render import PreviewSettings, render
 
-            recipe = recipe_source() if callable(recipe_source) else recipe_source
+            recipe, known = _made(recipe_source)
             self.status.emit(job_id, "loading models")
             cache = self._model_cache()
 
@@ -105,10 +167,8 @@ class GenerationWorker(QObject):
             previews = PreviewSettings(self.preview_every, self.sharp_every)
             result = render(cache, recipe, on_step=on_step, cancel=token, previews=previews,
                             progress=self._download_progress(job_id, token),
-                            on_status=lambda text: self.status.emit(job_id, text))
-            outcome = GenerationResult(to_qimage(result.image), result.image, result.recipe, result.notices,
-                                       result.seconds, result.model)
-            self.finished.emit(job_id, outcome)
+                            on_status=lambda text: self.status.emit(job_id, text), known=known)
+            self.finished.emit(job_id, finished_result(result))
 
     @Slot(int, object, object)
     def warm_up(self, job_id: int, recipe_source, token) -> None:
@@ -121,11 +181,11 @@ class GenerationWorker(QObject):
             from desktop.engine import render
 
             started = time.perf_counter()
-            recipe = recipe_source() if callable(recipe_source) else recipe_source
+            recipe, known = _made(recipe_source)
             self.status.emit(job_id, "loading models")
             compiled = render.warm_up(self._model_cache(), recipe, cancel=token,
                                       progress=self._download_progress(job_id, token),
-                                      on_status=lambda text: self.status.emit(job_id, text))
+                                      on_status=lambda text: self.status.emit(job_id, text), known=known)
             self.warmed.emit(job_id, compiled, time.perf_counter() - started)
 
     def _download_progress(self, job_id: int, token) -> Callable[[int, int], None]:
@@ -155,7 +215,7 @@ class GenerationWorker(QObject):
         """Run an image layer's (network) preprocessor here, off the UI thread, filling the cache."""
         from desktop.conditions.layer_images import control_image
 
-        with self._side_edge("preprocessing", token) as go_on:
+        with self._side_edge("preprocessing", token, layer, width, height) as go_on:
             if go_on:
                 control_image(layer, width, height)
                 self.preprocessed.emit(layer.id)
@@ -168,7 +228,7 @@ class GenerationWorker(QObject):
         from desktop.conditions.preprocessors import get_preprocessor
         from desktop.conditions.preprocessors.neural import detect_people
 
-        with self._side_edge("pose detection", token) as go_on:
+        with self._side_edge("pose detection", token, layer, width, height) as go_on:
             if go_on:
                 params = get_preprocessor("pose").checked_params(
                     {k: v for k, v in layer.params.items() if layer.preprocessor == "pose"})
@@ -178,10 +238,10 @@ class GenerationWorker(QObject):
                 self.people_found.emit(people, layer.name)
 
     @contextmanager
-    def _side_edge(self, what: str, token):
+    def _side_edge(self, what: str, token, layer, width: int, height: int):
         """The edge of a side request, which runs outside any job: a network it downloads reports to
-        `side_download` and stops (silently) once `token` is cancelled; a failure becomes one message, never a
-        dead thread. Yields False when the request was cancelled before it started."""
+        `side_download` and stops (silently) once `token` is cancelled; a failure becomes one SideFailure
+        naming the layer, never a dead thread. Yields False when the request was cancelled before it started."""
         from desktop.conditions.preprocessors.networks import reporting_downloads
 
         def on_download(done: int, total: int) -> None:
@@ -195,10 +255,24 @@ class GenerationWorker(QObject):
         except Cancelled:
             log.info("%s cancelled", what)
         except StudioError as err:
-            self.side_failed.emit(str(err))
+            log.info("%s of %s failed: %s", what, layer.name, err)
+            self.side_failed.emit(SideFailure(what, layer, width, height, RunError.from_error(err)))
         except Exception as err:  # noqa: BLE001 - the worker's edge
             log.exception("%s failed", what)
-            self.side_failed.emit(f"{what} failed: {err}")
+            error = RunError.from_error(err)
+            error = RunError(error.kind, f"{what} failed: {err}", detail=error.detail, kinds=error.kinds)
+            self.side_failed.emit(SideFailure(what, layer, width, height, error))
+
+
+def finished_result(result) -> GenerationResult:
+    """A render's result as the UI takes it, made here on the worker thread: the image to show, and the
+    PNG (with its recipe and `parameters` text) to store, encoded straight from the sampler's pixels."""
+    from desktop.engine import png_output
+
+    recipe_dict = result.recipe.to_dict(embed_images=True)
+    png = png_output.png_bytes(result.image, result.recipe, recipe_dict=recipe_dict)
+    return GenerationResult(to_qimage(result.image), png, result.recipe, recipe_dict, result.notices,
+                            result.seconds, result.model)
 
 
 class GenerationController(QObject):

@@ -59,7 +59,8 @@ def _card_model(tiny_models, tmp_path):
     folder = tmp_path / "carded"
     shutil.copytree(tiny_models.base, folder)
     shutil.copytree(tiny_models.controlnet, folder / "controlnet_scribble")
-    card = {"version": 1, "defaults": {}, "guidance_range": [1, 10], "controlnets": {"controlnet_scribble": ["scribble"]}}
+    card = {"version": 1, "defaults": {}, "guidance_range": [1, 10], "controlnets": {"controlnet_scribble": ["scribble"]},
+            "other_controlnets": False}  # its own ControlNets only: no official one is fetched for another kind
     (folder / CARD_FILE).write_text(json.dumps(card))
     return folder
 

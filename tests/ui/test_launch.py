@@ -190,10 +190,14 @@ def test_a_preprocessing_failure_is_told_on_the_ui_thread(window, qtbot, monkeyp
 
     monkeypatch.setattr("desktop.conditions.layer_images.control_image", failing)
     told = []
-    window.dialogs.error = lambda title, message: told.append((message, QThread.currentThread() == window.thread()))
+    window.dialogs.run_failed = lambda title, message: told.append((message, QThread.currentThread() == window.thread()))
     window.controller.request_preprocess(ImageLayer(name="Photo", png=b"", preprocessor="depth"), 64, 64)
     qtbot.waitUntil(lambda: told != [])
     assert told == [("the depth model could not be loaded", True)]
+    bar = window.preview_pane.error_bar
+    assert bar.isVisible()
+    assert bar.message_label.text() == "Preprocessing of 'Photo' failed: the depth model could not be loaded"
+    assert window.dialogs.errors == []
 
 
 FAILING_PREPROCESSOR = """
