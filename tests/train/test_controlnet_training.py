@@ -4,6 +4,7 @@ ablation inits build what they say."""
 
 from __future__ import annotations
 
+import csv
 import json
 
 import numpy as np
@@ -38,8 +39,9 @@ def test_base_is_locked_and_only_the_controlnet_learns(tiny_models, tmp_path):
                                       conditioning_embedding_out_channels=(16, 32))
     trained = ControlNetModel.from_pretrained(final)
     assert zero_conv_norm(start) == 0.0 and zero_conv_norm(trained) > 0.0
-    rows = (tmp_path / "run" / "log.csv").read_text().splitlines()
-    assert rows[1].split(",")[5] == "0.0000"  # step 0: zero convolutions exactly zero
+    with (tmp_path / "run" / "log.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows[0]["step"] == "0" and rows[0]["zero_conv_norm"] == "0.0000"  # step 0: zero convolutions exactly zero
 
 
 def test_prompt_dropout_drops_about_half():
