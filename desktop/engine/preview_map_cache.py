@@ -1,5 +1,6 @@
 """Fitted preview maps kept on disk, by the VAE's weights: fitting takes seconds on a slow CPU, and a
-user's first preview of each session should not wait for it.
+user's first preview of each session should not wait for it. The built-in demo model's map ships in
+resources/preview_maps (same name, same format), so a fresh install never fits it.
 
 The file is ours (the app's cache folder), read as safetensors only; one that cannot be read or does not
 fit the VAE is fitted again and rewritten. Deleting the folder costs one fit per VAE, nothing else.
@@ -27,27 +28,33 @@ def preview_map_dir() -> Path:
     return compile_cache_dir().parent / "preview_maps"
 
 
+BUNDLED_MAPS = Path(__file__).resolve().parents[2] / "resources" / "preview_maps"
+
+
 def fitted_map(vae, factor: int, device: torch.device) -> CascadeMap:
-    """The VAE's fitted map: from the cache when this VAE was fitted before, else fitted now and kept."""
-    path = preview_map_dir() / f"{vae_fingerprint(vae, factor)}.safetensors"
-    cached = _load(path, vae.config.latent_channels)
-    if cached is not None:
-        return cached.to(device)
+    """The VAE's fitted map: shipped with the app or kept from an earlier fit, else fitted now and kept."""
+    name = f"{vae_fingerprint(vae, factor)}.safetensors"
+    path = preview_map_dir() / name
+    for known in (BUNDLED_MAPS / name, path):
+        cached = _load(known, vae.config.latent_channels)
+        if cached is not None:
+            return cached.to(device)
     fitted = fit_preview_map(vae, factor, device)
-    _save(fitted, path)
+    save_map(fitted, path)
     return fitted
 
 
 def vae_fingerprint(vae, factor: int) -> str:
-    """Its weights, its scaling and the fitting method's version: any change fits again."""
+    """Its weights, its scaling and the fitting method's version: any change fits again. Weights are hashed
+    at bfloat16 precision, so the same VAE loaded in float32, float16 or bfloat16 finds the same map."""
     digest = hashlib.sha256(f"v{FIT_VERSION} f{factor} s{float(vae.config.scaling_factor)!r}".encode())
     for name, tensor in sorted(vae.state_dict().items()):
         digest.update(name.encode())
-        digest.update(tensor.detach().to("cpu", torch.float32).contiguous().numpy().tobytes())
+        digest.update(tensor.detach().to("cpu", torch.bfloat16).view(torch.int16).contiguous().numpy().tobytes())
     return digest.hexdigest()[:32]
 
 
-def _save(fitted: CascadeMap, path: Path) -> None:
+def save_map(fitted: CascadeMap, path: Path) -> None:
     """Write the map beside its final name and rename it there; any failure only costs a fit next time."""
     tensors = {"low": fitted.low, "high": fitted.high, **{f"stage{i}": w for i, w in enumerate(fitted.stages)}}
     temporary: Path | None = None

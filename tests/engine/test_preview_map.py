@@ -242,3 +242,20 @@ def test_a_vae_override_gets_its_own_preview_map(base):
     finally:
         base.vae = original
         base.extras.pop("latent_rgb", None)
+
+
+def test_the_demo_models_map_ships_so_a_fresh_install_never_fits_it(monkeypatch, tmp_path):
+    """Whoever changes the demo model reruns tools/bundle_demo_preview_map.py; this fails until they do."""
+    from desktop.engine import preview_map_cache
+    from desktop.engine.defaults import DEMO_MODEL
+    from desktop.engine.device import choose_device
+    from desktop.engine.model_cache import ModelCache
+
+    def no_fit(*_args, **_kwargs):
+        raise AssertionError("the demo's preview map was fitted: resources/preview_maps lacks it")
+
+    monkeypatch.setattr(preview_map_cache, "fit_preview_map", no_fit)
+    monkeypatch.setattr(preview_map_cache, "preview_map_dir", lambda: tmp_path / "empty")
+    for precision in ("float32", "bfloat16"):  # the CPU's two precisions find the same shipped map
+        demo = ModelCache(choose_device("cpu", precision)).base(str(DEMO_MODEL))
+        assert isinstance(latent_rgb_map(demo), CascadeMap)
