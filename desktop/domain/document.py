@@ -143,14 +143,17 @@ class Document:
         self.changed.emit(reason, layer_id)
 
     # -- events ------------------------------------------------------------------------------
-    def _announce(self, old_settings: GenerationSettings, old_layers: list[Layer], select: str | None = None) -> None:
-        """Tell listeners what differs from `old_*`: settings fields, then the layer stack (one
-        insert, removal or move at a time), then layer fields, then the selection."""
+    def _announce_settings(self, old_settings: GenerationSettings) -> None:
         changed = _changed_fields(old_settings, self.settings)
         if changed:
             self.settings_changed.emit(changed)
             for name in changed:
                 self.settings_events.emit(name)
+
+    def _announce(self, old_settings: GenerationSettings, old_layers: list[Layer], select: str | None = None) -> None:
+        """Tell listeners what differs from `old_*`: settings fields, then the layer stack (one
+        insert, removal or move at a time), then layer fields, then the selection."""
+        self._announce_settings(old_settings)
         previous = self.editor.selected_layer_id
         selected = self._valid_selection(select or previous)
         self.editor.selected_layer_id = selected  # announced below, once the stack is told
@@ -307,11 +310,7 @@ class Document:
         self.settings, self.layers, self.history = other.settings, other.layers, other.history
         self.undo_stack.clear()
         self.dirty = False
-        changed = _changed_fields(old_settings, self.settings)
-        if changed:
-            self.settings_changed.emit(changed)
-            for name in changed:
-                self.settings_events.emit(name)
+        self._announce_settings(old_settings)
         previous = self.editor.selected_layer_id
         selected = self._valid_selection(previous)
         self.editor.selected_layer_id = selected

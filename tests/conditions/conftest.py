@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from .tiny_networks import build_depth, build_detector, build_pose, build_seg
+from tests.engine.hub_fixtures import connections, hub_cache, hub_online  # noqa: F401 - shared hub fixtures
 
 
 @dataclass(frozen=True)

@@ -28,42 +28,6 @@ from desktop.engine.hub_local import hub_reachable
 
 
 @pytest.fixture()
-def hub_cache(tmp_path, monkeypatch) -> Path:
-    """An empty hub cache of the test's own, where the hub library and the app both look."""
-    from huggingface_hub import constants
-
-    cache = tmp_path / "hub"
-    cache.mkdir()
-    monkeypatch.setenv("HF_HOME", str(tmp_path))
-    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
-    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
-    return cache
-
-
-@pytest.fixture()
-def connections(monkeypatch) -> list:
-    """Every connection or name lookup attempted, none of which gets through."""
-    attempts: list = []
-
-    def refuse(address, *args, **kwargs):
-        attempts.append(address)
-        raise OSError("no network in tests")
-
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", lambda host, port, *a, **k: refuse((host, port)))
-    return attempts
-
-
-@pytest.fixture()
-def hub_online(monkeypatch):
-    """Offline mode off, as for a user who never set HF_HUB_OFFLINE (the test run sets it)."""
-    from huggingface_hub import constants
-
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-
-
-@pytest.fixture()
 def no_downloads(monkeypatch) -> list:
     calls: list = []
     monkeypatch.setattr(networks, "download_model", lambda *a, **k: calls.append((a, k)) or "/nowhere")
