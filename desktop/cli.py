@@ -216,7 +216,7 @@ def _load_recipe(path: str, allow_local_files: bool):
     from desktop.domain.recipe import load_recipe_file
 
     if path.lower().endswith(".png"):
-        from desktop.engine.png_output import recipe_from_png
+        from desktop.conditions.result_png import recipe_from_png
 
         recipe = recipe_from_png(path)
         return recipe.with_overrides(self_contained=False, local_models=True) if allow_local_files else recipe
@@ -235,7 +235,7 @@ def _render(args: argparse.Namespace) -> int:
     from desktop.engine.device import choose_device
     from desktop.engine.fast_path import FastPathOptions
     from desktop.engine.model_cache import ModelCache
-    from desktop.engine.png_output import write_png
+    from desktop.conditions.result_png import write_png
     from desktop.engine.render import PreviewSettings, render
 
     device = choose_device(args.device, args.precision or "auto")

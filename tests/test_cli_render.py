@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from desktop.cli import main
-from desktop.engine.png_output import RECIPE_KEY
+from desktop.conditions.result_png import RECIPE_KEY
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from .history import UndoStack
+from .undo_stack import UndoStack
 from .layers import MAX_LAYERS, ImageLayer, Layer, PoseLayer, ScribbleLayer, new_layer_id
 from .observable import EventGroup, Signal
 from .errors import InvalidRecipe
@@ -297,11 +297,6 @@ class Document:
         self.history.append(item)
         self.dirty = True
         self.changed.emit("history", None)
-
-    # -- recipe --------------------------------------------------------------------------------
-    def to_recipe(self, control_images: dict[str, bytes], seed: int | None = None,
-                  masks: dict[str, bytes] | None = None) -> Recipe:
-        return build_recipe(self.snapshot(), control_images, seed, masks)
 
     def replace_all(self, other: "Document") -> None:
         """Take another document's content (open, new, restore): one change, history cleared.

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field, replace
 from .pose import Person
 from .settings_schema import ENABLED, END, KEEP_UNMASKED, MODE, OPACITY, RESIZE_MODE, START, WEIGHT
 
-LAYER_KINDS = ("scribble", "pose", "image")
 MAX_LAYERS = 64  # every layer is decoded and drawn together: a bound on a stranger's project, far above real use
 
 

@@ -89,9 +89,6 @@ class Condition:
     keep_unmasked: bool = KEEP_UNMASKED.default  # inpaint: lay the photo back over the result outside the mask
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def is_active_at(self, step: int, total: int) -> bool:
-        return runs_at(self.enabled, self.weight, self.start, self.end, step, total)
-
 
 def runs_at(enabled: bool, weight: float, start: float, end: float, step: int, total: int) -> bool:
     """Whether a condition runs at step `step` (0-based) of `total`: diffusers' start/end rule,

@@ -110,6 +110,3 @@ class ModelCache:
             self.fast.forget()
         release_memory()
 
-    @property
-    def loaded_base(self) -> BaseModel | None:
-        return self._base

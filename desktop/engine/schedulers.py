@@ -9,7 +9,6 @@ from typing import Any
 from desktop.domain.errors import InvalidRecipe
 from desktop.domain.settings_schema import SCHEDULER
 
-DISPLAY_NAMES = SCHEDULER.labels  # name -> the label users know ("UniPC", "DPM++ 2M Karras", ...)
 
 
 def _diffusers(class_name: str):

@@ -32,7 +32,7 @@ from desktop.conditions.scribble import layer_raster
 from desktop.domain.document import Document
 from desktop.domain.layers import Fill, ImageLayer, Layer, PoseLayer, ScribbleLayer, Stroke, painted_operations
 from desktop.domain.pose import COLORS, LIMBS, Person
-from desktop.workers.images import to_qimage
+from desktop.workers.qimage_arrays import to_qimage
 
 JOINT_HIT_PX = 9
 INK = (20, 20, 28)

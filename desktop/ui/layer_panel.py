@@ -21,7 +21,7 @@ from desktop.domain.document import Document, condition_kind, is_layer_empty
 from desktop.domain.layers import MAX_LAYERS, ImageLayer, Layer, PoseLayer, painted_operations
 from desktop.domain.recipe import CONDITION_KINDS
 from desktop.domain.settings_schema import END, KEEP_UNMASKED, KIND, MODE, OPACITY, RESIZE_MODE, START, WEIGHT, Setting
-from desktop.workers.images import to_qimage
+from desktop.workers.qimage_arrays import to_qimage
 
 from .bindings import Binding, bind_check, bind_combo, bind_line, bind_show, bind_slider, bind_spin
 
@@ -37,7 +37,6 @@ PIXEL_FIELDS = frozenset({"operations", "people", "png", "preprocessor", "params
 class LayerPanel(QWidget):
     current_layer_changed = Signal(object)  # layer id or None
     add_requested = Signal(str)  # "scribble", "pose", "image"
-    tool_changed = Signal(str)
     model_view_toggled = Signal(bool)
     pose_action = Signal(str)  # "add", "mirror", "import", "export"
     browse_controlnet = Signal()
@@ -444,7 +443,6 @@ class LayerPanel(QWidget):
 
     def _choose_tool(self, tool: str) -> None:
         self.document.editor.set_tool(tool)
-        self.tool_changed.emit(tool)
 
     def _update(self, merge: str | None, **changes) -> None:
         """An edit of the selected layer; `merge` names a gesture whose steps are one undo step."""

@@ -209,7 +209,6 @@ class MainWindow(QMainWindow):
         doc.changed.connect(self._after_document_change)
         self.layer_panel.current_layer_changed.connect(self.canvas.set_current_layer)
         self.layer_panel.add_requested.connect(self.add_layer)
-        self.layer_panel.tool_changed.connect(self._set_tool)
         self.layer_panel.model_view_toggled.connect(self.canvas.set_model_view)
         self.layer_panel.pose_action.connect(self.pose_action)
         self.layer_panel.clear_requested.connect(self.clear_layer)
@@ -490,7 +489,7 @@ class MainWindow(QMainWindow):
         if image.isNull():
             self.statusBar().showMessage("The clipboard holds no image", 4000)
             return
-        from desktop.workers.images import from_qimage
+        from desktop.workers.qimage_arrays import from_qimage
 
         self.add_image_layer(encode_png(from_qimage(image)), "Pasted image")
 
@@ -501,13 +500,9 @@ class MainWindow(QMainWindow):
             label = "Clear mask" if target == "mask_operations" else "Clear layer"
             self.document.update_layer(layer.id, label, merge_key="", **{target: ()})
 
-    def _set_tool(self, tool: str) -> None:
-        self.canvas.set_tool(tool)
-
     def select_tool(self, tool: str) -> None:
         """A tool chosen by its key: the canvas and the panel's tool buttons both follow."""
-        self.layer_panel.tool_buttons[tool].setChecked(True)
-        self.canvas.set_tool(tool)
+        self.document.editor.set_tool(tool)
 
     def pose_action(self, action: str) -> None:
         layer = self.canvas.current_layer()
@@ -800,7 +795,7 @@ class MainWindow(QMainWindow):
             elif path:
                 self.add_image_layer(path)
         if not mime.urls() and mime.hasImage():
-            from desktop.workers.images import from_qimage
+            from desktop.workers.qimage_arrays import from_qimage
 
             self.add_image_layer(encode_png(from_qimage(mime.imageData())), "Dropped image")
         event.acceptProposedAction()

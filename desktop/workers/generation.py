@@ -23,7 +23,7 @@ from desktop.domain.errors import Cancelled, RunError, StudioError
 from desktop.domain.family import ModelInfo
 from desktop.domain.recipe import Recipe
 
-from .images import to_qimage
+from .qimage_arrays import to_qimage
 
 log = logging.getLogger(__name__)
 
@@ -267,10 +267,10 @@ class GenerationWorker(QObject):
 def finished_result(result) -> GenerationResult:
     """A render's result as the UI takes it, made here on the worker thread: the image to show, and the
     PNG (with its recipe and `parameters` text) to store, encoded straight from the sampler's pixels."""
-    from desktop.engine import png_output
+    from desktop.conditions import result_png
 
     recipe_dict = result.recipe.to_dict(embed_images=True)
-    png = png_output.png_bytes(result.image, result.recipe, recipe_dict=recipe_dict)
+    png = result_png.png_bytes(result.image, result.recipe, recipe_dict=recipe_dict)
     return GenerationResult(to_qimage(result.image), png, result.recipe, recipe_dict, result.notices,
                             result.seconds, result.model)
 

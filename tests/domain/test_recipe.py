@@ -8,7 +8,7 @@ import pytest
 
 from desktop.domain.errors import InvalidRecipe, UntrustedPath
 from desktop.domain.recipe import (
-    MAX_CONDITIONS, RECIPE_VERSION, Condition, load_recipe_file, recipe_from_dict, recipe_from_json,
+    MAX_CONDITIONS, RECIPE_VERSION, load_recipe_file, recipe_from_dict, recipe_from_json, runs_at,
 )
 
 GOOD = {
@@ -162,11 +162,10 @@ def test_empty_prompt_and_unicode_are_valid():
 
 
 def test_condition_activity_follows_diffusers_rule():
-    condition = Condition(image="x", start=0.2, end=0.6)
-    assert [condition.is_active_at(i, 10) for i in range(10)] == [
+    assert [runs_at(True, 1.0, 0.2, 0.6, i, 10) for i in range(10)] == [
         False, False, True, True, True, True, False, False, False, False]
-    assert not Condition(image="x", weight=0.0).is_active_at(5, 10)
-    assert not Condition(image="x", enabled=False).is_active_at(5, 10)
+    assert not runs_at(True, 0.0, 0.0, 1.0, 5, 10)
+    assert not runs_at(False, 1.0, 0.0, 1.0, 5, 10)
 
 
 def test_embedded_images_survive_json():

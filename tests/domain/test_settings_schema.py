@@ -194,10 +194,10 @@ def test_a_project_layer_choice_outside_the_schema_is_what_a_new_layer_starts_wi
 # -- the engine's own tables cover every choice ----------------------------------------------------------
 def test_every_scheduler_has_a_builder_and_every_control_mode_a_scaling_and_an_a1111_name():
     from desktop.engine.control_modes import block_scaling, residual_heights
-    from desktop.engine.png_output import parameters_text
-    from desktop.engine.schedulers import BUILDERS, DISPLAY_NAMES
+    from desktop.conditions.result_png import parameters_text
+    from desktop.engine.schedulers import BUILDERS
 
-    assert list(BUILDERS) == list(SCHEDULER.values) and DISPLAY_NAMES == SCHEDULER.labels
+    assert list(BUILDERS) == list(SCHEDULER.values)
     heights = residual_heights(8, 4, 2)
     conditions = [Condition(mode=mode, image="x.png") for mode in MODE.values]
     for mode in MODE.values:

@@ -14,7 +14,7 @@ from desktop.cli import main
 from desktop.conditions.image_io import encode_png, read_image
 from desktop.domain.errors import InvalidRecipe
 from desktop.domain.recipe import load_recipe_file, recipe_from_dict
-from desktop.engine.png_output import RECIPE_KEY
+from desktop.conditions.result_png import RECIPE_KEY
 from desktop.engine.render import PreviewSettings, prepare_request
 
 SIZE = 64

@@ -35,7 +35,7 @@ def test_damaged_safetensors_is_named_and_the_loaded_model_stays(tmp_path, cache
     weights.write_bytes({"truncate": data[: len(data) // 2], "header": b"\xff" * 64, "empty": b""}[damage])
     with pytest.raises(ModelDamaged, match="damaged"):
         cache.base(str(folder))
-    assert cache.loaded_base is base
+    assert cache.base(str(tiny_models.base)) is base  # still loaded: no second load
     assert ours(base, []).shape == (32, 32, 3)
 
 

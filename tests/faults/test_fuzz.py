@@ -127,8 +127,11 @@ def test_project_from_any_json(value):
         loaded = project_from_dict(value)
     except StudioError:
         return
-    assert isinstance(loaded.warnings, list)
-    _writable(project_to_dict(loaded.document))
+    assert all(isinstance(w, str) and w.strip() for w in loaded.warnings)  # each one a sentence to show
+    saved = project_to_dict(loaded.document)
+    _writable(saved)
+    again = project_from_dict(json.loads(json.dumps(saved)))  # what we save opens again, as it was
+    assert again.warnings == [] and project_to_dict(again.document) == saved
 
 
 @FUZZ

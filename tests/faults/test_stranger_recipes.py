@@ -21,8 +21,9 @@ from desktop.cli import main
 from desktop.conditions.openpose_json import people_to_openpose
 from desktop.domain.errors import ModelNotFound, UntrustedPath
 from desktop.domain.pose import t_pose
+from desktop.domain.document import build_recipe
 from desktop.domain.project import project_from_dict
-from desktop.engine.png_output import RECIPE_KEY
+from desktop.conditions.result_png import RECIPE_KEY
 from desktop.engine.render import PreviewSettings, prepare_request
 
 PRIVATE_COLOUR = (123, 45, 67)
@@ -191,7 +192,7 @@ def test_a_project_layer_naming_a_mask_file_is_not_read(home, tiny_models, cpu_c
                            "png": base64.b64encode(photo.getvalue()).decode(), "preprocessor": "canny",
                            "condition_kind": "canny", "params": {"mask": str(home / "private.png")}}]}
     document = project_from_dict(project).document
-    recipe = document.to_recipe({"photo": photo.getvalue()})
+    recipe = build_recipe(document.snapshot(), {"photo": photo.getvalue()})
     with pytest.raises(UntrustedPath, match=r"^conditions\[0\]\.params\.mask names the local file"):
         prepare_request(cpu_cache, recipe, PreviewSettings())
 

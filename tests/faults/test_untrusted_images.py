@@ -26,7 +26,7 @@ from desktop.domain.errors import InvalidImage
 from desktop.domain.layers import ImageLayer
 from desktop.domain.recipe import recipe_from_dict
 from desktop.domain.safe_files import MAX_RECIPE_BYTES
-from desktop.engine.png_output import RECIPE_KEY, recipe_from_png, write_png
+from desktop.conditions.result_png import RECIPE_KEY, recipe_from_png, write_png
 
 ROOT = Path(__file__).resolve().parents[2]
 NOT_RASTER = "not a PNG, JPEG, WebP, BMP, TIFF or GIF image"

@@ -12,7 +12,7 @@ from PIL import Image, PngImagePlugin
 
 def _encoded_as_before(image, recipe) -> bytes:
     """The result PNG exactly as the window encoded it before the worker did (the golden to compare with)."""
-    from desktop.engine.png_output import RECIPE_KEY, parameters_text
+    from desktop.conditions.result_png import RECIPE_KEY, parameters_text
 
     info = PngImagePlugin.PngInfo()
     info.add_text("parameters", parameters_text(recipe))
@@ -24,17 +24,17 @@ def _encoded_as_before(image, recipe) -> bytes:
 
 def test_the_result_png_is_encoded_off_the_ui_thread_and_saved_byte_for_byte_as_before(window, qtbot, monkeypatch,
                                                                                         tmp_path):
-    from desktop.engine import png_output
+    from desktop.conditions import result_png
     from desktop.engine import render as render_module
 
     encoded_on: list[int] = []
-    encode = png_output.png_bytes
+    encode = result_png.png_bytes
 
     def spy(*args, **kwargs):
         encoded_on.append(threading.get_ident())
         return encode(*args, **kwargs)
 
-    monkeypatch.setattr(png_output, "png_bytes", spy)
+    monkeypatch.setattr(result_png, "png_bytes", spy)
     rendered: list = []
     render = render_module.render
     monkeypatch.setattr(render_module, "render", lambda *a, **k: rendered.append(render(*a, **k)) or rendered[-1])

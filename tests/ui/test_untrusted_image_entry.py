@@ -11,7 +11,7 @@ from PySide6.QtGui import QDropEvent, QGuiApplication, QImage
 from desktop.domain.document import HistoryItem
 from desktop.domain.layers import ImageLayer
 from desktop.domain.recipe import recipe_from_dict
-from desktop.engine.png_output import png_bytes
+from desktop.conditions.result_png import png_bytes
 from tests.faults.test_untrusted_images import NOT_RASTER, b64, noisy_photo_png, tiny_recipe
 
 

@@ -16,8 +16,7 @@ from desktop.domain.atomic import write_bytes_atomic
 from desktop.domain.errors import InvalidRecipe
 from desktop.domain.recipe import Recipe, parse_json, recipe_from_dict
 from desktop.domain.safe_files import MAX_RECIPE_BYTES
-
-from .schedulers import DISPLAY_NAMES
+from desktop.domain.settings_schema import SCHEDULER
 
 RECIPE_KEY = "controlnet_studio_recipe"
 _MODE_NAMES = {
@@ -29,7 +28,7 @@ _MODE_NAMES = {
 def parameters_text(recipe: Recipe) -> str:
     """The settings in the text layout AUTOMATIC1111 writes and most tools read."""
     fields = [
-        f"Steps: {recipe.steps}", f"Sampler: {DISPLAY_NAMES.get(recipe.scheduler, recipe.scheduler)}",
+        f"Steps: {recipe.steps}", f"Sampler: {SCHEDULER.labels.get(recipe.scheduler, recipe.scheduler)}",
         f"CFG scale: {recipe.guidance_scale:g}", f"Seed: {recipe.seed}",
         f"Size: {recipe.width}x{recipe.height}", f"Model: {_short(recipe.base_model or 'demo model')}",
     ]
