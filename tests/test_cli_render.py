@@ -139,7 +139,7 @@ def test_a_recipe_the_app_wrote_has_nothing_unknown(tiny_models):
 
 
 def test_a_recipe_that_leaves_size_and_guidance_unset_takes_the_demo_models_card(tmp_path):
-    from desktop.engine.defaults import DEMO_MODEL, model_card
+    from desktop.domain.defaults import DEMO_MODEL, model_card
 
     card = model_card(str(DEMO_MODEL))
     recipe = tmp_path / "bare.json"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from desktop.engine.defaults import DEMO_MODEL  # noqa: E402
+from desktop.domain.defaults import DEMO_MODEL  # noqa: E402
 from desktop.engine.device import choose_device  # noqa: E402
 from desktop.engine.model_cache import ModelCache  # noqa: E402
 from desktop.engine.preview_fit import fit_preview_map  # noqa: E402

@@ -24,7 +24,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from desktop.engine.defaults import DEMO_MODEL  # noqa: E402
+from desktop.domain.defaults import DEMO_MODEL  # noqa: E402
 from desktop.engine.device import choose_device  # noqa: E402
 from desktop.engine.model_cache import ModelCache  # noqa: E402
 from desktop.engine.preview import LinearMap, latent_rgb_map  # noqa: E402

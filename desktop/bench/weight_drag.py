@@ -79,7 +79,7 @@ def weight_drag_stall(models, size: int, steps: int, device: str = "cpu", precis
     window = MainWindow(device=device, precision=precision, compile_models=compile_models)
     dialogs = window.dialogs = _Dialogs()
     try:
-        window._take(bench_document(models, size, steps), None)
+        window.files.take(bench_document(models, size, steps), None)
         window.show()
         layer = window.document.layers[0]
         window.layer_panel.select_layer(layer.id)
@@ -102,7 +102,7 @@ def weight_drag_stall(models, size: int, steps: int, device: str = "cpu", precis
             if dialogs.failures or (len(moves) >= min_moves or time.perf_counter() - started > max_seconds):
                 loop.quit()
             else:
-                window.generate()
+                window.runs.generate()
 
         tick_timer = QTimer(interval=TICK_MS)
         tick_timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
@@ -113,7 +113,7 @@ def weight_drag_stall(models, size: int, steps: int, device: str = "cpu", precis
         slider.setSliderDown(True)
         tick_timer.start()
         move_timer.start()
-        window.generate()
+        window.runs.generate()
         give_up = _deadline(loop, max_seconds + 60)
         loop.exec()
         give_up.stop()
@@ -141,7 +141,7 @@ def _run(window, dialogs: _Dialogs, timeout_s: float) -> None:
     window.controller.result_ready.connect(loop.quit)
     window.controller.error.connect(loop.quit)
     give_up = _deadline(loop, timeout_s)
-    window.generate()
+    window.runs.generate()
     loop.exec()
     give_up.stop()
     window.controller.result_ready.disconnect(loop.quit)

@@ -17,20 +17,18 @@ import os
 import struct
 import warnings
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from desktop.domain.errors import InvalidImage, UnreadableFile
+from desktop.domain.png_chunks import PNG_SIGNATURE, TEXT_CHUNKS, png_chunks, without_text
 from desktop.domain.safe_files import MAX_IMAGE_BYTES, MB, read_regular_file
 
 MAX_PIXELS = 64_000_000
 RASTER_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "TIFF", "GIF")  # JPEG includes MPO: phones write it
 _FORMAT_NAMES = "a PNG, JPEG, WebP, BMP, TIFF or GIF image"
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_TEXT_CHUNKS = (b"tEXt", b"zTXt", b"iTXt")
 
 
 def read_image(
@@ -62,8 +60,8 @@ def read_png_text(path: str | os.PathLike[str], key: str, *, limit: int, what: s
     if not data.startswith(PNG_SIGNATURE):
         raise InvalidImage(f"cannot read {subject}: it is not a PNG image")
     wanted = key.encode("latin-1")
-    for kind, start, end in _png_chunks(data):
-        if kind not in _TEXT_CHUNKS:
+    for kind, start, end in png_chunks(data):
+        if kind not in TEXT_CHUNKS:
             continue
         keyword, _, rest = data[start + 8 : end - 4].partition(b"\0")
         if keyword != wanted:
@@ -92,7 +90,9 @@ def _decode(data: bytes, subject: str, max_pixels: int) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(_without_text_chunks(data)), formats=RASTER_FORMATS)
+            # a PNG's text is metadata, never pixels: dropped, so Pillow's 1 MB text cap cannot refuse a
+            # result PNG whose recipe is large (its image is still a valid reference photo)
+            image = Image.open(io.BytesIO(without_text(data)), formats=RASTER_FORMATS)
             width, height = image.size
             if width * height > max_pixels:
                 raise InvalidImage(
@@ -108,36 +108,6 @@ def _decode(data: bytes, subject: str, max_pixels: int) -> Image.Image:
     except (OSError, SyntaxError, ValueError, EOFError) as err:
         raise InvalidImage(f"cannot read {subject}: it is damaged") from err
     return image
-
-
-def _without_text_chunks(data: bytes) -> bytes:
-    """A PNG's text is metadata, never pixels: dropped so that Pillow's 1 MB text cap cannot refuse
-    a result PNG whose recipe is large (its image is still a valid reference photo)."""
-    if not data.startswith(PNG_SIGNATURE):
-        return data
-    spans = [(start, end) for kind, start, end in _png_chunks(data) if kind in _TEXT_CHUNKS]
-    if not spans:
-        return data
-    view, parts, position = memoryview(data), [], 0
-    for start, end in spans:
-        parts.append(view[position:start])
-        position = end
-    parts.append(view[position:])
-    return b"".join(parts)
-
-
-def _png_chunks(data: bytes) -> Iterator[tuple[bytes, int, int]]:
-    """(type, start, end) of each whole chunk after the signature, up to IEND or the end of the data."""
-    position = len(PNG_SIGNATURE)
-    while position + 12 <= len(data):
-        length, kind = struct.unpack_from(">I4s", data, position)
-        end = position + 12 + length
-        if end > len(data):
-            return
-        yield kind, position, end
-        if kind == b"IEND":
-            return
-        position = end
 
 
 class _TooLong(Exception):

@@ -14,11 +14,11 @@ from PIL import Image, PngImagePlugin
 from desktop.conditions.image_io import read_png_text
 from desktop.domain.atomic import write_bytes_atomic
 from desktop.domain.errors import InvalidRecipe
-from desktop.domain.recipe import Recipe, parse_json, recipe_from_dict
+from desktop.domain.png_chunks import with_text
+from desktop.domain.recipe import RECIPE_KEY, Recipe, parse_json, recipe_from_dict
 from desktop.domain.safe_files import MAX_RECIPE_BYTES
 from desktop.domain.settings_schema import SCHEDULER
 
-RECIPE_KEY = "controlnet_studio_recipe"
 _MODE_NAMES = {
     "balanced": "Balanced", "prompt": "My prompt is more important",
     "control": "ControlNet is more important", "cfg-rw": "CFG resolution weighting",
@@ -57,6 +57,12 @@ def png_bytes(image: np.ndarray, recipe: Recipe, *, recipe_dict: dict[str, Any] 
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format="PNG", pnginfo=info)
     return buffer.getvalue()
+
+
+def with_recipe(png: bytes, recipe_dict: dict[str, Any]) -> bytes:
+    """A result's PNG with its recipe put back: a project keeps each result's recipe once, beside a PNG
+    without it; an exported result carries it again, so it renders again anywhere."""
+    return with_text(png, RECIPE_KEY, json.dumps(recipe_dict, ensure_ascii=False))
 
 
 def write_png(path: str | Path, image: np.ndarray, recipe: Recipe) -> None:

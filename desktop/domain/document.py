@@ -51,7 +51,8 @@ class GenerationSettings:
 
 @dataclass
 class HistoryItem:
-    """A finished result: its full recipe (control images embedded) and the image as PNG."""
+    """A finished result: its full recipe (control images embedded) and the image as PNG, which holds
+    no copy of the recipe (`result_png.with_recipe` puts it back for an export)."""
 
     recipe: dict[str, Any]
     image_png: bytes = b""

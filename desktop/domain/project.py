@@ -16,9 +16,10 @@ from .atomic import write_text_atomic
 from .document import Document, GenerationSettings, HistoryItem
 from .errors import InvalidProject, UnreadableFile
 from .layers import MAX_LAYERS, Fill, ImageLayer, Layer, PoseLayer, ScribbleLayer, Stroke
+from .png_chunks import without_text
 from .pose import MAX_COORDINATE, Person
 from .recipe import (
-    CONDITION_KINDS, MAX_LORAS, WEIGHTS_SUFFIX, finite_float, json_problem, model_name_problem, parse_json,
+    CONDITION_KINDS, MAX_LORAS, RECIPE_KEY, WEIGHTS_SUFFIX, finite_float, json_problem, model_name_problem, parse_json,
     setting_problem,
 )
 from .settings_schema import END, ENABLED, GENERATION, LORA_WEIGHT, MODE, OPACITY, RESIZE_MODE, START, WEIGHT, Setting
@@ -42,7 +43,8 @@ def project_to_dict(doc: Document) -> dict[str, Any]:
         "settings": {**{f.name: getattr(doc.settings, f.name) for f in fields(GenerationSettings)},
                      "loras": [{"path": path, "weight": weight} for path, weight in doc.settings.loras]},
         "layers": [_layer_to_dict(layer) for layer in doc.layers],
-        "history": [{"recipe": h.recipe, "image": _b64(h.image_png)} for h in doc.history],
+        # a result PNG made by this app also holds its recipe, control images and all: stored once, beside it
+        "history": [{"recipe": h.recipe, "image": _b64(without_text(h.image_png, RECIPE_KEY))} for h in doc.history],
     }
 
 

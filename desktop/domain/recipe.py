@@ -33,6 +33,7 @@ from .settings_schema import (
 )
 
 RECIPE_VERSION = 1
+RECIPE_KEY = "controlnet_studio_recipe"  # the text chunk of a result PNG that holds its recipe
 # Names other modules import, read from the settings schema (each setting is defined there once).
 CONTROL_MODES = MODE.values
 SCHEDULERS = SCHEDULER.values

@@ -21,8 +21,8 @@ from desktop.domain.family import Family
 from .compat import check_base_parts
 from .components import BaseModel
 from .device import DeviceChoice
-from .hub import BASE_FOLDERS, DownloadProgress, cached_snapshot, download_model, download_snapshot
-from .hub_local import require_hub
+from desktop.hub.downloads import BASE_FOLDERS, DownloadProgress, cached_snapshot, download_model, download_snapshot
+from desktop.hub.local_cache import require_hub
 from .memory import is_out_of_memory, out_of_memory
 from .model_family import describe_unet_config, family_of_unet_config, info_from_folder, read_json, zero_empty_negative
 from .model_ref import ModelRef

@@ -17,7 +17,7 @@ from .components import BaseModel
 from .device import DeviceChoice
 from .extras import AppliedExtras
 from .fast_path import FastPath, FastPathOptions
-from .hub import DownloadProgress
+from desktop.hub.downloads import DownloadProgress
 from .loading import load_base_model, load_controlnet
 from .memory import release_memory
 from .model_ref import ModelRef, parse_model_ref

@@ -18,7 +18,7 @@ CATALOG_BASE_INFO = {
     for family, repo in DEFAULT_BASE_MODELS.items()
 }
 
-from .hub import cached_snapshot
+from desktop.hub.downloads import cached_snapshot
 from .model_family import info_from_folder
 from .model_ref import parse_model_ref
 

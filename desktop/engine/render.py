@@ -20,10 +20,10 @@ from desktop.domain.safe_files import MAX_POSE_BYTES, read_text_file
 
 from .cancel import CancelToken
 from .compat import check_controlnet_fits
-from .defaults import default_base_model, default_controlnet, with_card_defaults
+from desktop.domain.defaults import default_base_model, default_controlnet, with_card_defaults
 from .extras import check_extra_files
 from .model_peek import peek_base_info
-from .hub import DownloadProgress
+from desktop.hub.downloads import DownloadProgress
 from .model_cache import ModelCache
 from .sampler import ControlInput, SamplerRequest, StatusCallback, StepCallback, StepUpdate, sample
 from .sampler import warm_up as warm_up_sampler

@@ -14,7 +14,7 @@ import json
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from desktop.domain.atomic import write_text_atomic
+from desktop.domain.training_settings import INITS, ControlNetSettings
 from desktop.engine.device import DeviceChoice
 from desktop.engine.loading import load_base_model
 from desktop.engine.model_ref import ModelRef
@@ -35,27 +36,6 @@ from .lite import LiteControlNet
 from .text import drop_prompts, tokenize
 
 log = logging.getLogger(__name__)
-INITS = ("zero", "gaussian", "lite")
-
-
-@dataclass
-class ControlNetSettings:
-    base: str
-    data: str  # "shapes" (synthetic shapes and figures) or a fill50k-layout folder
-    out: str
-    control: str = "outline"  # with "shapes": the control image learnt (`controls.CONTROL_KINDS`)
-    person_share: float = 0.0  # with "shapes": the share of mannequins among the samples
-    steps: int = 2000
-    batch: int = 16
-    lr: float = 1e-4
-    resolution: int = 64
-    prompt_dropout: float = 0.5
-    init: str = "zero"
-    sample_every: int = 250
-    checkpoint_every: int = 250
-    seed: int = 0
-    eval_samples: int = 8
-    eval_steps: int = 20
 
 
 def build_controlnet(unet, vae_scale_factor: int, init: str, seed: int):

@@ -14,15 +14,16 @@ Layer images are cached by what their pixels depend on (a stroke list, a photo, 
 by the layer object, which the document replaces on every edit: a weight or a name changes
 no pixel, so it redraws from the cache. Strokes come from `scribble.layer_raster`, which the
 thumbnail and the recipe share.
+
+The view (zoom, pan, painting, the cache) lives here; what a press, move and release do lives
+in the tools (`desktop.ui.tools`), one object per kind of gesture, picked at each press.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPainterPath, QPen, QTabletEvent, QWheelEvent
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPen, QTabletEvent, QWheelEvent
 from PySide6.QtWidgets import QWidget
 
 from desktop.conditions.image_io import read_image
@@ -30,19 +31,17 @@ from desktop.conditions.layer_images import control_image, displayable, inpaint_
 from desktop.conditions.prepare import fit_image
 from desktop.conditions.scribble import layer_raster
 from desktop.domain.document import Document
-from desktop.domain.layers import Fill, ImageLayer, Layer, PoseLayer, ScribbleLayer, Stroke, painted_operations
-from desktop.domain.pose import COLORS, LIMBS, Person
+from desktop.domain.layers import ImageLayer, Layer, PoseLayer, ScribbleLayer, painted_operations
+from desktop.domain.pose import COLORS, LIMBS
 from desktop.workers.qimage_arrays import to_qimage
 
-JOINT_HIT_PX = 9
-INK = (20, 20, 28)
-MASK_TINT = (236, 64, 160)
-MASK_ALPHA = 0.55
+from .canvas_style import INK, MASK_ALPHA, MASK_TINT, PAPER
+from .tools import CanvasTool, FillTool, PanTool, PoseTool, StrokeTool
 
 
 class CanvasView(QWidget):
-    brush_size_changed = Signal(float)
-    zoom_changed = Signal(float)
+    """The condition layers at the output size, zoomed and panned, taking each pointer gesture
+    through the tool for the selected layer (`document.editor` holds the selection and the tool)."""
 
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -52,37 +51,37 @@ class CanvasView(QWidget):
         self.zoom = 1.0
         self.offset = QPointF(0, 0)
         self._auto_fit = True  # until the user zooms or pans, the canvas follows the window size
-        self._stroke: list[tuple[float, float, float]] = []
-        self._pressure = 1.0
-        self._drag: dict | None = None
-        self._pan_from: QPointF | None = None
+        self.pressure = 1.0  # the tablet pen's last pressure; 1 for a mouse
         self._space_down = False
         self._cache: dict[str, tuple[tuple, QImage]] = {}  # layer id -> (pixel key, image)
         self._photos: dict[str, tuple[tuple, np.ndarray]] = {}  # layer id -> (photo key, fitted photo)
-        self._gesture = 0
+        self._paint_tools: dict[str, CanvasTool] = {  # by `document.editor.tool`, for painted layers
+            "brush": StrokeTool(self, erase=False), "eraser": StrokeTool(self, erase=True), "fill": FillTool(self)}
+        self._pose_tool = PoseTool(self)
+        self._pan_tool = PanTool(self)
+        self._active: CanvasTool | None = None  # the tool that owns the gesture under way
         self._hover: QPointF | None = None  # the pointer in widget pixels, for the brush outline
         self.setMinimumSize(200, 200)
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         document.changed.connect(self._on_document_changed)
-        document.editor.selection_changed.connect(self._on_editor_changed)
-        document.editor.tool_changed.connect(self._on_editor_changed)
+        document.editor.selection_changed.connect(self._on_selection_changed)
+        document.editor.tool_changed.connect(self._refresh_tool)
 
     # -- the selected layer and the tool live in the model (document.editor) ---------------------
-    @property
-    def current_layer_id(self) -> str | None:
-        return self.document.editor.selected_layer_id
-
     @property
     def tool(self) -> str:
         return self.document.editor.tool
 
-    @tool.setter
-    def tool(self, tool: str) -> None:
-        self.document.editor.set_tool(tool)
+    def _on_selection_changed(self, _layer_id: str | None) -> None:
+        self._cancel_gesture()  # a gesture edits the layer it started on
+        self._refresh_tool()
 
-    def _on_editor_changed(self, _value) -> None:
+    def _refresh_tool(self, *_ignored) -> None:
+        """The tool a press would start may differ (another tool, layer or view): its cursor and
+        brush outline follow."""
+        self._show_cursor()
         self.update()
 
     # -- view ------------------------------------------------------------------------------
@@ -96,7 +95,6 @@ class CanvasView(QWidget):
         self.zoom = max(0.05, scale)
         self.offset = QPointF((self.width() - width * self.zoom) / 2, (self.height() - height * self.zoom) / 2)
         self._auto_fit = True
-        self.zoom_changed.emit(self.zoom)
         self.update()
 
     def actual_size(self) -> None:
@@ -104,7 +102,6 @@ class CanvasView(QWidget):
         self.zoom = 1.0
         self._auto_fit = False
         self.offset = QPointF((self.width() - width) / 2, (self.height() - height) / 2)
-        self.zoom_changed.emit(self.zoom)
         self.update()
 
     def to_canvas(self, point: QPointF) -> QPointF:
@@ -112,6 +109,12 @@ class CanvasView(QWidget):
 
     def to_widget(self, x: float, y: float) -> QPointF:
         return QPointF(x * self.zoom + self.offset.x(), y * self.zoom + self.offset.y())
+
+    def pan_by(self, delta: QPointF) -> None:
+        """Move the view by `delta` widget pixels; the canvas stops following the window's size."""
+        self.offset += delta
+        self._auto_fit = False
+        self.update()
 
     def invalidate(self, layer_id: str) -> None:
         """A layer's control image changed outside the document (a preprocessor finished)."""
@@ -125,15 +128,10 @@ class CanvasView(QWidget):
 
     def set_model_view(self, on: bool) -> None:
         self.show_model_view = on
-        self.update()
-
-    def set_tool(self, tool: str) -> None:
-        self.document.editor.set_tool(tool)
-        self.update()
+        self._refresh_tool()
 
     def set_brush_size(self, size: float) -> None:
         self.brush_size = float(min(256.0, max(1.0, size)))
-        self.brush_size_changed.emit(self.brush_size)
         self.update()
 
     def current_layer(self) -> Layer | None:
@@ -145,6 +143,8 @@ class CanvasView(QWidget):
         super().resizeEvent(event)
 
     def _on_document_changed(self, reason: str, layer_id: str | None) -> None:
+        if reason == "restore":  # undo, redo or another project: the gesture's layer may be gone
+            self._cancel_gesture()
         if reason == "restore" or (reason == "settings" and self._auto_fit):
             self.fit_to_window()
         if reason in ("restore", "layers"):  # forget the images of layers that are gone
@@ -209,7 +209,7 @@ class CanvasView(QWidget):
             if current is not None:
                 painter.drawImage(area, self._layer_image(current, True))
         else:
-            painter.fillRect(area, QColor(246, 244, 238))
+            painter.fillRect(area, QColor(*PAPER))
             for layer in self.paint_order():
                 painter.setOpacity(layer.opacity)
                 if isinstance(layer, PoseLayer):
@@ -217,7 +217,8 @@ class CanvasView(QWidget):
                 else:
                     painter.drawImage(area, self._layer_image(layer, False))
                 painter.setOpacity(1.0)
-            self._paint_live_stroke(painter)
+            if self._active is not None:
+                self._active.paint(painter)
         painter.restore()
         painter.setPen(QPen(QColor(90, 90, 90), 1))
         painter.drawRect(QRectF(self.to_widget(0, 0), self.to_widget(width, height)))
@@ -225,8 +226,10 @@ class CanvasView(QWidget):
         painter.end()
 
     def shows_brush_outline(self) -> bool:
-        return (self._hover is not None and not self.show_model_view and self._pan_from is None
-                and self.tool in ("brush", "eraser") and painted_operations(self.current_layer()) is not None)
+        """Whether the pointer is ringed at the brush size: over the canvas, with a stroke tool
+        ready or stroking (not while panning)."""
+        tool = self._active or self._ready_tool()
+        return self._hover is not None and tool is not None and tool.shows_brush_outline
 
     def _paint_brush_outline(self, painter: QPainter) -> None:
         """The brush's size at the pointer, light over dark so it shows on any content."""
@@ -261,25 +264,34 @@ class CanvasView(QWidget):
                 painter.drawEllipse(QPointF(*point), radius, radius)
         painter.setBrush(Qt.BrushStyle.NoBrush)
 
-    def _paint_live_stroke(self, painter: QPainter) -> None:
-        if len(self._stroke) < 1:
-            return
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        if painted_operations(self.current_layer()) == "mask_operations":
-            colour = QColor(255, 255, 255, 140) if self.tool == "eraser" else QColor(*MASK_TINT, round(255 * MASK_ALPHA))
-        else:
-            colour = QColor(246, 244, 238) if self.tool == "eraser" else QColor(*INK)
-        painter.setPen(QPen(colour, self.brush_size, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin))
-        path = QPainterPath(QPointF(self._stroke[0][0], self._stroke[0][1]))
-        for x, y, _ in self._stroke[1:]:
-            path.lineTo(x, y)
-        if len(self._stroke) == 1:
-            path.lineTo(self._stroke[0][0] + 0.01, self._stroke[0][1])
-        painter.drawPath(path)
+    # -- input: each gesture goes to one tool, from press to release ----------------------------
+    def _ready_tool(self) -> CanvasTool | None:
+        """The tool a press would start now: by the selected layer's kind and, on a painted
+        layer, the editor's tool. None where nothing is edited (no layer, a plain photo, the
+        model's view)."""
+        layer = self.current_layer()
+        if layer is None or self.show_model_view:
+            return None
+        if isinstance(layer, PoseLayer):
+            return self._pose_tool
+        return self._paint_tools[self.tool] if painted_operations(layer) else None
 
-    # -- input ------------------------------------------------------------------------------------
+    def _cancel_gesture(self) -> None:
+        tool, self._active = self._active, None
+        if tool is not None:
+            tool.cancel()
+
+    def _show_cursor(self) -> None:
+        """The pointer shape of the tool a press would start: the hand while Space is held."""
+        tool = self._pan_tool if self._space_down else self._ready_tool()
+        cursor = tool.cursor if tool is not None else None
+        if cursor is None:
+            self.unsetCursor()
+        else:
+            self.setCursor(cursor)
+
     def tabletEvent(self, event: QTabletEvent) -> None:  # noqa: N802 - Qt's name
-        self._pressure = max(0.05, float(event.pressure()))
+        self.pressure = max(0.05, float(event.pressure()))
         event.ignore()  # Qt then delivers the matching mouse event, which draws
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt's name
@@ -291,40 +303,34 @@ class CanvasView(QWidget):
         self.zoom = float(min(32.0, max(0.05, self.zoom * (1.15**steps))))
         self._auto_fit = False
         self.offset = QPointF(anchor.x() - before.x() * self.zoom, anchor.y() - before.y() * self.zoom)
-        self.zoom_changed.emit(self.zoom)
         self.update()
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt's name
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space_down = True
-            self.setCursor(Qt.CursorShape.OpenHandCursor)
+            self._show_cursor()
             return
         super().keyPressEvent(event)
 
     def keyReleaseEvent(self, event) -> None:  # noqa: N802 - Qt's name
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space_down = False
-            self.unsetCursor()
+            self._show_cursor()
             return
         super().keyReleaseEvent(event)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
-        if event.button() == Qt.MouseButton.MiddleButton or (self._space_down and event.button() == Qt.MouseButton.LeftButton):
-            self._pan_from = event.position()
-            return
-        layer = self.current_layer()
-        if layer is None or self.show_model_view:
-            return
-        point = self.to_canvas(event.position())
-        target = painted_operations(layer)
-        if target and event.button() == Qt.MouseButton.LeftButton:
-            if self.tool == "fill":
-                self._commit(layer, target, getattr(layer, target) + (Fill(point.x(), point.y()),), "Fill")
-            else:
-                self._stroke = [(point.x(), point.y(), self._pressure)]
-                self.update()
-        elif isinstance(layer, PoseLayer):
-            self._press_pose(layer, event, point)
+        button = event.button()
+        if button == Qt.MouseButton.MiddleButton or (self._space_down and button == Qt.MouseButton.LeftButton):
+            tool = self._pan_tool
+        else:
+            tool = self._ready_tool()
+            if tool is None:
+                return
+        if self._active is not None and self._active is not tool:  # one gesture at a time: a pan started
+            self._active.finish()  # mid-stroke keeps the stroke drawn so far
+        self._active = tool
+        tool.press(event, self.to_canvas(event.position()))
 
     def leaveEvent(self, event) -> None:  # noqa: N802 - Qt's name
         self._hover = None
@@ -336,118 +342,14 @@ class CanvasView(QWidget):
         self._hover = event.position()
         if showed or self.shows_brush_outline():
             self.update()
-        if self._pan_from is not None:
-            delta = event.position() - self._pan_from
-            self._pan_from = event.position()
-            self.offset += delta
-            self._auto_fit = False
-            self.update()
-            return
-        point = self.to_canvas(event.position())
-        if self._stroke:
-            last = self._stroke[-1]
-            if math.hypot(point.x() - last[0], point.y() - last[1]) >= 0.5:
-                self._stroke.append((point.x(), point.y(), self._pressure))
-                self.update()
-        elif self._drag is not None:
-            self._move_pose(point, event.modifiers())
+        if self._active is not None:
+            self._active.move(event, self.to_canvas(event.position()))
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
-        if self._pan_from is not None:
-            self._pan_from = None
-            return
-        layer = self.current_layer()
-        target = painted_operations(layer)
-        if self._stroke and target:
-            erase = self.tool == "eraser"
-            stroke = Stroke(tuple(self._stroke), self.brush_size, erase)
-            self._stroke = []
-            label = ("Erase" if erase else "Brush stroke") + (" (mask)" if target == "mask_operations" else "")
-            self._commit(layer, target, getattr(layer, target) + (stroke,), label)
-        self._stroke = []
-        if self._drag is not None:
-            self._drag = None
-            self.document.end_gesture()
+        tool, self._active = self._active, None  # before the tool commits: its edit may change the selection
+        if tool is not None:
+            tool.release(event)
         self.update()
-
-    def _commit(self, layer: Layer, target: str, operations, label: str) -> None:
-        self._gesture += 1
-        self.document.update_layer(layer.id, label, merge_key=f"{layer.id}:gesture{self._gesture}", **{target: operations})
-        self.document.end_gesture()
-
-    # -- pose editing ------------------------------------------------------------------------
-    def hit_joint(self, layer: PoseLayer, point: QPointF) -> tuple[int, int] | None:
-        best, best_distance = None, JOINT_HIT_PX / self.zoom
-        for p_index, person in enumerate(layer.people):
-            for k, joint in enumerate(person.body):
-                if joint is None:
-                    continue
-                distance = math.hypot(joint[0] - point.x(), joint[1] - point.y())
-                if distance <= best_distance:
-                    best, best_distance = (p_index, k), distance
-        return best
-
-    def hit_person(self, layer: PoseLayer, point: QPointF) -> int | None:
-        margin = 12 / self.zoom
-        for p_index in reversed(range(len(layer.people))):
-            points = [p for p in layer.people[p_index].body if p is not None]
-            if not points:
-                continue
-            xs, ys = [p[0] for p in points], [p[1] for p in points]
-            if min(xs) - margin <= point.x() <= max(xs) + margin and min(ys) - margin <= point.y() <= max(ys) + margin:
-                return p_index
-        return None
-
-    def _press_pose(self, layer: PoseLayer, event: QMouseEvent, point: QPointF) -> None:
-        joint = self.hit_joint(layer, point)
-        if event.button() == Qt.MouseButton.RightButton and joint is not None:
-            p_index, k = joint
-            person = layer.people[p_index]
-            people = list(layer.people)
-            people[p_index] = person.with_hidden(k, k not in person.hidden)
-            label = "Show joint" if k in person.hidden else "Hide joint"
-            self._gesture += 1
-            self.document.update_layer(layer.id, label, merge_key=f"{layer.id}:gesture{self._gesture}", people=tuple(people))
-            self.document.end_gesture()
-            return
-        if event.button() != Qt.MouseButton.LeftButton:
-            return
-        self._gesture += 1
-        if joint is not None:
-            self._drag = {"type": "joint", "person": joint[0], "joint": joint[1], "layer": layer.id}
-            return
-        p_index = self.hit_person(layer, point)
-        if p_index is not None:
-            person = layer.people[p_index]
-            self._drag = {"type": "person", "person": p_index, "layer": layer.id, "start": point,
-                          "original": person, "centre": person.centre()}
-
-    def _move_pose(self, point: QPointF, modifiers) -> None:
-        drag = self._drag
-        layer = self.document.layer(drag["layer"])
-        people = list(layer.people)
-        key = f"{layer.id}:gesture{self._gesture}"
-        if drag["type"] == "joint":
-            person = people[drag["person"]]
-            people[drag["person"]] = person.with_joint(drag["joint"], (point.x(), point.y()))
-            self.document.update_layer(layer.id, "Move joint", merge_key=key, people=tuple(people))
-            return
-        original: Person = drag["original"]
-        start: QPointF = drag["start"]
-        cx, cy = drag["centre"]
-        if modifiers & Qt.KeyboardModifier.ControlModifier:
-            angle = math.degrees(math.atan2(point.y() - cy, point.x() - cx) - math.atan2(start.y() - cy, start.x() - cx))
-            people[drag["person"]] = original.rotated(angle, (cx, cy))
-            label = "Rotate person"
-        elif modifiers & Qt.KeyboardModifier.ShiftModifier:
-            before = max(1.0, math.hypot(start.x() - cx, start.y() - cy))
-            factor = max(0.05, math.hypot(point.x() - cx, point.y() - cy) / before)
-            people[drag["person"]] = original.scaled(factor, (cx, cy))
-            label = "Scale person"
-        else:
-            people[drag["person"]] = original.moved(point.x() - start.x(), point.y() - start.y())
-            label = "Move person"
-        self.document.update_layer(layer.id, label, merge_key=key, people=tuple(people))
 
 
 def _edited_on_canvas(layer: Layer) -> bool:

@@ -11,7 +11,7 @@ from dataclasses import replace
 from desktop.domain.document import Document, GenerationSettings
 from desktop.domain.layers import PoseLayer, ScribbleLayer, Stroke
 from desktop.domain.pose import t_pose
-from desktop.engine.defaults import DEMO_MODEL, demo_model_installed, model_card
+from desktop.domain.defaults import DEMO_MODEL, demo_model_installed, model_card
 
 
 def example_document() -> Document:

@@ -83,7 +83,7 @@ def offer_recovery(window: MainWindow) -> bool:
         window.dialogs.error("Cannot restore",
                              f"The unsaved work could not be restored ({err}); it was kept as {aside}.")
         return False
-    window.restore_recovered(work, found)
+    window.files.restore_recovered(work, found)
     return True
 
 
@@ -101,7 +101,7 @@ def launch_app(args: argparse.Namespace) -> int:
     run = ScriptedRun(window, args) if scripted else None
     project = args.open_project or args.project
     if project:
-        window.open_project(project, ask=False)
+        window.files.open_project(project, ask=False)
     elif not scripted:
         offer_recovery(window)  # a scripted run never asks, and leaves other sessions' files alone
     if os.environ.get("CNS_REPORT_STARTUP"):

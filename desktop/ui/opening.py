@@ -14,7 +14,7 @@ from desktop.domain.errors import InvalidImage
 from desktop.domain.layers import ImageLayer
 from desktop.domain.project import LoadedProject
 from desktop.domain.recipe import SIZE_MAX
-from desktop.engine.defaults import DEMO_MODEL
+from desktop.domain.defaults import DEMO_MODEL
 from desktop.workers.qimage_arrays import to_qimage
 
 from .preview_pane import thumbnail

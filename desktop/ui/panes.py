@@ -9,7 +9,7 @@ image spilled under the caption, the status, Generate and the History label.
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtWidgets import QFrame, QScrollArea, QSplitter, QStyle, QWidget
+from PySide6.QtWidgets import QComboBox, QFrame, QScrollArea, QSplitter, QStyle, QWidget
 
 CANVAS_TARGET = 480  # the canvas width the side panes give way to, down to their own minimums
 
@@ -79,3 +79,11 @@ class SettingsScroll(QScrollArea):
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
         return QSize(self.widget().minimumSizeHint().width() + self._bar(), 96)
+
+
+def narrow_combo(combo: QComboBox, characters: int = 12) -> QComboBox:
+    """A combo whose longest label or path never sets its pane's width (the popup still shows it whole):
+    at the 1000 x 600 minimum window every pixel a side pane does not need is the canvas's."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(characters)
+    return combo

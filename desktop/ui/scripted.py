@@ -43,7 +43,7 @@ class ScriptedRun:
     def start(self) -> None:
         if self.args.generate:
             self.window.controller.result_ready.connect(lambda _result: QTimer.singleShot(50, self.succeed))
-            QTimer.singleShot(100, self.window.generate)
+            QTimer.singleShot(100, self.window.runs.generate)
         else:
             QTimer.singleShot(300, self.succeed)
 

@@ -105,7 +105,7 @@ class TrainWindow(QDialog):
         worker.failed.connect(self._on_failed)
 
     def settings(self):
-        from desktop.train.controlnet_trainer import ControlNetSettings
+        from desktop.domain.training_settings import ControlNetSettings
 
         return ControlNetSettings(
             base=self.base_edit.text().strip(), data=self.data_edit.text().strip() or "shapes",

@@ -49,7 +49,7 @@ class ModelInfoProbe(QObject):
 
 def _peek(reference: str | None) -> tuple[object, str]:
     """(ModelInfo or None, "") or (None, the refusal sentence); never raises."""
-    from desktop.engine.defaults import default_base_model
+    from desktop.domain.defaults import default_base_model
     from desktop.engine.model_peek import peek_base_info
 
     try:

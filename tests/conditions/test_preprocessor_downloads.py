@@ -24,7 +24,7 @@ from desktop.conditions.preprocessors.networks import (
 )
 from desktop.conditions.preprocessors.neural import NetworkCache
 from desktop.domain.errors import ModelNotFound
-from desktop.engine.hub_local import hub_reachable
+from desktop.hub.local_cache import hub_reachable
 
 
 @pytest.fixture()

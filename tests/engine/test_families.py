@@ -154,7 +154,7 @@ def test_inpainting_folder_is_refused_by_name(cache, family_models, tmp_path):
 
 
 def test_hub_downloads_take_one_precision_per_folder():
-    from desktop.engine.hub import BASE_FOLDERS, choose_weight_files
+    from desktop.hub.downloads import BASE_FOLDERS, choose_weight_files
 
     files = ["model_index.json", "unet/config.json", "unet/diffusion_pytorch_model.safetensors",
              "unet/diffusion_pytorch_model.fp16.safetensors", "vae/diffusion_pytorch_model.fp16.safetensors",

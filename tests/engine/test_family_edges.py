@@ -40,7 +40,7 @@ _ConnectError.__module__ = "httpx"
 
 def _hub_answers_the_probe(monkeypatch) -> None:
     """Offline mode off and the one probe answered, so the hub library itself is asked (and fails here)."""
-    from desktop.engine import hub_local
+    from desktop.hub import local_cache as hub_local
 
     monkeypatch.setattr(hub_local, "offline_mode", lambda: False)
     monkeypatch.setattr(hub_local, "hub_reachable", lambda: True)
@@ -73,7 +73,7 @@ def test_a_hub_repo_of_pickles_is_refused_before_anything_downloads(monkeypatch)
 
 
 def test_sharded_fp16_variants_are_recognised():
-    from desktop.engine.hub import BASE_FOLDERS, choose_weight_files
+    from desktop.hub.downloads import BASE_FOLDERS, choose_weight_files
 
     files = ["unet/diffusion_pytorch_model.fp16-00001-of-00002.safetensors",
              "unet/diffusion_pytorch_model.fp16-00002-of-00002.safetensors",

@@ -15,7 +15,8 @@ import pytest
 from desktop.cli import main
 from desktop.domain.errors import ModelNotFound, WrongFamily
 from desktop.domain.family import Family
-from desktop.engine import hub_local, loading
+from desktop.engine import loading
+from desktop.hub import local_cache as hub_local
 from desktop.engine.device import choose_device
 from desktop.engine.model_cache import ModelCache
 

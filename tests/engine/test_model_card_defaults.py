@@ -9,7 +9,7 @@ import pytest
 from desktop.domain.errors import InvalidRecipe
 from desktop.domain.model_card import CARD_FILE
 from desktop.domain.recipe import recipe_from_dict
-from desktop.engine.defaults import DEMO_MODEL, default_controlnet, model_card, with_card_defaults
+from desktop.domain.defaults import DEMO_MODEL, default_controlnet, model_card, with_card_defaults
 
 CARD = {"version": 1, "defaults": {"width": 96, "height": 64, "guidance_scale": 4.5, "steps": 12, "scheduler": "ddim"},
         "guidance_range": [1, 6], "controlnets": {"controlnet_pose": ["pose"], "controlnet_lines": ["canny", "lines"]},

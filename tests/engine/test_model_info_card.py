@@ -6,7 +6,7 @@ import json
 
 from desktop.domain.family import Family, ModelInfo
 from desktop.domain.model_card import CARD_FILE
-from desktop.engine.defaults import DEMO_MODEL
+from desktop.domain.defaults import DEMO_MODEL
 from desktop.engine.model_peek import peek_base_info
 
 CARD = {"version": 1, "defaults": {"width": 96, "height": 96, "guidance_scale": 4.0}, "guidance_range": [1, 6]}

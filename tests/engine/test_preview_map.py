@@ -99,7 +99,7 @@ def test_last_preview_shows_the_final_images_colours_on_the_demo_model(cpu_cache
     """Issue #16: the demo's previews showed other colours than its result (~50 levels of 255 apart). On
     held-out outlines with their prompts (evaluate.py's set, 20 UniPC steps), the last x0 preview, enlarged to
     the image, is now under 10 levels of 255 from the final image on average."""
-    from desktop.engine.defaults import DEMO_MODEL
+    from desktop.domain.defaults import DEMO_MODEL
     from desktop.engine.preview_fidelity import last_preview_fidelity
     from desktop.engine.sampler import ControlInput, SamplerRequest
     from desktop.train.evaluate import held_out_samples
@@ -247,7 +247,7 @@ def test_a_vae_override_gets_its_own_preview_map(base):
 def test_the_demo_models_map_ships_so_a_fresh_install_never_fits_it(monkeypatch, tmp_path):
     """Whoever changes the demo model reruns tools/bundle_demo_preview_map.py; this fails until they do."""
     from desktop.engine import preview_map_cache
-    from desktop.engine.defaults import DEMO_MODEL
+    from desktop.domain.defaults import DEMO_MODEL
     from desktop.engine.device import choose_device
     from desktop.engine.model_cache import ModelCache
 

@@ -27,7 +27,7 @@ def test_oom_in_the_app_shows_advice_once_and_the_next_run_works(window, qtbot, 
     _fail_unet(monkeypatch, window, RuntimeError("CUDA out of memory. Tried to allocate 1 GiB"))
     before = window.document.snapshot()
     with qtbot.waitSignal(window.controller.error, timeout=60000):
-        window.generate()
+        window.runs.generate()
     bar = window.preview_pane.error_bar
     assert bar.isVisible() and "lower the image size" in bar.message_label.text() and window.dialogs.errors == []
     assert window.document.snapshot() == before and window.preview_pane.generate_button.isEnabled()
@@ -49,7 +49,7 @@ def test_nan_run_keeps_no_result(window, qtbot, monkeypatch):
 
     monkeypatch.setattr(UNet2DConditionModel, "forward", nan_forward)
     with qtbot.waitSignal(window.controller.error, timeout=60000):
-        window.generate()
+        window.runs.generate()
     assert "NaN" in window.preview_pane.error_bar.message_label.text() and window.dialogs.errors == []
     assert window.preview_pane.history.count() == 0 and window.document.history == []
 
@@ -63,11 +63,11 @@ def test_cancel_stops_within_one_step_quietly(window, qtbot):
     def cancel_at_3(step, total, image):
         if step == 3 and not cancelled_at:
             cancelled_at["t"] = time.perf_counter()
-            window.cancel()
+            window.runs.cancel()
 
     window.controller.preview_ready.connect(cancel_at_3)
     with qtbot.waitSignal(window.controller.run_cancelled, timeout=60000):
-        window.generate()
+        window.runs.generate()
     qtbot.wait(1500)
     after = [step for t, step in steps if t > cancelled_at["t"]]
     assert len(after) <= 1, f"steps ran after cancel: {after}"

@@ -131,7 +131,7 @@ def test_unreachable_hub_id_says_how_to_use_a_local_file(cache, monkeypatch):
 
 def test_controlnet_of_the_same_family_for_another_model_says_what_differs(cache, tiny_models):
     from desktop.engine.compat import check_controlnet_fits
-    from desktop.engine.defaults import DEMO_MODEL
+    from desktop.domain.defaults import DEMO_MODEL
 
     base, net = cache.base(str(DEMO_MODEL)), cache.controlnet(str(tiny_models.controlnet))
     wanted, given = net.config.cross_attention_dim, base.unet.config.cross_attention_dim

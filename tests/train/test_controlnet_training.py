@@ -11,7 +11,8 @@ import numpy as np
 import torch
 from safetensors.torch import load_file
 
-from desktop.train.controlnet_trainer import ControlNetSettings, build_controlnet, train_controlnet, zero_conv_norm
+from desktop.domain.training_settings import ControlNetSettings
+from desktop.train.controlnet_trainer import build_controlnet, train_controlnet, zero_conv_norm
 from desktop.train.lite import LiteControlNet
 from desktop.train.shapes import PALETTE, make_sample
 from desktop.train.text import drop_prompts

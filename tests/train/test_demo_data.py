@@ -14,7 +14,8 @@ from desktop.conditions.pose_render import render_openpose
 from desktop.conditions.preprocessors import classic
 from desktop.domain.pose import COLORS
 from desktop.train.controls import control_image, edges_of_photo, photo
-from desktop.train.controlnet_trainer import ControlNetSettings, train_controlnet
+from desktop.domain.training_settings import ControlNetSettings
+from desktop.train.controlnet_trainer import train_controlnet
 from desktop.train.data import ShapesData
 from desktop.train.demo import CONTROLNETS, STAGES
 from desktop.train.mannequin import limb_capsules, mannequin_mask, random_person

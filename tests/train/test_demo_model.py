@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from desktop.domain.recipe import Condition, Recipe
-from desktop.engine.defaults import DEMO_MODEL, default_base_model, demo_model_installed
+from desktop.domain.defaults import DEMO_MODEL, default_base_model, demo_model_installed
 from desktop.engine.render import render
 from desktop.train.evaluate import held_out_samples, shape_mask, iou
 

@@ -8,7 +8,7 @@ import shutil
 import pytest
 import torch
 
-from desktop.engine.defaults import DEMO_MODEL
+from desktop.domain.defaults import DEMO_MODEL
 from desktop.engine.device import DeviceChoice
 from desktop.engine.fast_path import FastPathOptions
 from desktop.engine.model_cache import ModelCache

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from desktop.cli import main
-from desktop.engine.defaults import DEMO_MODEL
+from desktop.domain.defaults import DEMO_MODEL
 from desktop.train.quality_bar import Row, evaluate_demo
 
 

@@ -117,7 +117,7 @@ def window(qtbot, tiny_models):
     win = MainWindow(device="cpu")
     win.dialogs = FakeDialogs()
     qtbot.addWidget(win)
-    win._take(tiny_document(tiny_models), None)
+    win.files.take(tiny_document(tiny_models), None)
     win.show()
     qtbot.waitExposed(win)
     yield win

@@ -34,7 +34,7 @@ def _photo(tmp_path):
 def add_photo(window, tmp_path) -> ImageLayer:
     """Add an image layer the way a user does: the layer dialog, answered with a test photo."""
     window.dialogs.next_open = str(_photo(tmp_path))
-    window.add_layer("image")
+    window.layer_commands.add_layer("image")
     layer = window.document.layers[-1]
     assert isinstance(layer, ImageLayer) and window.layer_panel.current_layer_id() == layer.id
     return layer
@@ -46,5 +46,5 @@ def generate_and_capture_recipe(window, qtbot, monkeypatch) -> Recipe:
     original = window.controller.start
     monkeypatch.setattr(window.controller, "start", lambda source: seen.append(source()) or original(source))
     with qtbot.waitSignal(window.controller.result_ready, timeout=60000):
-        window.generate()
+        window.runs.generate()
     return seen[0]

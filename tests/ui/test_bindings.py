@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication, QLineEdit, QSpinBox
 
 from desktop.domain.document import Document
 from desktop.domain.layers import ScribbleLayer
+from desktop.ui.layer_list import LayerList
 from desktop.ui.layer_panel import LayerPanel
 from tests.ui.helpers import add_photo
 
@@ -20,7 +21,7 @@ def _layer(window, kind):
 
 
 def _row_rect(panel, layer_id):
-    return panel.list.visualItemRect(panel.list.item(panel._row_of(layer_id)))
+    return panel.list.visualItemRect(panel.list.item(panel.layer_list.row_of(layer_id)))
 
 
 def _click_row(qtbot, panel, layer_id):
@@ -99,8 +100,9 @@ def test_an_edit_of_one_layer_touches_only_its_row_and_its_field(window, qtbot, 
     panel, doc = window.layer_panel, window.document
     scribble, pose = _layer(window, "scribble"), _layer(window, "pose")
     _click_row(qtbot, panel, pose.id)
-    made = []
-    monkeypatch.setattr(panel, "_make_item", lambda layer: made.append(layer) or LayerPanel._make_item(panel, layer))
+    made, layer_list = [], panel.layer_list
+    monkeypatch.setattr(layer_list, "_make_item",
+                        lambda layer: made.append(layer) or LayerList._make_item(layer_list, layer))
     rows, icons = _items(panel), {i: item.icon().cacheKey() for i, item in _items(panel).items()}
     widgets = (panel.weight_slider, panel.start_spin, panel.mode_combo, panel.opacity_slider)
     moved = []
@@ -141,7 +143,7 @@ def test_selection_and_tool_live_in_the_model(window, qtbot):
     assert doc.editor.selected_layer_id == pose.id and panel.list.count() == 1
     assert panel.list.currentItem().data(Qt.ItemDataRole.UserRole) == pose.id
     window.undo_action.trigger()
-    assert panel.list.count() == 2 and panel._row_of(scribble.id) == 0
+    assert panel.list.count() == 2 and panel.layer_list.row_of(scribble.id) == 0
 
 
 def test_a_closed_panel_is_collected_and_never_called(qtbot):
@@ -158,3 +160,26 @@ def test_a_closed_panel_is_collected_and_never_called(qtbot):
     doc.update_layer(doc.layers[0].id, weight=0.5)  # nothing left to call: no error
     doc.add_layer(ScribbleLayer(name="b"))
     assert QApplication.instance() is not None
+
+
+def test_typing_an_end_near_start_keeps_it_and_crossing_moves_the_other_bound(window, qtbot):
+    """End typed as 0.35 beside Start 0.3 used to jump back after its first digit (0 < start: refused)."""
+    from PySide6.QtCore import Qt
+
+    panel = window.layer_panel
+    layer = window.document.layers[-1]
+    panel.select_layer(layer.id)
+    window.document.update_layer(layer.id, start=0.3, end=1.0)
+    def type_into(spin, text):
+        spin.setFocus()
+        spin.selectAll()
+        qtbot.keyClicks(spin, text)
+        qtbot.keyClick(spin, Qt.Key.Key_Return)
+
+    type_into(panel.end_spin, "0.35")
+    edited = window.document.layer(layer.id)
+    assert (edited.start, edited.end) == (0.3, 0.35) and panel.end_spin.value() == 0.35
+    type_into(panel.start_spin, "0.6")
+    edited = window.document.layer(layer.id)
+    assert (edited.start, edited.end) == (0.6, 0.61)  # start typed past end: end moved up to keep them apart
+    assert (panel.start_spin.value(), panel.end_spin.value()) == (0.6, 0.61)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
 
 from desktop.conditions.layer_images import control_image
 from desktop.domain.layers import PoseLayer, ScribbleLayer
@@ -32,12 +32,31 @@ def test_drawing_a_fast_stroke_inks_the_layer_without_gaps(window, qtbot):
     assert window.document.layer(layer.id).operations == ()
 
 
+def test_a_pan_started_mid_stroke_keeps_the_stroke_drawn_so_far(window, qtbot):
+    layer = _select(window, "scribble")
+    window.document.update_layer(layer.id, operations=())
+    canvas = window.canvas
+    offset = QPointF(canvas.offset)  # a copy: the view moves its own in place
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=to_widget(canvas, 10, 20))
+    qtbot.mouseMove(canvas, to_widget(canvas, 40, 20))
+    start = to_widget(canvas, 40, 20)
+    qtbot.mousePress(canvas, Qt.MouseButton.MiddleButton, pos=start)  # the middle button pans
+    qtbot.mouseMove(canvas, start + QPoint(15, 0))
+    qtbot.mouseRelease(canvas, Qt.MouseButton.MiddleButton, pos=start + QPoint(15, 0))
+    strokes = window.document.layer(layer.id).operations
+    assert len(strokes) == 1
+    assert np.allclose(strokes[0].points[0][:2], (10, 20), atol=1) and np.allclose(strokes[0].points[-1][:2], (40, 20), atol=1)
+    assert canvas.offset != offset  # and the view moved
+    window.document.undo()
+    assert window.document.layer(layer.id).operations == ()  # the stroke is one undo step of its own
+
+
 def test_eraser_removes_ink(window, qtbot):
     layer = _select(window, "scribble")
     canvas = window.canvas
     canvas.set_brush_size(6)
     drag(qtbot, canvas, [(8, 20), (56, 20)])
-    canvas.tool = "eraser"
+    window.document.editor.set_tool("eraser")
     canvas.set_brush_size(10)
     drag(qtbot, canvas, [(30, 10), (30, 30)])
     pixels = control_image(window.document.layer(layer.id), 64, 64)

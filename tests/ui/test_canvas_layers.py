@@ -109,9 +109,9 @@ def test_undo_and_redo_of_a_stroke_show_the_rasters_already_drawn(window, qtbot,
     stroked = canvas.grab().toImage()
     assert stroked != before
     drawn = _count_rasterised(monkeypatch)
-    window.undo()
+    window.document.undo()
     assert canvas.grab().toImage() == before and window.document.layer(layer.id).operations == layer.operations
-    window.redo()
+    window.document.redo()
     assert canvas.grab().toImage() == stroked
     assert drawn == [], "both versions were drawn already: undo and redo reuse them"
 
@@ -137,7 +137,7 @@ def test_generate_sends_the_control_image_the_plain_rasteriser_draws(window, qtb
 
 def test_add_person_twice_places_each_skeleton_beside_the_others_inside_the_canvas(window, qtbot):
     window.document.set_settings(width=256, height=256)
-    window.add_layer("pose")
+    window.layer_commands.add_layer("pose")
     layer = window.document.layers[-1]
     assert isinstance(layer, PoseLayer) and window.canvas.current_layer() is layer
     add = next(b for b in window.layer_panel.tools.findChildren(QToolButton) if b.text() == "Add person")
@@ -152,5 +152,5 @@ def test_add_person_twice_places_each_skeleton_beside_the_others_inside_the_canv
     boxes = [person_box(person) for person in people]
     for a, b in itertools.combinations(boxes, 2):
         assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), "no skeleton over another"
-    window.undo()
+    window.document.undo()
     assert len(window.document.layer(layer.id).people) == 2

@@ -66,7 +66,7 @@ def _card_model(tiny_models, tmp_path):
 
 
 def test_a_pose_layer_without_a_pose_controlnet_is_named_and_can_be_turned_off(window, qtbot, tiny_models, tmp_path):
-    window.set_compile(False)
+    window.speed.set_compile(False)
     doc = window.document
     pose = next(layer for layer in doc.layers if layer.kind == "pose")
     doc.set_settings(base_model=str(_card_model(tiny_models, tmp_path)))
@@ -74,7 +74,7 @@ def test_a_pose_layer_without_a_pose_controlnet_is_named_and_can_be_turned_off(w
     doc.move_layer(pose.id, +1)  # above the scribble: the pose is the recipe's conditions[1]
     doc.end_gesture()
     with qtbot.waitSignal(window.controller.error, timeout=60000):
-        window.generate()
+        window.runs.generate()
     bar = _bar(window)
     message = bar.message_label.text()
     assert message.startswith("Layer 'Pose': this model has no pose ControlNet (it has scribble)")
@@ -92,15 +92,15 @@ def test_a_pose_layer_without_a_pose_controlnet_is_named_and_can_be_turned_off(w
     assert doc.layer(pose.id).enabled is True
     window.redo_action.trigger()
     with qtbot.waitSignal(window.controller.result_ready, timeout=60000):
-        window.generate()  # only the scribble runs, on the card's ControlNet
+        window.runs.generate()  # only the scribble runs, on the card's ControlNet
     assert not bar.isVisible()
 
 
 def test_a_missing_base_model_offers_browse_to_the_model_picker(window, qtbot, tiny_models):
-    window.set_compile(False)
+    window.speed.set_compile(False)
     window.document.set_settings(base_model="/nowhere/some-model")
     with qtbot.waitSignal(window.controller.error, timeout=60000):
-        window.generate()
+        window.runs.generate()
     bar = _bar(window)
     assert "/nowhere/some-model" in bar.message_label.text() and window.dialogs.errors == []
     window.dialogs.next_open = str(tiny_models.base)  # the folder the user picks
@@ -112,7 +112,7 @@ def test_the_close_button_hides_the_bar_and_the_next_failure_shows_it_again(wind
     _fail_render_with(monkeypatch, OutOfMemory("out of memory while sampling: lower the image size"))
     for _ in range(2):
         with qtbot.waitSignal(window.controller.error, timeout=60000):
-            window.generate()
+            window.runs.generate()
         assert _bar(window).isVisible() and _bar(window).action_buttons() == []  # 64 x 64: nothing smaller
         _click(qtbot, _bar(window).close_button)
         assert not _bar(window).isVisible()
@@ -121,14 +121,14 @@ def test_the_close_button_hides_the_bar_and_the_next_failure_shows_it_again(wind
 def test_cancel_leaves_the_preview_marked_and_the_next_run_clears_it(window, qtbot):
     pane = window.preview_pane
     window.document.set_settings(steps=120)
-    window.controller.preview_ready.connect(lambda step, total, image: (step, total) == (3, 120) and window.cancel())
+    window.controller.preview_ready.connect(lambda step, total, image: (step, total) == (3, 120) and window.runs.cancel())
     with qtbot.waitSignal(window.controller.run_cancelled, timeout=60000):
-        window.generate()
+        window.runs.generate()
     assert not pane.view.image().isNull() and pane.view.is_dimmed()
     assert pane.caption.text() == "Cancelled at step 3/120"
     window.document.set_settings(steps=3)
     with qtbot.waitSignal(window.controller.result_ready, timeout=60000):
-        window.generate()
+        window.runs.generate()
     assert not pane.view.is_dimmed() and pane.caption.text().startswith("seed ")
 
 
@@ -136,14 +136,14 @@ def test_a_reopened_project_shows_its_last_result(window, qtbot, tmp_path):
     for seed in (1, 2):
         window.document.set_settings(seed=seed)
         with qtbot.waitSignal(window.controller.result_ready, timeout=60000):
-            window.generate()
+            window.runs.generate()
     last = window.preview_pane.view.image().copy()
     path = tmp_path / "with-results.cnstudio"
     window.dialogs.next_save = str(path)
-    assert window.save_as()
-    window.new_document(ask=False)
+    assert window.files.save_as()
+    window.files.new_document(ask=False)
     assert window.preview_pane.view.image().isNull()
-    assert window.open_project(path, ask=False)
+    assert window.files.open_project(path, ask=False)
     shown = window.preview_pane.view.image()
     assert shown.size() == last.size() and shown.convertToFormat(last.format()) == last
     assert window.preview_pane.caption.text() == "Result 2: a red circle"
@@ -162,13 +162,13 @@ def _rect_in(window, widget) -> QRect:
 def test_at_the_smallest_window_the_image_stays_in_its_pane_and_the_canvas_keeps_room(window, qtbot, monkeypatch,
                                                                                     error_shown):
     with qtbot.waitSignal(window.controller.result_ready, timeout=60000):
-        window.generate()
+        window.runs.generate()
     if error_shown:
         window.document.set_settings(width=512, height=512)
         _fail_render_with(monkeypatch, OutOfMemory("out of memory while sampling: lower the image size, use fewer "
                                                    "conditions, or close other programs using the GPU"))
         with qtbot.waitSignal(window.controller.error, timeout=60000):
-            window.generate()
+            window.runs.generate()
     window.resize(1000, 600)
     qtbot.waitUntil(lambda: window.width() == 1000 and window.height() == 600)
     qtbot.wait(50)

@@ -50,9 +50,9 @@ def test_generate_shows_a_preview_per_step_then_the_result_in_history(window, qt
 
 def test_cancel_mid_run_stops_without_a_result(window, qtbot):
     window.document.set_settings(steps=120)
-    window.controller.preview_ready.connect(lambda step, total, image: step == 2 and window.cancel())
+    window.controller.preview_ready.connect(lambda step, total, image: step == 2 and window.runs.cancel())
     with qtbot.waitSignal(window.controller.run_cancelled, timeout=60000):
-        window.generate()
+        window.runs.generate()
     qtbot.wait(300)
     assert window.preview_pane.history.count() == 0
     assert window.preview_pane.progress.format() == "cancelled"
@@ -69,13 +69,13 @@ def test_a_run_started_right_after_cancel_shows_only_its_own_signals(window, qtb
     def restart(step, total, image):
         if not state["restarted"] and total == 120:
             state["restarted"] = True
-            window.cancel()
+            window.runs.cancel()
             window.document.set_settings(steps=3, seed=7)
-            window.generate()
+            window.runs.generate()
 
     window.controller.preview_ready.connect(restart)
     with qtbot.waitSignal(window.controller.result_ready, timeout=60000) as blocker:
-        window.generate()
+        window.runs.generate()
     after = totals[totals.index(120) + 1 :]
     assert after and set(after) == {3}
     assert blocker.args[0].recipe.seed == 7 and blocker.args[0].recipe.steps == 3
@@ -85,7 +85,7 @@ def test_a_run_started_right_after_cancel_shows_only_its_own_signals(window, qtb
 def test_closing_mid_run_cancels_joins_and_keeps_the_work(window, qtbot, app_files, no_threads_left):
     window.document.set_settings(steps=150)
     with qtbot.waitSignal(window.controller.preview_ready, timeout=60000):
-        window.generate()
+        window.runs.generate()
     window.close_without_asking()
     assert not window.isVisible()
     assert all(not thread.isRunning() for thread in no_threads_left)
@@ -96,7 +96,7 @@ def test_errors_are_shown_once_and_the_document_is_untouched(window, qtbot):
     window.document.set_settings(base_model="/nowhere/model.ckpt")
     before = window.document.snapshot()
     with qtbot.waitSignal(window.controller.error, timeout=60000):
-        window.generate()
+        window.runs.generate()
     bar = window.preview_pane.error_bar
     assert bar.isVisible() and "pickle" in bar.message_label.text()  # told once, on the preview pane
     assert window.dialogs.errors == []  # and no dialog
@@ -108,7 +108,7 @@ def test_an_empty_enabled_layer_is_refused_by_name(window, qtbot):
     layer = next(layer for layer in window.document.layers if layer.kind == "scribble")
     window.document.update_layer(layer.id, operations=())
     with qtbot.waitSignal(window.controller.error, timeout=60000):
-        window.generate()
+        window.runs.generate()
     shown = window.preview_pane.error_bar.message_label.text()
     assert shown.startswith("Layer 'Scribble' is empty") and window.dialogs.errors == []
 
@@ -131,12 +131,12 @@ def test_download_progress_shows_size_speed_and_cancel_stops_the_run(window, qtb
         if done >= 5 * 2**20 and window.controller.running:
             from PySide6.QtWidgets import QPushButton
 
-            window.download_dialog.findChild(QPushButton).click()  # the dialog's Cancel button
+            window.runs.download_dialog.findChild(QPushButton).click()  # the dialog's Cancel button
 
     window.controller.download_progress.connect(on_progress)
     with qtbot.waitSignal(window.controller.run_cancelled, timeout=30000):
-        window.generate()
-    assert "MB/s" in window.download_dialog.labelText()
+        window.runs.generate()
+    assert "MB/s" in window.runs.download_dialog.labelText()
     qtbot.wait(400)
     assert window.dialogs.errors == [] and not window.preview_pane.error_bar.isVisible()
     assert not window.controller.running

@@ -46,7 +46,7 @@ def test_detect_pose_makes_an_editable_pose_layer(window, tmp_path, qtbot):
     window.document.update_layer(layer.id, preprocessor="pose", params={
         "detector": str(detector), "pose_model": str(pose), "box_threshold": 0.0, "keypoint_threshold": 0.0})
     with qtbot.waitSignal(window.controller.worker.people_found, timeout=60000):
-        window.detect_pose()
+        window.layer_commands.detect_pose()
     qtbot.waitUntil(lambda: isinstance(window.document.layers[-1], PoseLayer), timeout=5000)
     new = window.document.layers[-1]
     assert new.name == "Pose from photo" and len(new.people) >= 1
@@ -60,6 +60,6 @@ def test_unreadable_image_gives_one_message_and_no_layer(window, tmp_path):
     bad.write_text("not an image")
     window.dialogs.next_open = str(bad)
     count = len(window.document.layers)
-    window.add_layer("image")
+    window.layer_commands.add_layer("image")
     assert len(window.document.layers) == count
     assert window.dialogs.errors and "cannot read image" in window.dialogs.errors[0][1]

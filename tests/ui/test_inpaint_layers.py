@@ -59,7 +59,7 @@ def test_the_brush_paints_the_mask_the_user_sees_and_the_model_is_fed(window, tm
 def test_generating_without_a_painted_mask_is_refused_by_name(window, tmp_path, qtbot):
     layer = _inpaint_layer(window, tmp_path)
     with qtbot.waitSignal(window.controller.error, timeout=60000):
-        window.generate()
+        window.runs.generate()
     message = window.preview_pane.error_bar.message_label.text()
     assert message.startswith(f"Layer '{layer.name}' has no inpaint mask") and window.dialogs.errors == []
 
@@ -82,9 +82,9 @@ def test_generate_sends_the_painted_mask_and_the_project_keeps_it(window, tmp_pa
     painted = window.document.layer(layer.id).mask_operations
     path = tmp_path / "inpaint.cnstudio"
     window.dialogs.next_save = str(path)
-    assert window.save_as()
+    assert window.files.save_as()
     window.document.update_layer(layer.id, mask_operations=())
-    assert window.open_project(str(path), ask=False)
+    assert window.files.open_project(str(path), ask=False)
     reopened = window.document.layer(layer.id)
     assert reopened.mask_operations == painted and reopened.preprocessor == "inpaint"
     assert reopened.keep_unmasked is False and not window.layer_panel.keep_unmasked_check.isChecked()

@@ -10,7 +10,7 @@ def test_a_full_project_says_so_and_adds_nothing(window):
     doc = window.document
     while not doc.is_full:
         doc.add_layer(ScribbleLayer(name=f"s{len(doc.layers)}"))
-    window.add_layer("scribble")
+    window.layer_commands.add_layer("scribble")
     assert len(doc.layers) == MAX_LAYERS
     assert window.statusBar().currentMessage() == f"A project holds at most {MAX_LAYERS} layers: remove one first"
     panel = window.layer_panel

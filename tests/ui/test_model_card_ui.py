@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from desktop.domain.project import load_project
-from desktop.engine.defaults import DEMO_MODEL, model_card
+from desktop.domain.defaults import DEMO_MODEL, model_card
 from desktop.ui.model_picker import DEMO_MODEL_LABEL
 from desktop.ui.prompt_panel import WARNING_COLOUR
 
@@ -22,7 +22,7 @@ BEYOND = "beyond the range this model was made for (1–5); results may break up
 def no_warm_up(window):
     """Optimise Models off, as in the Tools menu: a pick then loads nothing, and no warm-up's message can
     replace the notice these tests read (the tiny document's ControlNet does not fit the demo model)."""
-    window.set_compile(False)
+    window.speed.set_compile(False)
 
 
 def _wait_info(qtbot, window, text: str) -> None:
@@ -66,7 +66,7 @@ def test_picking_the_demo_model_takes_its_card_in_one_undo_step(window, qtbot):
     assert panel.size_combo.currentText() == "64 × 64"  # the card's size leads the presets
     assert (panel.width_spin.value(), panel.steps_spin.value(), panel.scheduler_combo.currentText()) == (64, 20, "UniPC")
 
-    window.undo()  # the pick and the card's values are one step
+    window.document.undo()  # the pick and the card's values are one step
     assert window.document.snapshot() == before
     _wait_info(qtbot, window, "SD 1.x · 512 px")
     assert panel.guidance_label.text() == "7.5" and panel.guidance_label.toolTip() == ""
@@ -128,7 +128,7 @@ def test_a_new_document_and_the_example_project_start_on_the_cards_values(window
     card = model_card(str(DEMO_MODEL))
     expected = tuple(card.defaults[key] for key in ("width", "height", "guidance_scale", "steps", "scheduler"))
     assert expected == (64, 64, 5.0, 20, "unipc")
-    window.new_document(ask=False)
+    window.files.new_document(ask=False)
     assert window.document.settings.base_model is None and _settings(window) == expected
     _wait_info(qtbot, window, "64 px")
     assert window.prompt_panel.guidance_label.text() == "5.0 (works 1–5)"

@@ -65,14 +65,14 @@ def test_picking_an_sdxl_folder_names_it_and_brings_its_size_and_presets(window,
     assert presets == list(Family.SDXL.size_presets)
     assert panel.size_combo.currentText() == "1024 × 1024"
     assert "1024 × 1024" in window.statusBar().currentMessage()
-    assert "SDXL" in window.model_label.text()
+    assert "SDXL" in window.status_line.model_label.text()
 
-    window.undo()  # the pick and its size are one step
+    window.document.undo()  # the pick and its size are one step
     assert window.document.snapshot() == before
     _wait_info(qtbot, window, "SD 1.x")
     assert panel.size_combo.itemData(0) == Family.SD1.size_presets[0]
 
-    window.redo()
+    window.document.redo()
     _wait_info(qtbot, window, "SDXL")
     panel.model_picker.combo.setEditText(families["sd2"])  # typed, then Enter
     panel.model_picker.combo.lineEdit().editingFinished.emit()
@@ -127,7 +127,7 @@ def _recipe_for_a_run(window, monkeypatch):
     """The recipe Generate hands to the worker (not run: only what it carries matters here)."""
     seen = []
     monkeypatch.setattr(window.controller, "start", lambda source: seen.append(source()))
-    window.generate()
+    window.runs.generate()
     return seen[0]
 
 
@@ -152,9 +152,9 @@ def test_a_lora_row_is_a_document_edit_that_reaches_the_recipe(window, qtbot, mo
     save_project(window.document, saved)
     assert load_project(saved).document.settings.loras == ((path, 0.8),)
 
-    window.undo()
+    window.document.undo()
     assert window.document.settings.loras == ((path, 1.0),)
-    window.undo()
+    window.document.undo()
     assert window.document.settings.loras == () and loras.rows == []
     assert _recipe_for_a_run(window, monkeypatch).loras == []
 
@@ -197,7 +197,7 @@ def test_a_lora_picked_in_the_app_and_a_prompt_tag_both_apply_in_a_run(window, q
     assert window.app_settings.lora_folder == str(folder.resolve())
     window.document.set_settings(prompt="a house <lora:paper:0.5>")
     with qtbot.waitSignal(window.controller.result_ready, timeout=60000) as made:
-        window.generate()
+        window.runs.generate()
     assert window.dialogs.errors == []
     loras = window.controller.worker._cache.applied.loras
     assert loras.file_loads == 2 and sorted(loras._weights.values()) == [0.5, 1.0]
@@ -223,7 +223,7 @@ def test_a_hub_models_family_is_learned_once_a_run_loads_it(window, qtbot):
     picker.combo.lineEdit().editingFinished.emit()
     _wait_info(qtbot, window, "family unknown")
     picker.learn("someone/tiny-xl", ModelInfo(Family.SDXL, native_size=1024))
-    assert picker.family_label.text() == "SDXL · 1024 px" and "SDXL" in window.model_label.text()
+    assert picker.family_label.text() == "SDXL · 1024 px" and "SDXL" in window.status_line.model_label.text()
 
 
 def test_a_failed_live_run_is_told_in_the_error_bar_never_in_a_dialog(window, qtbot):

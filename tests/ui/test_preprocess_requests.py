@@ -112,14 +112,14 @@ def test_a_cancelled_download_does_not_restart_on_a_prompt_edit(window, qtbot, m
     asked = _count_requests(window, monkeypatch)
 
     def on_progress(done, total, speed):
-        if done >= 2 * MB and window.download_dialog.isVisible():
-            window.download_dialog.findChild(QPushButton).click()  # the dialog's Cancel button
+        if done >= 2 * MB and window.runs.download_dialog.isVisible():
+            window.runs.download_dialog.findChild(QPushButton).click()  # the dialog's Cancel button
 
     window.controller.download_progress.connect(on_progress)
     layer = add_photo(window, tmp_path)
     window.document.update_layer(layer.id, preprocessor="depth", params={"model": online_depth_repo})
     qtbot.waitUntil(lambda: len(reported) >= 3, timeout=60000)
-    qtbot.waitUntil(lambda: not window.download_dialog.isVisible(), timeout=5000)
+    qtbot.waitUntil(lambda: not window.runs.download_dialog.isVisible(), timeout=5000)
     qtbot.wait(400)  # the worker's next chunk meets the cancelled token
     stopped_at = len(reported)
     assert len(asked) == 1
@@ -127,7 +127,7 @@ def test_a_cancelled_download_does_not_restart_on_a_prompt_edit(window, qtbot, m
     _type_in_prompt(window, qtbot, "e")
     qtbot.wait(500)
     assert len(asked) == 1 and len(reported) == stopped_at  # no new request, no download
-    assert not window.download_dialog.isVisible()
+    assert not window.runs.download_dialog.isVisible()
     assert window.dialogs.errors == [] and not window.preview_pane.error_bar.isVisible()  # a cancel is no error
     window.controller.download_progress.disconnect(on_progress)
-    window.cancel()  # the retry below is stopped at once too: a download is not what this test waits for
+    window.runs.cancel()  # the retry below is stopped at once too: a download is not what this test waits for

@@ -34,7 +34,7 @@ def _open_with_history(window, tmp_path, results: list[tuple[dict, bytes]]):
     data["history"] = [{"recipe": recipe, "image": base64.b64encode(png).decode("ascii")} for recipe, png in results]
     path = tmp_path / "theirs.cnstudio"
     path.write_text(json.dumps(data))
-    assert window.open_project(path, ask=False)
+    assert window.files.open_project(path, ask=False)
 
 
 def test_over_cap_damaged_and_non_raster_results_are_left_out_with_one_message(window, tmp_path):
@@ -72,7 +72,7 @@ def test_the_strip_holds_thumbnails_and_a_result_shows_at_full_size(window, tmp_
     strip.itemClicked.emit(strip.item(3))
     assert window.preview_pane.view.image().size().toTuple() == (2048, 2048)
     assert window.preview_pane.caption.text() == "Result 4: a stranger's result"
-    window.history_action("copy", 3)
+    window.results.action("copy", 3)
     assert QGuiApplication.clipboard().image().size().toTuple() == (2048, 2048)
     QGuiApplication.clipboard().clear()
 
@@ -93,11 +93,11 @@ def test_a_strangers_result_with_settings_no_render_accepts_is_not_restored(wind
 
 def test_a_generated_result_restores_its_settings_after_a_save_and_reopen(window, qtbot, tmp_path):
     with qtbot.waitSignal(window.controller.result_ready, timeout=60000):
-        window.generate()
+        window.runs.generate()
     made = window.document.snapshot()
     path = tmp_path / "mine.cnstudio"
     window.dialogs.next_save = str(path)
-    assert window.save_as() and window.open_project(path, ask=False)
+    assert window.files.save_as() and window.files.open_project(path, ask=False)
     scribble = next(layer for layer in window.document.layers if layer.kind == "scribble")
     window.document.set_settings(prompt="something else", steps=9, random_seed=True)
     window.document.update_layer(scribble.id, "Weight", weight=0.25, start=0.5)
@@ -129,7 +129,32 @@ def test_restoring_a_result_is_one_undo_step_and_two_restores_are_two(window, tm
     window.preview_pane.history_activated.emit(0)
     window.preview_pane.history_activated.emit(1)
     assert window.document.settings.prompt == "second"
-    window.undo()
+    window.document.undo()
     assert window.document.settings.prompt == "first"
-    window.undo()
+    window.document.undo()
     assert window.document.settings.prompt == "my own work"
+
+
+def test_a_saved_project_holds_each_results_control_images_once_and_an_export_carries_them(window, qtbot, tmp_path):
+    """The result PNG carries its recipe (control images embedded) for a re-run anywhere; the project keeps the
+    recipe beside the image, so it stores that PNG without its copy, and an export puts the recipe back."""
+    from desktop.conditions.result_png import RECIPE_KEY, recipe_from_png
+
+    window.document.set_settings(seed=5, random_seed=False)
+    with qtbot.waitSignal(window.controller.result_ready, timeout=60000):
+        window.preview_pane.generate_button.click()
+    recipe = window.document.history[-1].recipe
+    embedded = recipe["conditions"][0]["image_data"]
+    path = tmp_path / "mine.cnstudio"
+    window.dialogs.next_save = str(path)
+    assert window.files.save_as()
+    saved = path.read_text()
+    assert saved.count(embedded) == 1  # in the recipe, not again inside the result's PNG
+    stored = base64.b64decode(json.loads(saved)["history"][-1]["image"])
+    assert RECIPE_KEY not in Image.open(io.BytesIO(stored)).info
+
+    assert window.files.open_project(path, ask=False)
+    window.dialogs.next_save = str(tmp_path / "exported.png")
+    window.results.action("save", len(window.document.history) - 1)
+    again = recipe_from_png(tmp_path / "exported.png")
+    assert again.seed == 5 and again.to_dict(embed_images=True)["conditions"][0]["image_data"] == embedded

@@ -41,7 +41,7 @@ def test_undo_redo_each_kind_of_edit(window, qtbot):
     check(lambda: window.layer_panel.weight_slider.setValue(40))  # slider
     check(lambda: window.prompt_panel.guidance_slider.setValue(20))
     check(lambda: window.prompt_panel.prompt_edit.setPlainText("a blue square"))  # typing
-    check(lambda: window.add_layer("scribble"))  # add
+    check(lambda: window.layer_commands.add_layer("scribble"))  # add
     check(lambda: window.document.duplicate_layer(_scribble(window).id))
     check(lambda: window.document.move_layer(_scribble(window).id, -1))  # reorder
     check(lambda: window.document.update_layer(_scribble(window).id, "Rename", name="Sketch"))
@@ -51,8 +51,8 @@ def test_undo_redo_each_kind_of_edit(window, qtbot):
     window.layer_panel.select_layer(pose.id)
     raised = pose.people[0].with_joint(4, (5.0, 5.0))
     check(lambda: window.document.update_layer(pose.id, "Move joint", people=(raised,)))  # joint drag
-    check(lambda: window.pose_action("mirror"))
-    check(lambda: window.pose_action("add"))
+    check(lambda: window.layer_commands.pose_action("mirror"))
+    check(lambda: window.layer_commands.pose_action("add"))
     check(lambda: window.layer_panel.list.item(0).setCheckState(Qt.CheckState.Unchecked))  # eye
     assert len(edits) == 13
 
@@ -69,14 +69,14 @@ def test_a_slider_drag_is_one_undo_step(window):
 
 def test_save_reopen_gives_the_same_project(window, qtbot, tmp_path):
     with qtbot.waitSignal(window.controller.result_ready, timeout=60000):
-        window.generate()
+        window.runs.generate()
     path = tmp_path / "scene.cnstudio"
     window.dialogs.next_save = str(path)
-    assert window.save_as()
+    assert window.files.save_as()
     assert "scene.cnstudio" in window.windowTitle() and "•" not in window.windowTitle()
     saved = project_to_dict(window.document)
-    window.new_document(ask=False)
-    assert window.open_project(path)
+    window.files.new_document(ask=False)
+    assert window.files.open_project(path)
     assert project_to_dict(window.document) == saved
     assert window.preview_pane.history.count() == 1
     window.prompt_panel.prompt_edit.setPlainText("changed")
@@ -88,7 +88,7 @@ def test_corrupt_and_foreign_project_files_give_a_message(window, tmp_path):
     for name, content in (("bad.cnstudio", "{not json"), ("other.cnstudio", '{"format": "x"}'),
                           ("empty.cnstudio", "")):
         (tmp_path / name).write_text(content)
-        assert not window.open_project(tmp_path / name, ask=False)
+        assert not window.files.open_project(tmp_path / name, ask=False)
     assert len(window.dialogs.errors) == 3
     assert window.document.snapshot() == before
 
@@ -99,7 +99,7 @@ def test_damaged_layer_and_newer_version_open_what_they_can(window, tmp_path):
     data["layers"].append({"kind": "image", "name": "Photo", "png": ""})
     path = tmp_path / "partial.cnstudio"
     path.write_text(json.dumps(data))
-    assert window.open_project(path, ask=False)
+    assert window.files.open_project(path, ask=False)
     assert [layer.name for layer in window.document.layers] == ["Pose", "Scribble"]
     message = window.dialogs.infos[-1][1]
     assert "newer version" in message and "Photo" in message
@@ -139,7 +139,7 @@ def test_damaged_over_cap_and_non_raster_image_layers_are_left_out_by_name(windo
     ]
     path = tmp_path / "from-a-stranger.cnstudio"
     path.write_text(json.dumps(data))
-    assert window.open_project(path, ask=False)
+    assert window.files.open_project(path, ask=False)
     assert [layer.name for layer in window.document.layers] == ["Pose", "Scribble", "Photo"]
     assert len(window.dialogs.infos) == 1
     message = window.dialogs.infos[0][1]
@@ -155,7 +155,7 @@ def test_the_models_a_project_asks_for_are_named_when_it_opens(window, tmp_path,
     data["layers"][1]["controlnet"] = "/home/someone/nets/edge.safetensors"
     path = tmp_path / "theirs.cnstudio"
     path.write_text(json.dumps(data))
-    assert window.open_project(path, ask=False)
+    assert window.files.open_project(path, ask=False)
     assert window.statusBar().currentMessage() == (
         "This project uses base model someone/their-model and ControlNet edge.safetensors.")
     assert started == []  # named before anything loads or downloads
@@ -163,7 +163,7 @@ def test_the_models_a_project_asks_for_are_named_when_it_opens(window, tmp_path,
     demo = tmp_path / "demo.cnstudio"
     save_project(example_document(), demo)
     window.statusBar().clearMessage()
-    assert window.open_project(demo, ask=False)
+    assert window.files.open_project(demo, ask=False)
     assert "uses" not in window.statusBar().currentMessage()
 
 
@@ -180,7 +180,7 @@ def test_the_preprocessor_models_of_image_layers_are_named_before_they_load(wind
     ]
     path = tmp_path / "theirs.cnstudio"
     path.write_text(json.dumps(data))
-    assert window.open_project(path, ask=False)
+    assert window.files.open_project(path, ask=False)
     expected = ("This project uses base model base, ControlNet controlnet and preprocessor models "
                 "someone/depth-net, detector.")
     assert window.statusBar().currentMessage() == expected

@@ -29,9 +29,9 @@ from desktop.ui.main_window import MainWindow
 app = create_app()
 w = MainWindow(device='cpu')
 if {project!r}:
-    w.open_project({project!r}, ask=False)
+    w.files.open_project({project!r}, ask=False)
 w.document.set_settings(prompt={prompt!r})
-w.autosave()
+w.files.autosave()
 print('ready', flush=True)
 if {live!r}:
     sys.stdin.readline()
@@ -133,7 +133,7 @@ def test_opening_a_project_and_closing_keeps_a_crashed_sessions_work(qtbot, data
     project = tmp_path / "scene.cnstudio"
     save_project(tiny_document(tiny_models), project)
     window = _start(qtbot)
-    assert window.open_project(project, ask=False)
+    assert window.files.open_project(project, ask=False)
     window.close()
     later, restored = _offered(qtbot)
     assert restored and later.document.settings.prompt == "crashed work"
@@ -162,7 +162,7 @@ def test_restored_work_keeps_the_project_file_it_came_from(qtbot, data_dir, tmp_
     _crashed_session(data_dir, "edited before the crash", project)
     window, restored = _offered(qtbot)
     assert restored and "scene.cnstudio •" in window.windowTitle()
-    assert window.save()  # no file dialog: Save writes to the project
+    assert window.files.save()  # no file dialog: Save writes to the project
     assert json.loads(project.read_text())["settings"]["prompt"] == "edited before the crash"
     assert "•" not in window.windowTitle()
     window.close()
@@ -174,7 +174,7 @@ def test_restored_work_keeps_the_project_file_it_came_from(qtbot, data_dir, tmp_
 def test_a_sessions_own_file_goes_when_it_ends_with_nothing_unsaved(qtbot, data_dir):
     window = _start(qtbot)
     window.prompt_panel.prompt_edit.setPlainText("edited")
-    window.autosave()
+    window.files.autosave()
     window.dialogs.save_answer = "discard"
     window.close()
     later, restored = _offered(qtbot)

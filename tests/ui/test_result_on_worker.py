@@ -44,7 +44,7 @@ def test_the_result_png_is_encoded_off_the_ui_thread_and_saved_byte_for_byte_as_
 
     assert len(encoded_on) == 1 and encoded_on[0] != threading.main_thread().ident  # the worker's thread
     window.dialogs.next_save = str(tmp_path / "result.png")
-    window.history_action("save", len(window.document.history) - 1)  # File > Export Image…
+    window.results.action("save", len(window.document.history) - 1)  # File > Export Image…
     saved = (tmp_path / "result.png").read_bytes()
     assert len(rendered) == 1 and rendered[0].recipe.seed == 1234
     assert saved == _encoded_as_before(rendered[0].image, rendered[0].recipe)

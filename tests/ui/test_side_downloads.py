@@ -60,15 +60,15 @@ def test_a_preprocessor_download_outside_a_run_shows_progress_then_hides(window,
     _fake_download(monkeypatch, hub_cache, build_depth(tmp_path / "depth"))
     seen = []
     window.controller.download_progress.connect(
-        lambda done, total, speed: seen.append((done, total, speed, window.download_dialog.isVisible())))
+        lambda done, total, speed: seen.append((done, total, speed, window.runs.download_dialog.isVisible())))
     layer = add_photo(window, tmp_path)
     with qtbot.waitSignal(window.controller.worker.preprocessed, timeout=60000):
         window.document.update_layer(layer.id, preprocessor="depth", params={"model": depth_repo})
-    qtbot.waitUntil(lambda: not window.download_dialog.isVisible(), timeout=5000)
+    qtbot.waitUntil(lambda: not window.runs.download_dialog.isVisible(), timeout=5000)
     assert [done for done, *_ in seen] == [0, MB, 2 * MB, 3 * MB, 4 * MB]
     assert all(total == 4 * MB and visible for _, total, _, visible in seen)
     assert seen[0][2] == 0.0 and seen[-1][2] > 0  # timed from the first byte
-    assert "4 of 4 MB" in window.download_dialog.labelText() and "MB/s" in window.download_dialog.labelText()
+    assert "4 of 4 MB" in window.runs.download_dialog.labelText() and "MB/s" in window.runs.download_dialog.labelText()
     assert _cached_control(window, layer.id) is not None
     assert window.dialogs.errors == []
 
@@ -78,8 +78,8 @@ def test_cancel_in_the_download_dialog_stops_a_side_download_without_an_error(wi
     reported = _fake_download(monkeypatch, hub_cache, chunks=200, pause=0.02)
 
     def on_progress(done, total, speed):
-        if done >= 2 * MB and window.download_dialog.isVisible():
-            window.download_dialog.findChild(QPushButton).click()  # the dialog's Cancel button
+        if done >= 2 * MB and window.runs.download_dialog.isVisible():
+            window.runs.download_dialog.findChild(QPushButton).click()  # the dialog's Cancel button
 
     window.controller.download_progress.connect(on_progress)
     preprocessed, failed = [], []
@@ -88,10 +88,10 @@ def test_cancel_in_the_download_dialog_stops_a_side_download_without_an_error(wi
     layer = add_photo(window, tmp_path)
     window.document.update_layer(layer.id, preprocessor="depth", params={"model": depth_repo})
     qtbot.waitUntil(lambda: len(reported) >= 3, timeout=60000)
-    qtbot.waitUntil(lambda: not window.download_dialog.isVisible(), timeout=5000)
+    qtbot.waitUntil(lambda: not window.runs.download_dialog.isVisible(), timeout=5000)
     qtbot.wait(400)  # the worker's next chunk meets the cancelled token
     assert 3 <= len(reported) < 20  # stopped within a chunk or so of the click, not after 200
-    assert not window.download_dialog.isVisible()
+    assert not window.runs.download_dialog.isVisible()
     assert preprocessed == [] and failed == [] and window.dialogs.errors == []
     assert _cached_control(window, layer.id) is None
     assert not window.controller.running

@@ -20,13 +20,13 @@ def _saved() -> AppSettings:
 
 
 def _checked_precision(window) -> list[str]:
-    return [choice for choice, action in window.precision_actions.items() if action.isChecked()]
+    return [choice for choice, action in window.speed.precision_actions.items() if action.isChecked()]
 
 
 def test_turning_optimise_models_off_reaches_the_worker_and_is_saved(window, qtbot):
-    assert window.compile_action.isChecked() and window.controller.worker._compile
-    window.compile_action.trigger()
-    assert not window.compile_action.isChecked() and window.app_settings.compile is False
+    assert window.speed.compile_action.isChecked() and window.controller.worker._compile
+    window.speed.compile_action.trigger()
+    assert not window.speed.compile_action.isChecked() and window.app_settings.compile is False
     qtbot.waitUntil(lambda: window.controller.worker._compile is False)
     assert "load again on the next run" in window.statusBar().currentMessage()
     window.close_without_asking(keep_recovery=False)
@@ -35,9 +35,9 @@ def test_turning_optimise_models_off_reaches_the_worker_and_is_saved(window, qtb
 
 def test_a_precision_picked_in_the_menu_reaches_the_worker_the_label_and_the_file(window, qtbot):
     assert _checked_precision(window) == ["auto"]
-    window.precision_actions["bfloat16"].trigger()
+    window.speed.precision_actions["bfloat16"].trigger()
     assert _checked_precision(window) == ["bfloat16"] and window.app_settings.precision == "bfloat16"
-    assert window.device_label.text() == "device: cpu (bfloat16)"
+    assert window.status_line.device_label.text() == "device: cpu (bfloat16)"
     assert window.statusBar().currentMessage() == "Precision bfloat16: the models load again in it on the next run"
     qtbot.waitUntil(lambda: window.controller.worker._precision == "bfloat16")
     window.close_without_asking(keep_recovery=False)
@@ -46,28 +46,28 @@ def test_a_precision_picked_in_the_menu_reaches_the_worker_the_label_and_the_fil
 
 def test_the_next_run_loads_the_models_again_in_the_new_precision(window, qtbot):
     def run_in(precision: str):
-        window.precision_actions[precision].trigger()
+        window.speed.precision_actions[precision].trigger()
         with qtbot.waitSignal(window.controller.result_ready, timeout=60000):
-            window.generate()
+            window.runs.generate()
         return window.controller.worker._cache
 
     first = run_in("bfloat16")
     assert str(first.device.dtype) == "torch.bfloat16"
     second = run_in("float32")
     assert second is not first and str(second.device.dtype) == "torch.float32"
-    assert window.device_label.text() == "device: cpu (float32)"  # told by the worker as it made its cache
+    assert window.status_line.device_label.text() == "device: cpu (float32)"  # told by the worker as it made its cache
     assert window.dialogs.errors == []
 
 
 def test_float16_on_the_cpu_is_refused_and_the_menu_keeps_the_old_choice(window, qtbot):
     """The window runs on the CPU (device="cpu"), whatever GPU the machine has."""
-    window.precision_actions["float32"].trigger()
+    window.speed.precision_actions["float32"].trigger()
     qtbot.waitUntil(lambda: window.controller.worker._precision == "float32")
-    label = window.device_label.text()
-    window.precision_actions["float16"].trigger()
+    label = window.status_line.device_label.text()
+    window.speed.precision_actions["float16"].trigger()
     assert _checked_precision(window) == ["float32"]
-    assert window.app_settings.precision == "float32" and window.precision == "float32"
-    assert window.device_label.text() == label == "device: cpu (float32)"
+    assert window.app_settings.precision == "float32" and window.speed.precision == "float32"
+    assert window.status_line.device_label.text() == label == "device: cpu (float32)"
     assert window.statusBar().currentMessage() == (
         "Precision stays float32: float16 is not supported on the CPU; use bfloat16 or float32")
     qtbot.wait(100)  # anything sent to the worker would have arrived
@@ -82,9 +82,9 @@ def test_command_line_overrides_hold_for_the_session_and_are_not_saved(qtbot):
     window.dialogs = FakeDialogs()
     qtbot.addWidget(window)
     try:
-        assert _checked_precision(window) == ["bfloat16"] and not window.compile_action.isChecked()
+        assert _checked_precision(window) == ["bfloat16"] and not window.speed.compile_action.isChecked()
         assert (window.controller.worker._precision, window.controller.worker._compile) == ("bfloat16", False)
-        assert window.device_label.text() == "device: cpu (bfloat16)"
+        assert window.status_line.device_label.text() == "device: cpu (bfloat16)"
     finally:
         window.close_without_asking(keep_recovery=False)
     saved = _saved()
@@ -116,7 +116,7 @@ def test_the_app_started_with_precision_and_no_compile_uses_them(qtbot, monkeypa
     finally:
         app.setQuitOnLastWindowClosed(True)
     window = built[0]
-    assert (window.precision, window.compile_models) == ("float32", False)
+    assert (window.speed.precision, window.speed.compile_models) == ("float32", False)
     assert (window.controller.worker._precision, window.controller.worker._compile) == ("float32", False)
     saved = _saved()
     assert (saved.precision, saved.compile) == ("auto", True)
@@ -207,9 +207,9 @@ def test_cancel_during_prepare_leaves_the_window_idle(window, qtbot, monkeypatch
     warm_done: list = []
     window.controller.warm_done.connect(lambda *args: warm_done.append(args))
     try:
-        window.prepare_for_size()
+        window.runs.prepare_for_size()
         assert window.controller.running and window.preview_pane.cancel_button.isEnabled()
-        window.cancel()
+        window.runs.cancel()
         assert not window.controller.running and not window.preview_pane.cancel_button.isEnabled()
         assert window.preview_pane.progress.format() == "cancelled"
         qtbot.waitUntil(lambda: bool(ended), timeout=120000)  # the worker is done, one way or the other
@@ -236,6 +236,6 @@ def test_picking_a_model_prepares_it_only_when_optimising_is_on_and_live_is_off(
     window.preview_pane.live_check.setChecked(True)
     answered.emit(reference, info, True)
     window.preview_pane.live_check.setChecked(False)
-    window.compile_action.trigger()  # optimising off
+    window.speed.compile_action.trigger()  # optimising off
     answered.emit(reference, info, True)
     assert len(started) == 1

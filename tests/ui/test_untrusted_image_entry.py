@@ -38,7 +38,7 @@ def test_dropping_an_eps_file_is_refused_without_ghostscript(window, ghostscript
 def test_opening_an_eps_as_a_new_image_layer_is_refused_without_ghostscript(window, ghostscript):
     window.dialogs.next_open = str(ghostscript.eps_file())
     count = len(window.document.layers)
-    window.add_layer("image")
+    window.layer_commands.add_layer("image")
     assert not ghostscript.ran()
     assert NOT_RASTER in _refused_once(window, count)
 
@@ -53,7 +53,7 @@ def test_pasting_eps_bytes_adds_nothing_and_says_so(window, ghostscript):
     clipboard.setMimeData(mime)
     try:
         count = len(window.document.layers)
-        window.paste_image()
+        window.layer_commands.paste_image()
         assert len(window.document.layers) == count and not ghostscript.ran()
         assert window.statusBar().currentMessage() == "The clipboard holds no image"
     finally:
@@ -63,8 +63,8 @@ def test_pasting_eps_bytes_adds_nothing_and_says_so(window, ghostscript):
 def test_a_result_with_a_recipe_over_1_mb_becomes_a_reference_layer(window, tiny_models, tmp_path):
     recipe = recipe_from_dict(tiny_recipe(tiny_models, image_data=b64(noisy_photo_png())), tmp_path)
     pixels = np.full((64, 64, 3), 77, np.uint8)
-    window.result_thumbnails.append(QImage())
+    window.results.thumbnails.append(QImage())
     window.document.add_result(HistoryItem(recipe.to_dict(embed_images=True), png_bytes(pixels, recipe)))
-    window.history_action("reference", len(window.document.history) - 1)
+    window.results.action("reference", len(window.document.history) - 1)
     layer = window.document.layers[-1]
     assert window.dialogs.errors == [] and isinstance(layer, ImageLayer) and layer.name.startswith("Result")

@@ -30,10 +30,10 @@ def other_base(tiny_models, tmp_path) -> str:
 
 def _pick(window, qtbot, reference: str) -> None:
     """The user picks `reference` in the model picker; its answer (read off the UI thread) starts a warm-up."""
-    before = window._warm_job
+    before = window.runs._warm_job
     window.prompt_panel.model_picker.pick(reference)
     assert window.document.settings.base_model == reference
-    qtbot.waitUntil(lambda: window._warm_job != before and window.controller.running, timeout=30000)
+    qtbot.waitUntil(lambda: window.runs._warm_job != before and window.controller.running, timeout=30000)
 
 
 def _loaded_base(window) -> Path:
@@ -45,7 +45,7 @@ def test_picking_another_model_during_a_warm_up_prepares_the_new_one(window, qtb
     done: list = []
     window.controller.warm_done.connect(lambda compiled, seconds: done.append(compiled))
     _pick(window, qtbot, other_base)
-    assert window._warm_auto
+    assert window.runs._warm_auto
     _pick(window, qtbot, str(tiny_models.base))  # during the first warm-up: it is superseded
     qtbot.waitUntil(lambda: not window.controller.running, timeout=300000)
     qtbot.wait(100)
@@ -59,10 +59,10 @@ def test_prepare_during_an_automatic_warm_up_starts_at_once(window, qtbot, other
     done: list = []
     window.controller.warm_done.connect(lambda compiled, seconds: done.append(compiled))
     _pick(window, qtbot, other_base)
-    automatic = window._warm_job
+    automatic = window.runs._warm_job
     window.prepare_action.trigger()  # Tools > Prepare for This Size
     assert "in progress" not in window.statusBar().currentMessage()
-    assert window._warm_job != automatic and not window._warm_auto and window.controller.running
+    assert window.runs._warm_job != automatic and not window.runs._warm_auto and window.controller.running
     qtbot.waitUntil(lambda: not window.controller.running, timeout=300000)
     qtbot.wait(100)
     assert len(done) == 1 and _loaded_base(window) == Path(other_base).resolve()

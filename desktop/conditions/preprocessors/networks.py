@@ -17,8 +17,8 @@ from pathlib import Path
 
 from desktop.domain.errors import ModelNotFound, ModelRejected
 from desktop.domain.recipe import is_hub_id, parse_json
-from desktop.engine.hub import DownloadProgress, download_model
-from desktop.engine.hub_local import cached_revisions, hub_reachable, offline_mode
+from desktop.hub.downloads import DownloadProgress, download_model
+from desktop.hub.local_cache import cached_revisions, hub_reachable, offline_mode
 
 DEPTH_MODEL = "depth-anything/Depth-Anything-V2-Small-hf"
 PERSON_DETECTOR = "PekingU/rtdetr_r50vd_coco_o365"

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from desktop.domain.catalog import default_controlnet_id
-from desktop.domain.errors import InvalidRecipe
-from desktop.domain.family import Family
-from desktop.domain.model_card import ModelCard, read_model_card
-from desktop.domain.recipe import Recipe
+from .catalog import default_controlnet_id
+from .errors import InvalidRecipe
+from .family import Family
+from .model_card import ModelCard, read_model_card
+from .recipe import Recipe
 
 DEMO_MODEL = Path(__file__).resolve().parents[2] / "resources" / "demo_model"
 
