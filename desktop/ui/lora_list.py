@@ -93,14 +93,10 @@ class LoraList(QWidget):
         add_row.addWidget(self.add_button)
         add_row.addStretch(1)
         self._layout.addLayout(add_row)
-        document.changed.connect(self._on_document_changed)
+        document.settings_events.loras.connect(self.refresh)  # only its own field: a prompt keystroke is no concern
         self.refresh()
 
-    def _on_document_changed(self, reason: str, _layer_id) -> None:
-        if reason in ("settings", "restore"):
-            self.refresh()
-
-    def refresh(self) -> None:
+    def refresh(self, *_args: object) -> None:
         """Rows are rebuilt only when the files change: a slider being dragged is kept."""
         loras = self.document.settings.loras
         paths = tuple(path for path, _ in loras)

@@ -11,6 +11,7 @@ value beyond it is shown in a warning colour, never clamped (a user may want to 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QRect, Qt, Signal
 from PySide6.QtGui import QPainter, QPaintEvent
@@ -27,6 +28,7 @@ from desktop.domain.settings_schema import (
     GUIDANCE_SCALE, HEIGHT, NEGATIVE_PROMPT, PROMPT, RANDOM_SEED, SCHEDULER, SEED, STEPS, WIDTH,
 )
 
+from .bindings import Binding, bind_check, bind_combo, bind_slider, bind_spin
 from .dialogs import Dialogs
 from .lora_list import LoraList
 from .model_picker import ModelPicker, model_name
@@ -42,7 +44,6 @@ class PromptPanel(QWidget):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.document = document
-        self._updating = False
         self.last_seed: int | None = None
         self._info: ModelInfo | None = None  # the last model whose family is known; its presets fill the size list
         self._card: ModelCard | None = None  # the shown model's card: the guidance range the slider names
@@ -101,57 +102,72 @@ class PromptPanel(QWidget):
         form.addRow("LoRAs", self.lora_list)
         layout.addLayout(form)
 
-        self.prompt_edit.textChanged.connect(lambda: self._set("prompt", self.prompt_edit.toPlainText()))
-        self.negative_edit.textChanged.connect(lambda: self._set("negative_prompt", self.negative_edit.toPlainText()))
-        self.guidance_slider.valueChanged.connect(self._on_guidance)
-        self.guidance_slider.sliderReleased.connect(self.document.end_gesture)
-        self.steps_spin.valueChanged.connect(lambda v: self._set("steps", v))
-        self.seed_spin.valueChanged.connect(lambda v: self._set("seed", int(v)))
-        self.random_check.toggled.connect(lambda v: self._set("random_seed", v))
         self.reuse_button.clicked.connect(self.reuse_last_seed)
         self.size_combo.activated.connect(self._on_preset)
         self.width_spin.editingFinished.connect(self._on_size)
         self.height_spin.editingFinished.connect(self._on_size)
-        self.scheduler_combo.currentIndexChanged.connect(lambda _: self._set("scheduler", self.scheduler_combo.currentData()))
         self.model_picker.picked.connect(self._on_pick)
         self.model_picker.answered.connect(self._on_model_answer)
         self.lora_list.notice.connect(self.notice)
-        document.changed.connect(self._on_document_changed)
-        self.refresh()
+        for binding in self._bind():  # each widget keeps its binding
+            binding.refresh()
+        self.reuse_button.setEnabled(False)  # until a run has used a seed
+        self._show_guidance_now()
+        self._show_seed_enabled()
+        self._show_size()
+        self._show_model()
 
-    def _on_document_changed(self, reason: str, _layer_id) -> None:
-        if reason in ("settings", "restore"):
-            self.refresh()
+    def _bind(self) -> list[Binding]:
+        """One widget, one settings field: an edit elsewhere (undo, a restored result, a model's card)
+        writes only the widgets of the fields it changed, so a box being typed in keeps its focus."""
+        events = self.document.settings_events
 
-    def refresh(self) -> None:
+        def field(name: str) -> Callable[[], Any]:
+            return lambda: getattr(self.document.settings, name)
+
+        def text(edit: QPlainTextEdit, name: str) -> Binding:
+            return Binding(edit, field(name), lambda value: self._set(name, value), getattr(events, name),
+                           edit.toPlainText, edit.setPlainText, (edit.textChanged,))
+
+        ticks = lambda: round(self.document.settings.guidance_scale * GUIDANCE_TICKS)  # noqa: E731
+        events.guidance_scale.connect(self._show_guidance_now)
+        events.random_seed.connect(self._show_seed_enabled)
+        events.width.connect(self._show_size)
+        events.height.connect(self._show_size)
+        events.base_model.connect(self._show_model)
+        return [
+            text(self.prompt_edit, "prompt"), text(self.negative_edit, "negative_prompt"),
+            bind_slider(self.guidance_slider, ticks, lambda value: self._set("guidance_scale", value / GUIDANCE_TICKS),
+                        events.guidance_scale, self.document.end_gesture),
+            bind_spin(self.steps_spin, field("steps"), lambda value: self._set("steps", value), events.steps),
+            bind_spin(self.seed_spin, field("seed"), lambda value: self._set("seed", int(value)), events.seed),
+            bind_check(self.random_check, field("random_seed"), lambda value: self._set("random_seed", value),
+                       events.random_seed),
+            bind_combo(self.scheduler_combo, field("scheduler"), lambda value: self._set("scheduler", value),
+                       events.scheduler),
+        ]
+
+    def _set(self, name: str, value: Any) -> None:
+        if getattr(self.document.settings, name) != value:
+            self.document.set_settings(**{name: value})
+
+    def _show_guidance_now(self, *_args: Any) -> None:
+        self._show_guidance(self.document.settings.guidance_scale)
+
+    def _show_seed_enabled(self, *_args: Any) -> None:
+        self.seed_spin.setEnabled(not self.document.settings.random_seed)
+
+    def _show_model(self, *_args: Any) -> None:
+        self.model_picker.show_reference(self.document.settings.base_model)
+
+    def _show_size(self, *_args: Any) -> None:
+        """The two boxes and the preset that matches them ("Custom" when none does)."""
         s = self.document.settings
-        self._updating = True
-        if self.prompt_edit.toPlainText() != s.prompt:
-            self.prompt_edit.setPlainText(s.prompt)
-        if self.negative_edit.toPlainText() != s.negative_prompt:
-            self.negative_edit.setPlainText(s.negative_prompt)
-        self.guidance_slider.setValue(round(s.guidance_scale * GUIDANCE_TICKS))
-        self._show_guidance(s.guidance_scale)
-        self.steps_spin.setValue(s.steps)
-        self.seed_spin.setValue(s.seed)
-        self.seed_spin.setEnabled(not s.random_seed)
-        self.random_check.setChecked(s.random_seed)
-        self.reuse_button.setEnabled(self.last_seed is not None)
         self.width_spin.setValue(s.width)
         self.height_spin.setValue(s.height)
         presets = [self.size_combo.itemData(i) for i in range(self.size_combo.count())]
-        self.size_combo.setCurrentIndex(presets.index((s.width, s.height)) if (s.width, s.height) in presets else len(presets) - 1)
-        self.scheduler_combo.setCurrentIndex(self.scheduler_combo.findData(s.scheduler))
-        self.model_picker.show_reference(s.base_model)
-        self._updating = False
-
-    def _set(self, field: str, value) -> None:
-        if not self._updating and getattr(self.document.settings, field) != value:
-            self.document.set_settings(**{field: value})
-
-    def _on_guidance(self, value: int) -> None:
-        self._show_guidance(value / GUIDANCE_TICKS)
-        self._set("guidance_scale", value / GUIDANCE_TICKS)
+        self.size_combo.setCurrentIndex(presets.index((s.width, s.height)) if (s.width, s.height) in presets
+                                        else len(presets) - 1)
 
     def _show_guidance(self, value: float) -> None:
         """The number; with a model card also the range the model works in, and a warning beyond it."""
@@ -175,8 +191,6 @@ class PromptPanel(QWidget):
             self.document.set_settings(width=size[0], height=size[1])
 
     def _on_size(self) -> None:
-        if self._updating:
-            return
         width, height = self.width_spin.value(), self.height_spin.value()
         rounded = tuple(max(int(setting.minimum), int(value / setting.multiple_of + 0.5) * setting.multiple_of)
                         for setting, value in ((WIDTH, width), (HEIGHT, height)))
@@ -187,7 +201,7 @@ class PromptPanel(QWidget):
         if rounded != (s.width, s.height):
             self.document.set_settings(width=rounded[0], height=rounded[1])
         else:
-            self.refresh()
+            self._show_size()  # the boxes show what the document holds
 
     def _fill_presets(self, presets: tuple[tuple[int, int], ...]) -> None:
         self.size_combo.clear()
@@ -215,7 +229,7 @@ class PromptPanel(QWidget):
             native = (info.native_size, info.native_size)  # the demo's 64 px is no family's preset
             presets = info.family.size_presets
             self._fill_presets(presets if native in presets else (native, *presets))
-            self.refresh()
+            self._show_size()
         if by_pick:
             self._take_model_defaults(reference, info, kind_changed)
 

@@ -183,3 +183,26 @@ def test_typing_an_end_near_start_keeps_it_and_crossing_moves_the_other_bound(wi
     edited = window.document.layer(layer.id)
     assert (edited.start, edited.end) == (0.6, 0.61)  # start typed past end: end moved up to keep them apart
     assert (panel.start_spin.value(), panel.end_spin.value()) == (0.6, 0.61)
+
+
+def test_a_keystroke_in_the_prompt_writes_no_other_settings_widget(window, qtbot, monkeypatch):
+    """One field, one event: the prompt panel used to write every widget (size, seed, steps, sampler, model)
+    again on each keystroke in the prompt."""
+    from desktop.ui import bindings
+
+    panel = window.prompt_panel
+    names = {id(getattr(panel, n)): n for n in ("steps_spin", "seed_spin", "random_check", "scheduler_combo",
+                                                 "guidance_slider", "negative_edit")}
+    writes: list[str] = []
+    blocker = bindings.QSignalBlocker
+    monkeypatch.setattr(bindings, "QSignalBlocker", lambda widget: writes.append(names.get(id(widget), "prompt"))
+                        or blocker(widget))  # a binding blocks its widget's signals while it writes
+    for name in ("width_spin", "height_spin"):
+        monkeypatch.setattr(getattr(panel, name), "setValue", lambda value, n=name: writes.append(n))
+    monkeypatch.setattr(panel.model_picker, "show_reference", lambda reference: writes.append("model"))
+    before = window.document.settings.prompt
+    panel.prompt_edit.setFocus()
+    qtbot.keyClicks(panel.prompt_edit, "dusk, ")  # the cursor is at the start: each key lands after the last
+    assert window.document.settings.prompt == "dusk, " + before and writes == []
+    window.document.set_settings(steps=9)  # an edit elsewhere reaches its own widget only
+    assert writes == ["steps_spin"] and panel.steps_spin.value() == 9
