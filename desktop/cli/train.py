@@ -39,7 +39,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     report.add_argument("--base", required=True, help="the base model the arms were trained on")
     report.add_argument("--runs", required=True, help="folder with one sub-folder per arm (zero, gaussian, lite)")
     report.add_argument("--out", required=True, help="markdown file to write the measured section to")
-    demo = train_sub.add_parser("demo", help="train the built-in demo model from nothing (about 3.5 h on 2 CPU cores)")
+    demo = train_sub.add_parser("demo", help="train the built-in demo model from nothing (about 4.5 h on 2 CPU cores)")
     demo.add_argument("--out", required=True, help="output folder")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--stages", default="vae,base,controlnet_scribble,controlnet_pose,controlnet_edges",

@@ -35,16 +35,16 @@ class DemoPlan:
 
 
 def default_plan(seed: int = 0) -> DemoPlan:
-    """About three and a half hours on a 2-core CPU with one torch thread (v1 measured 0.35, 0.33,
-    0.38 s/step for the VAE, base and a ControlNet)."""
+    """About four and a half hours of stage time on a 2-core CPU (v2: docs/TRAINING.md). The scribble and
+    edges stages were lengthened until the evaluation passed (outlines at guidance 7.5, line art)."""
     return DemoPlan(
         vae=StageSettings(steps=1500, batch=16, lr=1e-3, seed=seed, person_share=PERSON_SHARE),
         base=StageSettings(steps=10000, batch=32, lr=6e-4, seed=seed, checkpoint_every=500,
                            person_share=PERSON_SHARE),
         controlnets={
-            "scribble": StageSettings(steps=2000, batch=32, lr=3e-4, seed=seed, checkpoint_every=250, person_share=0.3),
+            "scribble": StageSettings(steps=6500, batch=32, lr=3e-4, seed=seed, checkpoint_every=250, person_share=0.3),
             "pose": StageSettings(steps=2500, batch=32, lr=3e-4, seed=seed, checkpoint_every=250, person_share=1.0),
-            "edges": StageSettings(steps=2000, batch=32, lr=3e-4, seed=seed, checkpoint_every=250, person_share=0.3),
+            "edges": StageSettings(steps=3000, batch=32, lr=3e-4, seed=seed, checkpoint_every=250, person_share=0.3),
         },
     )
 
@@ -70,7 +70,9 @@ def run_demo(out: Path, plan: DemoPlan, stages: tuple[str, ...] = STAGES, say=pr
         tokenizer, text_encoder, unet = train_text_unet(work / "base_stage", vae, plan.base, progress=_reporter("base", say))
         save_base_folder(base_folder, tokenizer, text_encoder, unet, vae)
         say(f"base done in {time.perf_counter() - started:.0f} s")
-    from .controlnet_trainer import ControlNetSettings, train_controlnet
+    from desktop.domain.training_settings import ControlNetSettings
+
+    from .controlnet_trainer import train_controlnet
 
     for name, control in CONTROLNETS.items():
         stage = plan.controlnets[name]

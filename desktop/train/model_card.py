@@ -16,7 +16,7 @@ from .architecture import DEMO_RESOLUTION
 
 DEMO_DEFAULTS = {"width": DEMO_RESOLUTION, "height": DEMO_RESOLUTION, "guidance_scale": 5.0, "steps": 20,
                  "scheduler": "unipc"}
-DEMO_GUIDANCE_RANGE = (1.0, 7.5)
+DEMO_GUIDANCE_RANGE = (1.0, 7.5)  # measured: outlines pass the bar at 5 and at 7.5 (docs/TRAINING.md)
 # Each demo ControlNet's sub-folder and the condition kinds it serves.
 DEMO_CONTROLNETS = {
     "controlnet_scribble": ("scribble",),

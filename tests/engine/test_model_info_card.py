@@ -25,7 +25,7 @@ def _configs_only(folder, card: dict | str | None = None):
 
 def test_the_demo_models_card_is_read_and_its_size_is_native():
     info = peek_base_info(str(DEMO_MODEL))
-    assert info.card is not None and info.card.guidance_range == (1.0, 5.0)
+    assert info.card is not None and info.card.guidance_range == (1.0, 7.5)
     assert info.native_size == 64 and info.label.endswith("64 px")
 
 

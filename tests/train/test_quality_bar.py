@@ -41,7 +41,7 @@ def test_the_cli_refuses_a_card_naming_a_controlnet_the_model_lacks(tmp_path, ca
     model = tmp_path / "demo"
     shutil.copytree(DEMO_MODEL, model)
     card = json.loads((model / "model_card.json").read_text())
-    card["controlnets"]["controlnet_pose"] = ["pose"]
-    (model / "model_card.json").write_text(json.dumps(card))
+    assert card["controlnets"]["controlnet_pose"] == ["pose"]  # the card names it...
+    shutil.rmtree(model / "controlnet_pose")  # ...and the folder is gone
     assert main(["train", "evaluate", "--base", str(model), "--samples", "1"]) == 2
     assert "names controlnet_pose, which" in capsys.readouterr().err

@@ -15,7 +15,7 @@ from desktop.ui.model_picker import DEMO_MODEL_LABEL
 from desktop.ui.prompt_panel import WARNING_COLOUR
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "resources" / "examples" / "example.cnstudio"
-BEYOND = "beyond the range this model was made for (1–5); results may break up"
+BEYOND = "beyond the range this model was made for (1–7.5); results may break up"
 
 
 @pytest.fixture(autouse=True)
@@ -61,8 +61,8 @@ def test_picking_the_demo_model_takes_its_card_in_one_undo_step(window, qtbot):
     assert window.document.settings.base_model is None
     assert _settings(window) == (64, 64, 5.0, 20, "unipc")
     assert window.statusBar().currentMessage() == "Demo model: 64 × 64, guidance 5, 20 steps, UniPC (its model card)"
-    assert panel.guidance_label.text() == "5.0 (works 1–5)"
-    assert panel.guidance_slider.band == (2, 10)  # the tinted span under the slider: 1 to 5 in half steps
+    assert panel.guidance_label.text() == "5.0 (works 1–7.5)"
+    assert panel.guidance_slider.band == (2, 15)  # the tinted span under the slider: 1 to 7.5 in half steps
     assert panel.size_combo.currentText() == "64 × 64"  # the card's size leads the presets
     assert (panel.width_spin.value(), panel.steps_spin.value(), panel.scheduler_combo.currentText()) == (64, 20, "UniPC")
 
@@ -95,20 +95,20 @@ def test_the_slider_warns_beyond_the_cards_range_and_does_not_clamp(window, qtbo
     _pick_demo(window)
     _wait_info(qtbot, window, "64 px")
     slider, label = panel.guidance_slider, panel.guidance_label
-    assert WARNING_COLOUR not in label.styleSheet() and "works with guidance 1–5" in label.toolTip()
+    assert WARNING_COLOUR not in label.styleSheet() and "works with guidance 1–7.5" in label.toolTip()
 
     slider.setFocus()
     for _ in range(6):  # 0.5 a press: 5.0 to 8.0
         qtbot.keyClick(slider, Qt.Key.Key_Right)
     assert window.document.settings.guidance_scale == 8.0  # the user may go beyond it
-    assert label.text() == "8.0 (works 1–5)"
+    assert label.text() == "8.0 (works 1–7.5)"
     assert WARNING_COLOUR in label.styleSheet()
     assert label.toolTip() == slider.toolTip() == BEYOND
 
     qtbot.keyClick(slider, Qt.Key.Key_End)  # all the way
-    assert window.document.settings.guidance_scale == 30.0 and label.text() == "30.0 (works 1–5)"
+    assert window.document.settings.guidance_scale == 30.0 and label.text() == "30.0 (works 1–7.5)"
     slider.setValue(1)  # below the range warns too
-    assert label.text() == "0.5 (works 1–5)" and WARNING_COLOUR in label.styleSheet()
+    assert label.text() == "0.5 (works 1–7.5)" and WARNING_COLOUR in label.styleSheet()
     slider.setValue(6)
     assert WARNING_COLOUR not in label.styleSheet() and label.toolTip() != BEYOND
 
@@ -131,7 +131,7 @@ def test_a_new_document_and_the_example_project_start_on_the_cards_values(window
     window.files.new_document(ask=False)
     assert window.document.settings.base_model is None and _settings(window) == expected
     _wait_info(qtbot, window, "64 px")
-    assert window.prompt_panel.guidance_label.text() == "5.0 (works 1–5)"
+    assert window.prompt_panel.guidance_label.text() == "5.0 (works 1–7.5)"
 
     stored = load_project(EXAMPLE).document.settings
     assert stored.base_model is None
