@@ -47,13 +47,17 @@ def parameters_text(recipe: Recipe) -> str:
     return "\n".join(lines)
 
 
-def png_bytes(image: np.ndarray, recipe: Recipe, *, recipe_dict: dict[str, Any] | None = None) -> bytes:
+def png_bytes(image: np.ndarray, recipe: Recipe, *, recipe_dict: dict[str, Any] | None = None,
+              embed_recipe: bool = True) -> bytes:
     """The result PNG: `image` (H, W, 3 uint8) with its recipe (control images embedded) and the
-    `parameters` text. `recipe_dict` is `recipe.to_dict(embed_images=True)` when the caller has it already."""
-    data = recipe.to_dict(embed_images=True) if recipe_dict is None else recipe_dict
+    `parameters` text. `recipe_dict` is `recipe.to_dict(embed_images=True)` when the caller has it already.
+    Without `embed_recipe` the recipe is left for the caller to keep beside it (`with_recipe` adds it later,
+    giving these very bytes)."""
     info = PngImagePlugin.PngInfo()
     info.add_text("parameters", parameters_text(recipe))
-    info.add_itxt(RECIPE_KEY, json.dumps(data, ensure_ascii=False), zip=True)
+    if embed_recipe:
+        data = recipe.to_dict(embed_images=True) if recipe_dict is None else recipe_dict
+        info.add_itxt(RECIPE_KEY, json.dumps(data, ensure_ascii=False), zip=True)
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format="PNG", pnginfo=info)
     return buffer.getvalue()

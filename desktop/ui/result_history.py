@@ -17,8 +17,7 @@ from desktop.conditions.result_png import with_recipe
 from desktop.domain.atomic import write_bytes_atomic
 from desktop.domain.document import Document, HistoryItem
 from desktop.domain.errors import InvalidImage, InvalidRecipe
-from desktop.domain.png_chunks import without_text
-from desktop.domain.recipe import RECIPE_KEY, recipe_from_dict
+from desktop.domain.recipe import recipe_from_dict
 
 from .dialogs import Dialogs
 from .layer_commands import LayerCommands
@@ -54,9 +53,9 @@ class ResultHistory(QObject):
             self.pane.history.setCurrentRow(index)
 
     def add(self, image: QImage, recipe: dict, png: bytes) -> None:
-        """A run's result; its PNG's copy of the recipe is dropped (the item holds the recipe itself)."""
+        """A run's result: its PNG holds no copy of the recipe (the item holds the recipe itself)."""
         self.thumbnails.append(thumbnail(image))
-        self.document.add_result(HistoryItem(recipe, without_text(png, RECIPE_KEY)))
+        self.document.add_result(HistoryItem(recipe, png))
 
     def refresh(self) -> None:
         tips = []

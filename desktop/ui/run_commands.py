@@ -217,6 +217,6 @@ class RunCommands(QObject):
             self.download_dialog.canceled.connect(self.cancel)
         self.download_dialog.show_progress(done, total, speed)
 
-    def hide_download(self, *_args) -> None:
+    def hide_download(self) -> None:
         if self.download_dialog is not None:
             self.download_dialog.hide()

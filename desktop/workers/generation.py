@@ -33,7 +33,7 @@ class GenerationResult:
     """A finished run, made ready on the worker thread: the UI thread only stores and shows it."""
 
     image: QImage
-    png: bytes  # the result PNG as saved and exported, carrying its recipe and `parameters` text
+    png: bytes  # the result PNG with its `parameters` text; `result_png.with_recipe` adds the recipe for an export
     recipe: Recipe
     recipe_dict: dict[str, Any]  # `recipe.to_dict(embed_images=True)`: what the history keeps
     notices: list[str]
@@ -265,12 +265,13 @@ class GenerationWorker(QObject):
 
 
 def finished_result(result) -> GenerationResult:
-    """A render's result as the UI takes it, made here on the worker thread: the image to show, and the
-    PNG (with its recipe and `parameters` text) to store, encoded straight from the sampler's pixels."""
+    """A render's result as the UI takes it, made here on the worker thread: the image to show, the recipe's
+    dict and the PNG (with its `parameters` text, not a second copy of the recipe: the history item keeps the
+    dict, and an export puts it back), encoded straight from the sampler's pixels."""
     from desktop.conditions import result_png
 
     recipe_dict = result.recipe.to_dict(embed_images=True)
-    png = result_png.png_bytes(result.image, result.recipe, recipe_dict=recipe_dict)
+    png = result_png.png_bytes(result.image, result.recipe, recipe_dict=recipe_dict, embed_recipe=False)
     return GenerationResult(to_qimage(result.image), png, result.recipe, recipe_dict, result.notices,
                             result.seconds, result.model)
 
