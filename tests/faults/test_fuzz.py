@@ -122,6 +122,7 @@ def test_project_from_any_bytes(data):
 @example({"format": "controlnet-studio-project", "settings": {"guidance_scale": 10**400}})
 @example({"format": "controlnet-studio-project", "settings": {"prompt": "\udfff"}})
 @example({"format": "controlnet-studio-project", "layers": [{"kind": "scribble", "name": "\ud800"}]})
+@example({"format": "controlnet-studio-project", "history": [{"recipe": {"prompt": float("nan")}}]})
 def test_project_from_any_json(value):
     try:
         loaded = project_from_dict(value)
@@ -131,7 +132,8 @@ def test_project_from_any_json(value):
     saved = project_to_dict(loaded.document)
     _writable(saved)
     again = project_from_dict(json.loads(json.dumps(saved)))  # what we save opens again, as it was
-    assert again.warnings == [] and project_to_dict(again.document) == saved
+    same = json.dumps(project_to_dict(again.document), sort_keys=True) == json.dumps(saved, sort_keys=True)
+    assert again.warnings == [] and same  # compared as text: a stranger's history may hold NaN, never equal to itself
 
 
 @FUZZ
