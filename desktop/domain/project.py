@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .atomic import write_text_atomic
-from .document import Document, GenerationSettings, HistoryItem
+from .document import DocState, Document, GenerationSettings, HistoryItem
 from .errors import InvalidProject, UnreadableFile
 from .layers import MAX_LAYERS, Fill, ImageLayer, Layer, PoseLayer, ScribbleLayer, Stroke
 from .png_chunks import without_text
@@ -38,13 +38,31 @@ class LoadedProject:
 
 # -- writing -------------------------------------------------------------------------------------
 def project_to_dict(doc: Document) -> dict[str, Any]:
+    return saved_state_to_dict(saved_state(doc))
+
+
+@dataclass(frozen=True)
+class SavedState:
+    """What a project file holds, taken from a document in microseconds (its layers and results are values
+    the document replaces, never changes), so another thread can turn it into a file while the user edits."""
+
+    state: DocState
+    history: tuple[HistoryItem, ...]
+
+
+def saved_state(doc: Document) -> SavedState:
+    return SavedState(doc.snapshot(), tuple(doc.history))
+
+
+def saved_state_to_dict(saved: SavedState) -> dict[str, Any]:
+    settings = saved.state.settings
     return {
         "format": PROJECT_FORMAT, "version": PROJECT_VERSION,
-        "settings": {**{f.name: getattr(doc.settings, f.name) for f in fields(GenerationSettings)},
-                     "loras": [{"path": path, "weight": weight} for path, weight in doc.settings.loras]},
-        "layers": [_layer_to_dict(layer) for layer in doc.layers],
+        "settings": {**{f.name: getattr(settings, f.name) for f in fields(GenerationSettings)},
+                     "loras": [{"path": path, "weight": weight} for path, weight in settings.loras]},
+        "layers": [_layer_to_dict(layer) for layer in saved.state.layers],
         # a result PNG made by this app also holds its recipe, control images and all: stored once, beside it
-        "history": [{"recipe": h.recipe, "image": _b64(without_text(h.image_png, RECIPE_KEY))} for h in doc.history],
+        "history": [{"recipe": h.recipe, "image": _b64(without_text(h.image_png, RECIPE_KEY))} for h in saved.history],
     }
 
 

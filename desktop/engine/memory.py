@@ -6,6 +6,7 @@ import gc
 
 import torch
 
+from desktop.domain import heap
 from desktop.domain.errors import OutOfMemory
 
 _OOM_TEXTS = ("out of memory", "alloc_failed", "cudnn_status_alloc_failed", "can't allocate memory")
@@ -19,7 +20,8 @@ def is_out_of_memory(error: BaseException) -> bool:
 
 
 def release_memory() -> None:
-    """Drop what the failed work held: Python garbage, then the allocators' caches."""
+    """Drop what the failed work held: Python garbage (frozen objects too), then the allocators' caches."""
+    heap.thaw()
     gc.collect()
     if torch.cuda.is_available():
         torch.cuda.empty_cache()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from contextlib import nullcontext
 
+from desktop.domain import heap
 from desktop.domain.errors import OutOfMemory
 from desktop.domain.family import Family
 from desktop.domain.model_extras import ModelExtras
@@ -51,9 +52,11 @@ class ModelCache:
                 self.fast.forget()  # graphs of the previous base model
                 for module in (base.unet, base.vae):
                     self.fast.adopt(module)
+            replaced = self._base is not None
             self._base, self._base_ref = base, ref
             self._applied = AppliedExtras(base, self.device,
                                           bake_loras=self.fast is not None and self.fast.compiles_module(base.unet))
+            heap.settle(full=replaced)  # the model lives on: out of the collector's walks (short UI pauses)
         return self._base
 
     def apply_extras(self, extras: ModelExtras) -> tuple[str, str]:
@@ -93,10 +96,12 @@ class ModelCache:
         if self.fast is not None:
             self.fast.adopt(net)
         self._nets[key] = net
+        dropped_any = len(self._nets) > MAX_CONTROLNETS
         while len(self._nets) > MAX_CONTROLNETS:
             _, dropped = self._nets.popitem(last=False)
             if self.fast is not None:
                 self.fast.forget_module(dropped)
+        heap.settle(full=dropped_any)
         return net
 
     def close(self) -> None:

@@ -9,10 +9,11 @@ import sys
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
+from desktop.domain import heap
 from desktop.domain.app_settings import load_settings
 from desktop.domain.atomic import check_output_file
 from desktop.domain.errors import InvalidProject, InvalidRecipe
@@ -24,6 +25,7 @@ from .scripted import EXIT_FAILED, ScriptedRun
 from .theme import apply_theme
 
 
+SETTLE_AFTER_MS = 1000  # after the first paint, not before it
 ICONS = Path(__file__).resolve().parents[2] / "resources" / "icons"
 
 
@@ -108,6 +110,8 @@ def launch_app(args: argparse.Namespace) -> int:
         window._first_paint = _FirstPaint(window)
         window.installEventFilter(window._first_paint)
     window.show()
+    # the app's own objects live as long as it does: out of the collector's walks, once the window is up
+    QTimer.singleShot(SETTLE_AFTER_MS, heap.settle)
     if run is not None:
         run.start()
     return app.exec()

@@ -6,7 +6,6 @@ lets the panes that show it follow, without this module knowing them.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,10 +21,10 @@ from desktop.domain.project import PROJECT_SUFFIX, LoadedProject, load_project, 
 from .dialogs import Dialogs
 from .example import example_document
 from .opening import leave_out_unreadable_images, leave_out_unreadable_results, models_sentence
-from .recovery import RecoveredWork, RecoveryFile
+from .recovery import RecoveredWork, RecoveryFile, UnsavedWork
+from .recovery_writer import RecoveryWriter
 from .status_line import StatusLine
 
-log = logging.getLogger(__name__)
 AUTOSAVE_MS = 20_000
 PROJECT_FILTER = f"ControlNet Studio project (*{PROJECT_SUFFIX})"
 
@@ -41,7 +40,7 @@ class ProjectFiles(QObject):
         self.app_settings = app_settings
         self._dialogs = dialogs  # asked each time: a test or a scripted run replaces them
         self.status = status
-        self.recovery = recovery
+        self.recovery = RecoveryWriter(recovery)
         self._on_taken = on_taken
         self.project_path: Path | None = None
         self.recent_menu: QMenu | None = None
@@ -78,8 +77,7 @@ class ProjectFiles(QObject):
     def restore_recovered(self, work: RecoveredWork, file: RecoveryFile) -> None:
         """Restored work stays unsaved and keeps the project file it came from (the title shows
         it, Save writes there); its recovery file becomes this session's own."""
-        self.recovery.remove()
-        self.recovery = file
+        self.recovery.adopt(file)
         self._show_loaded(work.loaded, work.project_path)
         self.document.dirty = True
         self.update_title()
@@ -127,20 +125,17 @@ class ProjectFiles(QObject):
         self.app_settings.add_recent(str(path.resolve()))
         self.refresh_recent()
         self.update_title()
-        self.recovery.remove()
+        self.recovery.drop()
         self.status.show(f"Saved {path.name}", 4000)
         return True
 
     def autosave(self) -> None:
         """Keep this session's recovery file in step: written while there are unsaved changes
-        (atomic, never the project), removed once there are none."""
-        if not self.document.dirty:
-            self.recovery.remove()
-            return
-        try:
-            self.recovery.write(self.document, self.project_path)
-        except OSError as err:
-            log.warning("autosave failed: %s", err)
+        (atomic, never the project), removed once there are none; both off the UI thread."""
+        if self.document.dirty:
+            self.recovery.keep(UnsavedWork.of(self.document, self.project_path))
+        else:
+            self.recovery.drop()
 
     def may_discard(self) -> bool:
         """Unsaved changes are saved or discarded as the user answers; False: they cancelled."""
@@ -155,11 +150,10 @@ class ProjectFiles(QObject):
         """The window closes: unsaved work stays in the recovery file for the next start (unless not
         wanted), otherwise the file goes."""
         self.autosave_timer.stop()
-        if self.document.dirty and keep_recovery:
+        keep = self.document.dirty and keep_recovery
+        if keep:
             self.autosave()
-            self.recovery.release()
-        else:
-            self.recovery.remove()
+        self.recovery.finish(keep)
 
     def refresh_recent(self) -> None:
         if self.recent_menu is None:

@@ -6,7 +6,6 @@ several app instances at once never offer or delete each other's work."""
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 from dataclasses import dataclass
@@ -16,10 +15,26 @@ from PySide6.QtCore import QLockFile
 
 from desktop.domain.atomic import write_text_atomic
 from desktop.domain.document import Document
-from desktop.domain.project import LoadedProject, project_from_dict, project_to_dict, read_project_json
+from desktop.domain.json_pieces import json_pieces
+from desktop.domain.project import (
+    LoadedProject, SavedState, project_from_dict, read_project_json, saved_state, saved_state_to_dict,
+)
 
 SUFFIX = ".cnstudio"
 PROJECT_PATH_KEY = "recovered_project_path"
+
+
+@dataclass(frozen=True)
+class UnsavedWork:
+    """What a recovery file holds: the document as a project file has it, and where it was last saved."""
+
+    saved: SavedState
+    project_path: Path | None
+
+    @classmethod
+    def of(cls, document: Document, project_path: Path | None) -> UnsavedWork:
+        """Quick (the document's values are shared, not copied), so the UI thread takes it and moves on."""
+        return cls(saved_state(document), project_path)
 
 
 @dataclass
@@ -44,13 +59,14 @@ class RecoveryFile:
         """Take the lock: true when this session holds it (its writer is gone, or it is ours)."""
         return self._lock.isLocked() or self._lock.tryLock(0)
 
-    def write(self, document: Document, project_path: Path | None) -> None:
-        """The lock is taken first, so the file never exists without a live owner."""
+    def write(self, work: UnsavedWork) -> None:
+        """The lock is taken first, so the file never exists without a live owner. Slow (a lock file, the
+        JSON, an fsync): `RecoveryWriter` runs it off the UI thread, the JSON in pieces that let the UI run."""
         if not self.claim():
             raise OSError(f"cannot lock {self._lock.fileName()}")
-        data = project_to_dict(document)
-        data[PROJECT_PATH_KEY] = str(project_path) if project_path else None
-        write_text_atomic(self.path, json.dumps(data, ensure_ascii=False))
+        data = saved_state_to_dict(work.saved)
+        data[PROJECT_PATH_KEY] = str(work.project_path) if work.project_path else None
+        write_text_atomic(self.path, "".join(json_pieces(data)))
 
     def load(self) -> RecoveredWork:
         """Raises InvalidProject when the file is damaged."""

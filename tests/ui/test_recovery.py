@@ -32,6 +32,7 @@ if {project!r}:
     w.files.open_project({project!r}, ask=False)
 w.document.set_settings(prompt={prompt!r})
 w.files.autosave()
+w.files.recovery.flush()
 print('ready', flush=True)
 if {live!r}:
     sys.stdin.readline()
