@@ -66,7 +66,7 @@ def diffusers_pipeline(base, controls: list[ControlInput], size: int, steps: int
     from diffusers import StableDiffusionControlNetPipeline
     from diffusers.models.controlnets import MultiControlNetModel
 
-    nets = [c.controlnet for c in controls]
+    nets = [c.network for c in controls]
     unet = base.unet
     if compiled:
         mode = "reduce-overhead" if base.device.type == "cuda" else None

@@ -1,4 +1,5 @@
-"""Which base model and which ControlNet each family uses by default, per kind of control image.
+"""Which base model and which ControlNet each family uses by default, per kind of control image, and the
+T2I-Adapters offered beside them.
 
 Why per family: a ControlNet only steers the UNet family it was trained with. SD 1.x uses the
 official ControlNet 1.1 models (REFERENCE.md); SD 2.x uses thibaud's controlnet-sd21-*-diffusers
@@ -62,3 +63,26 @@ _CONTROLNETS: dict[Family, dict[str, str]] = {
 def default_controlnet_id(family: Family, kind: str) -> str | None:
     """The hub id of the ControlNet that serves `kind` for `family`, or None when there is none."""
     return _CONTROLNETS[family].get(kind)
+
+
+# T2I-Adapters (TencentARC, REFERENCE.md): lighter than a ControlNet (their features are computed once per
+# image, not per step), offered beside the default ControlNet of a kind. None published for SD 2.x.
+SD15_ADAPTERS = {
+    "scribble": "TencentARC/t2iadapter_sketch_sd15v2",
+    "canny": "TencentARC/t2iadapter_canny_sd15v2",
+    "depth": "TencentARC/t2iadapter_depth_sd15v2",
+}
+SDXL_ADAPTERS = {
+    "scribble": "TencentARC/t2i-adapter-sketch-sdxl-1.0",
+    "canny": "TencentARC/t2i-adapter-canny-sdxl-1.0",
+    "lineart": "TencentARC/t2i-adapter-lineart-sdxl-1.0",
+    "pose": "TencentARC/t2i-adapter-openpose-sdxl-1.0",
+    "depth": "TencentARC/t2i-adapter-depth-midas-sdxl-1.0",
+}
+_ADAPTERS: dict[Family, dict[str, str]] = {Family.SD1: SD15_ADAPTERS, Family.SD2: {}, Family.SDXL: SDXL_ADAPTERS}
+
+
+def adapter_ids(family: Family, kind: str) -> tuple[str, ...]:
+    """The hub ids of the T2I-Adapters that serve `kind` for `family` (none where none is published)."""
+    found = _ADAPTERS[family].get(kind)
+    return (found,) if found else ()

@@ -59,7 +59,8 @@ MAX_CONDITIONS = 16
 HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*")
 
 _CONDITION_KEYS = {
-    "image", "image_data", "controlnet", "preprocess", "params", "pose", "mask_data", *(s.key for s in CONDITION),
+    "image", "image_data", "controlnet", "preprocess", "params", "pose", "mask_data", "region_mask", "region_mask_data",
+    *(s.key for s in CONDITION),
 }
 _APP_KEYS = {"layer"}  # written by the app beside each condition: the layer it came from
 _RECIPE_KEYS = {
@@ -88,6 +89,8 @@ class Condition:
     pixel_perfect: bool = PIXEL_PERFECT.default
     mask_data: bytes | None = None  # inpaint: the mask as PNG bytes (white = repaint); or params.mask names a file
     keep_unmasked: bool = KEEP_UNMASKED.default  # inpaint: lay the photo back over the result outside the mask
+    region_mask: str | None = None  # where the condition steers: a mask image's file name (white = active)
+    region_mask_data: bytes | None = None  # or the mask as PNG bytes
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -249,6 +252,10 @@ def _condition_to_dict(condition: Condition, embed_images: bool) -> dict[str, An
         data["mask_data"] = base64.b64encode(condition.mask_data).decode("ascii")
     if condition.keep_unmasked:
         data["keep_unmasked"] = True
+    if condition.region_mask is not None:
+        data["region_mask"] = condition.region_mask
+    if embed_images and condition.region_mask_data is not None:
+        data["region_mask_data"] = base64.b64encode(condition.region_mask_data).decode("ascii")
     return data
 
 
@@ -444,6 +451,8 @@ def _condition_from_dict(where: str, data: Any) -> Condition:
         pixel_perfect=_get(data, PIXEL_PERFECT, where),
         mask_data=_get_base64(data, "mask_data", where),
         keep_unmasked=_get(data, KEEP_UNMASKED, where),
+        region_mask=_get_optional_str(data, "region_mask", where),
+        region_mask_data=_get_base64(data, "region_mask_data", where),
         extra={k: v for k, v in data.items() if k not in _CONDITION_KEYS},
     )
 

@@ -8,6 +8,34 @@ from .components import BaseModel
 from .model_family import describe_unet_config
 
 
+def check_network_fits(base: BaseModel, network, name: str, width: int, height: int) -> None:
+    """A layer's network (ControlNet or T2I-Adapter) fits the base model and the image size, or one sentence
+    says why not."""
+    if network.config.get("_class_name") == "T2IAdapter":
+        check_adapter_fits(base, network, name, width, height)
+    else:
+        check_controlnet_fits(base, network, name)
+
+
+def check_adapter_fits(base: BaseModel, adapter, name: str, width: int, height: int) -> None:
+    """A T2I-Adapter's features are added inside the UNet's down blocks: each must have the block's width, and
+    the first must arrive at the grid where the UNet takes it (inside the first block, or after it when that
+    block has no attention, as in SDXL)."""
+    unet_cfg, cfg = base.unet.config, adapter.config
+    channels, blocks = list(cfg.channels), list(unet_cfg.block_out_channels)
+    if any(a != b for a, b in zip(channels, blocks)):
+        raise ArchitectureMismatch(f"T2I-Adapter {name} does not match the base model's UNet (features "
+                                   f"{channels} vs blocks {blocks}); pick an adapter made for this base model")
+    first_grid = base.vae_scale_factor * (2 if unet_cfg.down_block_types[0] == "DownBlock2D" else 1)
+    if cfg.downscale_factor != first_grid:
+        raise ArchitectureMismatch(f"T2I-Adapter {name} reads the image at 1/{cfg.downscale_factor}, but this base "
+                                   f"model takes its features at 1/{first_grid}; pick an adapter made for it")
+    step = adapter.total_downscale_factor
+    if width % step or height % step:
+        raise ArchitectureMismatch(f"T2I-Adapter {name} needs a width and height that are multiples of {step}; "
+                                   f"{width} x {height} is not")
+
+
 def check_controlnet_fits(base: BaseModel, controlnet, name: str) -> None:
     """Raise ArchitectureMismatch if `controlnet` was made for another kind of base model."""
     unet_cfg, cn_cfg = base.unet.config, controlnet.config

@@ -24,7 +24,7 @@ from .device import DeviceChoice
 from desktop.hub.downloads import BASE_FOLDERS, DownloadProgress, cached_snapshot, download_model, download_snapshot
 from desktop.hub.local_cache import require_hub
 from .memory import is_out_of_memory, out_of_memory
-from .model_family import describe_unet_config, family_of_unet_config, info_from_folder, read_json, zero_empty_negative
+from .model_family import family_of_unet_config, info_from_folder, read_json, zero_empty_negative
 from .model_ref import ModelRef
 from .safetensors_check import check_folder_weights, weights_variant
 
@@ -57,9 +57,9 @@ def load_base_model(ref: ModelRef, device: DeviceChoice, progress: DownloadProgr
 
 def load_controlnet(ref: ModelRef, device: DeviceChoice, progress: DownloadProgress | None = None,
                     family: Family | None = None, base_unet: torch.nn.Module | None = None):
-    """Load one ControlNetModel from any kind of reference. With `family`, a ControlNet made for another
-    family is refused from its config or file header, before its weights are read. `base_unet` is the
-    base model a ControlNet 1.0 "difference" file is added to."""
+    """Load one ControlNetModel (or a T2I-Adapter, from a diffusers folder) from any kind of reference. With
+    `family`, a network made for another family is refused from its config or file header, before its
+    weights are read. `base_unet` is the base model a ControlNet 1.0 "difference" file is added to."""
     quiet_libraries()
     if ref.kind == "hub":
         folder = _hub_folder(ref.location, "ControlNet", (".",), device, progress, _controlnet_folder_complete,
@@ -230,30 +230,47 @@ def _finish_base(base: BaseModel, device: DeviceChoice) -> BaseModel:
     return base
 
 
+CONTROL_NETWORK_CLASSES = ("ControlNetModel", "T2IAdapter")  # what a layer's network may be; the loop tells them apart
+
+
 def _check_controlnet_config(folder: Path, name: str, family: Family | None) -> dict[str, Any]:
     config = read_json(folder / "config.json")
     if config is None:
         raise ModelNotFound(f"{folder} is not a ControlNet folder: it has no readable config.json")
     class_name = config.get("_class_name")
-    if class_name != "ControlNetModel":
-        raise ArchitectureMismatch(f"{Path(name).name} holds a {class_name}, not a ControlNet")
-    if family is not None and family_of_unet_config(config) is not family:
+    if class_name not in CONTROL_NETWORK_CLASSES:
+        raise ArchitectureMismatch(f"{Path(name).name} holds a {class_name}, not a ControlNet or T2I-Adapter")
+    if family is not None and family not in control_network_families(config):
+        what = "T2I-Adapter" if class_name == "T2IAdapter" else "ControlNet"
         raise WrongFamily(
-            f"ControlNet {name} is made for {describe_unet_config(config)} models, but the base model is "
-            f"{family.label}; pick a ControlNet trained for this base model"
+            f"{what} {name} is made for {describe_control_network(config)} models, but the base model is "
+            f"{family.label}; pick a {what} trained for this base model"
         )
     return config
 
 
+def control_network_families(config: dict[str, Any]) -> tuple[Family, ...]:
+    """The families a ControlNet or T2I-Adapter config fits. An adapter's config names no text width:
+    the XL kind fits SDXL, the others SD 1.x and SD 2.x alike (their UNets have the same blocks)."""
+    if config.get("_class_name") == "T2IAdapter":
+        return (Family.SDXL,) if config.get("adapter_type") == "full_adapter_xl" else (Family.SD1, Family.SD2)
+    return (family_of_unet_config(config),)
+
+
+def describe_control_network(config: dict[str, Any]) -> str:
+    return " and ".join(family.label for family in control_network_families(config))
+
+
 def _controlnet_from_folder(folder: Path, device: DeviceChoice, family: Family | None):
-    from diffusers import ControlNetModel
+    from diffusers import ControlNetModel, T2IAdapter
 
     if (folder / "controlnet").is_dir() and not (folder / "config.json").exists():
         folder = folder / "controlnet"
-    _check_controlnet_config(folder, folder.name, family)
+    config = _check_controlnet_config(folder, folder.name, family)
     check_folder_weights(folder)
-    net = ControlNetModel.from_pretrained(folder, variant=weights_variant(folder), use_safetensors=True,
-                                          torch_dtype=device.dtype)
+    model_class = ControlNetModel if config.get("_class_name") == "ControlNetModel" else T2IAdapter
+    net = model_class.from_pretrained(folder, variant=weights_variant(folder), use_safetensors=True,
+                                      torch_dtype=device.dtype)
     return _finish_net(net, device)
 
 

@@ -19,12 +19,13 @@ from desktop.domain.recipe import Condition, Recipe
 from desktop.domain.safe_files import MAX_POSE_BYTES, read_text_file
 
 from .cancel import CancelToken
-from .compat import check_controlnet_fits
+from .compat import check_network_fits
 from desktop.domain.defaults import default_base_model, default_controlnet, with_card_defaults
 from .extras import check_extra_files
 from .model_peek import peek_base_info
 from desktop.hub.downloads import DownloadProgress
 from .model_cache import ModelCache
+from .region_guidance import region_weights
 from .sampler import ControlInput, SamplerRequest, StatusCallback, StepCallback, StepUpdate, sample
 from .sampler import warm_up as warm_up_sampler
 
@@ -114,12 +115,15 @@ def prepare_request(
     if models.base_info is None:
         models = model_references(recipe, base.info)
     controls: list[ControlInput] = []
-    for condition, pixels, reference in zip(recipe.conditions, control_images, models.controlnets):
+    for index, ((embedded, _), pixels, reference) in enumerate(zip(prepared, control_images, models.controlnets)):
         if reference is None:
             continue
         net = cache.controlnet(reference, progress, base.family)
-        check_controlnet_fits(base, net, reference)
-        controls.append(ControlInput(net, pixels, condition.weight, condition.start, condition.end, condition.mode))
+        check_network_fits(base, net, reference, recipe.width, recipe.height)
+        region = _region(recipe, embedded, f"conditions[{index}]", known)
+        controls.append(ControlInput(net, pixels, embedded.weight, embedded.start, embedded.end, embedded.mode,
+                                     region=None if region is None else region_weights(region, recipe.width,
+                                                                                       recipe.height)))
     request = SamplerRequest(
         prompt=prompt, negative_prompt=negative_prompt, seed=recipe.seed, steps=recipe.steps,
         guidance_scale=recipe.guidance_scale, width=recipe.width, height=recipe.height,
@@ -157,9 +161,18 @@ def _controlnet_reference(recipe: Recipe, condition: Condition, base: str, base_
 
 def _prepare_condition(recipe: Recipe, condition: Condition, where: str,
                        known: KnownPixels) -> tuple[Condition, Callable[[], np.ndarray | None]]:
-    """The condition with its images embedded, read now so bad input fails first, and how to make its
-    control image (None when it does not run): a preprocessor may load a network, which waits until
-    the models are named."""
+    """The condition with its images embedded (its region too), read now so bad input fails first, and how
+    to make its control image (None when it does not run): a preprocessor may load a network, which waits
+    until the models are named."""
+    embedded, make_control = _prepare_control(recipe, condition, where, known)
+    region = _region(recipe, condition, where, known)
+    if region is not None and condition.region_mask_data is None:
+        embedded = replace(embedded, region_mask_data=encode_png(region))
+    return embedded, make_control
+
+
+def _prepare_control(recipe: Recipe, condition: Condition, where: str,
+                     known: KnownPixels) -> tuple[Condition, Callable[[], np.ndarray | None]]:
     if _keypoints_only(condition):
         pixels = _pose_control(recipe, condition.pose, where)
         return replace(condition, pose=None, image_data=encode_png(pixels), preprocess=None), lambda: pixels
@@ -209,6 +222,19 @@ def _mask(recipe: Recipe, condition: Condition, where: str, known: KnownPixels |
     if not isinstance(reference, str):
         raise InvalidRecipe(f"{where}.params.mask", "must be the file name of a mask image")
     return read_image(recipe.local_file(reference, f"{where}.params.mask"))[:, :, 0]
+
+
+def _region(recipe: Recipe, condition: Condition, where: str, known: KnownPixels | None = None) -> np.ndarray | None:
+    """Where a condition steers, embedded (`region_mask_data`) or named by file (`region_mask`): white is
+    active. The mask's grey levels (its first channel), at its own size."""
+    if condition.region_mask_data is not None:
+        region = (known or {}).get(condition.region_mask_data)
+        if region is not None and region.ndim == 2:
+            return region
+        return read_image(condition.region_mask_data, label=f"{where}.region_mask_data")[:, :, 0]
+    if condition.region_mask is None:
+        return None
+    return read_image(recipe.local_file(condition.region_mask, f"{where}.region_mask"))[:, :, 0]
 
 
 def render(

@@ -22,7 +22,7 @@ from desktop.domain.errors import Cancelled, NaNOutput, StudioError
 
 from .cancel import CancelToken
 from .components import BaseModel
-from .control_guidance import ControlInput, PreparedControl, prepare_controls
+from .guidance import ControlInput, Guidance, prepare_guidance
 from .fast_path import FastPath
 from .model_step import ModelStep
 from .memory import is_out_of_memory, out_of_memory
@@ -102,7 +102,7 @@ class _Prepared:
     scheduler: Any  # a diffusers scheduler, fresh for this run (it keeps per-run state)
     generator: torch.Generator
     latents: torch.Tensor  # the starting noise, (1, C, h, w)
-    active: list[list[PreparedControl]]  # the conditions that run at each step
+    active: list[list[Guidance]]  # the conditions that run at each step
     model_step: ModelStep
 
 
@@ -120,7 +120,7 @@ def _prepare(base: BaseModel, request: SamplerRequest, fast: FastPath | None) ->
     total = len(scheduler.timesteps)
     factor = base.vae_scale_factor
     latent_h, latent_w = request.height // factor, request.width // factor
-    controls = prepare_controls(base, request.controls, request.width, request.height, cfg, latent_h)
+    controls = prepare_guidance(base, request.controls, request.width, request.height, cfg, latent_h)
     active = [[c for c in controls if c.control.active_at(i, total)] for i in range(total)]
     generator = torch.Generator("cpu").manual_seed(request.seed)
     shape = (1, base.unet.config.in_channels, latent_h, latent_w)
@@ -179,7 +179,7 @@ def warm_up(base: BaseModel, request: SamplerRequest, fast: FastPath | None, on_
     the run's own latents at that set's first timestep: no scheduler stepping, no decode. Returns the
     graphs compiled (0 when compiling failed: the run then goes on eagerly and its notice says why, so
     nothing was made ready); 0 at once when nothing here compiles (no fast path, small models)."""
-    modules = [base.unet] + [c.controlnet for c in request.controls]
+    modules = [base.unet] + [c.network for c in request.controls]
     if fast is None or not any(fast.compiles_module(m) for m in modules):
         return 0
     try:
@@ -211,13 +211,13 @@ def _warm_up(base: BaseModel, request: SamplerRequest, fast: FastPath, on_status
 
 
 def _announce_compile(fast: FastPath, model_step: ModelStep, latent_in: torch.Tensor,
-                      controls: list[PreparedControl], request: SamplerRequest, on_status: StatusCallback | None) -> None:
+                      controls: list[Guidance], request: SamplerRequest, on_status: StatusCallback | None) -> None:
     """Say "optimising..." before a step that will compile: what it runs has not run at this shape yet."""
-    modules = [model_step.unet] + [c.control.controlnet for c in controls]
+    modules = [model_step.unet] + [m for c in controls for m in c.step_modules]
     if not any(fast.compiles_module(m) for m in modules):
         return
     key = (tuple((id(m), fast.frozen(m)) for m in modules), tuple(latent_in.shape), latent_in.dtype,
-           tuple(c.scaling.conditional_only for c in controls))
+           tuple(c.graph_key for c in controls))
     if fast.is_warm(key):
         return
     fast.mark_warm(key)

@@ -61,6 +61,26 @@ def build_tiny_family_controlnet(
     return build_controlnet(base_folder, folder, seed=seed, global_pool=global_pool)
 
 
+def build_tiny_family_adapter(family: Family, folder: str | Path, *, seed: int = 6, in_channels: int = 3) -> Path:
+    """A T2I-Adapter for the tiny UNet of `family`, of the kind TencentARC publishes for it (the full
+    adapter for SD 1.x/2.x, the XL one, 16x smaller input, for SDXL), with weights large enough to steer."""
+    from diffusers import T2IAdapter
+
+    torch.manual_seed(seed)
+    channels = list(UNET_CHANNELS[family])
+    if family is Family.SDXL:
+        adapter = T2IAdapter(in_channels=in_channels, channels=channels + channels[-1:], num_res_blocks=1,
+                             downscale_factor=16, adapter_type="full_adapter_xl")
+    else:
+        adapter = T2IAdapter(in_channels=in_channels, channels=channels, num_res_blocks=1, downscale_factor=8,
+                             adapter_type="full_adapter")
+    with torch.no_grad():
+        for parameter in adapter.parameters():
+            parameter.mul_(3.0)
+    adapter.save_pretrained(Path(folder), safe_serialization=True)
+    return Path(folder)
+
+
 def _use_hub_text_encoder_names(folder: Path) -> None:
     """transformers 5 saves CLIPTextModel without its `text_model.` level; hub repos (and so the
     folders users have) keep it. transformers reads both, so the files get the hub's names."""

@@ -15,7 +15,9 @@ from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QSlider, QToolButton, QWidget,
 )
 
-from desktop.domain.document import Document
+from desktop.domain.catalog import adapter_ids
+from desktop.domain.document import Document, condition_kind
+from desktop.domain.family import Family
 from desktop.domain.layers import ImageLayer, Layer, painted_operations
 from desktop.domain.settings_schema import END, KEEP_UNMASKED, MODE, OPACITY, START, WEIGHT, Setting
 
@@ -37,6 +39,7 @@ class LayerProperties(QGroupBox):
         and after the model's view, where a photo's and a painted layer's controls belong."""
         super().__init__("Layer", parent)
         self.document = document
+        self._family: Family | None = None  # the base model's, once known: which adapters to offer
         form = QFormLayout(self)
         self.weight_slider = QSlider(Qt.Orientation.Horizontal)
         self.weight_slider.setRange(*_slider_range(WEIGHT))
@@ -67,9 +70,10 @@ class LayerProperties(QGroupBox):
             narrow_combo(combo)
         self.controlnet_combo.addItem(DEFAULT_CONTROLNET)
         self.controlnet_combo.setToolTip("(default): the model's own ControlNet for this kind of layer; or type a "
-                                         "folder, a .safetensors file or a hub id (owner/name)")
+                                         "ControlNet or T2I-Adapter: a folder, a .safetensors file or a hub id "
+                                         "(owner/name)")
         self.controlnet_browse = QToolButton(text="…")
-        self.controlnet_browse.setToolTip("Choose a ControlNet folder or .safetensors file")
+        self.controlnet_browse.setToolTip("Choose a ControlNet or T2I-Adapter folder, or a ControlNet .safetensors file")
         self.controlnet_browse.clicked.connect(self.browse_controlnet)
         net_row = QHBoxLayout()
         net_row.addWidget(self.controlnet_combo, 1)
@@ -88,11 +92,13 @@ class LayerProperties(QGroupBox):
 
         self._field_bindings = self._bind()
         document.selected_layer_events.preprocessor.connect(self._show_layer)  # fires too when another is selected
+        document.selected_layer_events.condition_kind.connect(self._offer_networks)  # fires too when another is selected
         self.refresh()
 
     def refresh(self) -> None:
         """Show the selected layer again, every field: for a document swapped without events."""
         self._show_layer()
+        self._offer_networks()
         for binding in self._field_bindings:
             binding.refresh()
 
@@ -145,6 +151,32 @@ class LayerProperties(QGroupBox):
             start = min(layer.start, max(START.minimum, end - RANGE_GAP))
         if start < end:
             update_selected(self.document, "range", start=start, end=end)
+
+    def set_family(self, family: Family | None) -> None:
+        """The base model's family is known (or no longer): the networks offered follow it."""
+        self._family = family
+        self._offer_networks()
+
+    def _offer_networks(self, *_args: Any) -> None:
+        """The network list offers the default and the family's T2I-Adapters for the layer's kind; the text
+        stays the layer's own (any folder, file or hub id can still be typed)."""
+        layer = self.document.selected_layer()
+        offered = adapter_ids(self._family, condition_kind(layer)) if layer is not None and self._family else ()
+        combo = self.controlnet_combo
+        if [combo.itemText(i) for i in range(combo.count())] == [DEFAULT_CONTROLNET, *offered]:
+            return
+        combo.blockSignals(True)
+        try:
+            combo.clear()
+            combo.addItem(DEFAULT_CONTROLNET)
+            combo.setItemData(0, "The model's own ControlNet for this kind of layer", Qt.ItemDataRole.ToolTipRole)
+            for adapter in offered:
+                combo.addItem(adapter)
+                combo.setItemData(combo.count() - 1, "T2I-Adapter: lighter than a ControlNet, it reads the image "
+                                  "once per generation instead of every step", Qt.ItemDataRole.ToolTipRole)
+            combo.setEditText(self._controlnet_text() or DEFAULT_CONTROLNET)
+        finally:
+            combo.blockSignals(False)
 
     def _controlnet_text(self) -> str | None:
         layer = self.document.selected_layer()

@@ -172,6 +172,8 @@ class MainWindow(QMainWindow):
         self.runs.layer_image_changed.connect(panel.invalidate)
         self.prompt_panel.notice.connect(lambda text: self.status_line.show(text, 6000))
         self.prompt_panel.model_picker.described.connect(self.status_line.show_model)
+        self.prompt_panel.model_picker.answered.connect(  # the networks a layer is offered follow the base's family
+            lambda _reference, info, _by_pick: panel.properties.set_family(info.family if info is not None else None))
 
     def _after_document_change(self, reason: str, _layer_id=None) -> None:
         stack = self.document.undo_stack

@@ -40,7 +40,7 @@ def diffusers_pipeline(base, nets: list, scheduler: str = "unipc"):
 
 def theirs(base, controls: list[ControlInput], **overrides) -> np.ndarray:
     req = request(controls, **overrides)
-    pipe = diffusers_pipeline(base, [c.controlnet for c in controls], req.scheduler)
+    pipe = diffusers_pipeline(base, [c.network for c in controls], req.scheduler)
     many = len(controls) > 1
     images = [Image.fromarray(c.image) for c in controls]
     output = pipe(

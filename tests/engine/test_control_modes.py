@@ -8,7 +8,7 @@ import torch
 
 from desktop.engine.control_modes import block_scaling, residual_heights
 from desktop.engine.conditioning import Conditioning
-from desktop.engine.control_guidance import ControlInput, control_residuals, prepare_controls
+from desktop.engine.guidance import ControlInput, guidance_inputs, prepare_guidance
 from tests.conftest import scribble_pixels
 
 from .helpers import max_diff, ours, request, theirs
@@ -42,13 +42,14 @@ def test_residuals_match_definition(loaded, mode):
     base, net = loaded
     weight = 0.9
     req = request([ControlInput(net, scribble_pixels(32), weight=weight, mode=mode)])
-    prepared = prepare_controls(base, req.controls, req.width, req.height, True, 16)
+    prepared = prepare_guidance(base, req.controls, req.width, req.height, True, 16)
     torch.manual_seed(0)
     latent_in = torch.randn(2, 4, 16, 16)
     embeds = torch.randn(2, 77, 32)
     t = torch.tensor(500)
     with torch.inference_mode():
-        down, mid = control_residuals(prepared, latent_in, t, Conditioning(embeds), cfg=True)
+        summed = guidance_inputs(prepared, latent_in, t, Conditioning(embeds), True, lambda module: module)
+        down, mid = summed.down, summed.mid
         raw_down, raw_mid = net(latent_in, t, encoder_hidden_states=embeds,
                                 controlnet_cond=prepared[0].image_both, return_dict=False)
     raw = [*raw_down, raw_mid]

@@ -42,7 +42,7 @@ def _sdxl_pipeline_image(base, controls: list[ControlInput], req: SamplerRequest
 
     pipe = StableDiffusionXLControlNetPipeline(
         vae=base.vae, text_encoder=base.text_encoder, text_encoder_2=base.text_encoder_2, tokenizer=base.tokenizer,
-        tokenizer_2=base.tokenizer_2, unet=base.unet, controlnet=MultiControlNetModel([c.controlnet for c in controls]),
+        tokenizer_2=base.tokenizer_2, unet=base.unet, controlnet=MultiControlNetModel([c.network for c in controls]),
         scheduler=make_scheduler(req.scheduler, base.scheduler_config), add_watermarker=False,
     )
     pipe.set_progress_bar_config(disable=True)
@@ -177,12 +177,12 @@ def test_control_modes_scale_each_residual_of_the_sdxl_layout(cache, family_mode
     import numpy as np
 
     from desktop.engine.conditioning import Conditioning, sdxl_time_ids
-    from desktop.engine.control_guidance import control_residuals, prepare_controls
+    from desktop.engine.guidance import guidance_inputs, prepare_guidance
 
     base = cache.base(str(family_models.sdxl))
     net = cache.controlnet(str(family_models.sdxl_net), family=Family.SDXL)
     req = _request([ControlInput(net, scribble_pixels(SIZE), weight=0.7, mode=mode)])
-    prepared = prepare_controls(base, req.controls, SIZE, SIZE, True, SIZE // 8)
+    prepared = prepare_guidance(base, req.controls, SIZE, SIZE, True, SIZE // 8)
     torch.manual_seed(0)
     latent_in = torch.randn(2, 4, SIZE // 8, SIZE // 8)
     conditioning = Conditioning(torch.randn(2, 77, base.unet.config.cross_attention_dim),
@@ -190,7 +190,8 @@ def test_control_modes_scale_each_residual_of_the_sdxl_layout(cache, family_mode
                                 sdxl_time_ids(SIZE, SIZE, 2, torch.float32, torch.device("cpu")))
     t = torch.tensor(500)
     with torch.inference_mode():
-        down, mid = control_residuals(prepared, latent_in, t, conditioning, cfg=True)
+        summed = guidance_inputs(prepared, latent_in, t, conditioning, True, lambda module: module)
+        down, mid = summed.down, summed.mid
         raw_down, raw_mid = net(latent_in, t, **conditioning.unet_kwargs(), controlnet_cond=prepared[0].image_both,
                                 return_dict=False)
     raw, got = [*raw_down, raw_mid], [*down, mid]
