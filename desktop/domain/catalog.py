@@ -45,12 +45,19 @@ SD2_CONTROLNETS = {
     "softedge": "thibaud/controlnet-sd21-hed-diffusers",
 }
 
-# Other SDXL kinds wait for the Union ControlNet.
+# xinsir's Union model serves the SDXL kinds no single-kind model does; its six control types (the ProMax
+# file's tile and inpaint are not the repository's default weights) leave shuffle, tile and inpaint unserved.
+SDXL_UNION = "xinsir/controlnet-union-sdxl-1.0"
 SDXL_CONTROLNETS = {
     "scribble": "xinsir/controlnet-scribble-sdxl-1.0",
     "canny": "diffusers/controlnet-canny-sdxl-1.0",
     "pose": "xinsir/controlnet-openpose-sdxl-1.0",
     "depth": "diffusers/controlnet-depth-sdxl-1.0",
+    "normal": SDXL_UNION,
+    "seg": SDXL_UNION,
+    "lines": SDXL_UNION,
+    "lineart": SDXL_UNION,
+    "softedge": SDXL_UNION,
 }
 
 _CONTROLNETS: dict[Family, dict[str, str]] = {

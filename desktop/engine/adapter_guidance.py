@@ -47,6 +47,9 @@ class AdapterGuidance:
             features = [torch.cat([f] * 2) for f in features]
         return cls(control, tuple(f.to(base.dtype) for f in features))
 
+    def at_step(self, step: int, total: int) -> AdapterGuidance | None:
+        return self if self.control.active_at(step, total) else None
+
     def inputs(self, latent_in: torch.Tensor, t: torch.Tensor, conditioning: Conditioning, cfg: bool,
                runner: Runner) -> UNetInputs:
         return UNetInputs(intrablock=self.features)

@@ -8,13 +8,17 @@ from .components import BaseModel
 from .model_family import describe_unet_config
 
 
-def check_network_fits(base: BaseModel, network, name: str, width: int, height: int) -> None:
-    """A layer's network (ControlNet or T2I-Adapter) fits the base model and the image size, or one sentence
-    says why not."""
+def check_network_fits(base: BaseModel, network, name: str, width: int, height: int, kind: str | None) -> None:
+    """A layer's network (ControlNet, Union ControlNet or T2I-Adapter) fits the base model, the image size and
+    the layer's kind, or one sentence says why not."""
+    from .union_guidance import is_union, union_type
+
     if network.config.get("_class_name") == "T2IAdapter":
         check_adapter_fits(base, network, name, width, height)
-    else:
-        check_controlnet_fits(base, network, name)
+        return
+    check_controlnet_fits(base, network, name)
+    if is_union(network):
+        union_type(network, kind, name)
 
 
 def check_adapter_fits(base: BaseModel, adapter, name: str, width: int, height: int) -> None:

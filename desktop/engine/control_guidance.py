@@ -38,22 +38,16 @@ class ControlNetGuidance:
     @classmethod
     def prepare(cls, base: BaseModel, control: ControlInput, width: int, height: int, cfg: bool,
                 latent_h: int) -> ControlNetGuidance:
-        """The control image fed as diffusers feeds it (RGB, 0..1, resized to the output size)."""
-        from diffusers.image_processor import VaeImageProcessor
-
+        """The control image fed as diffusers feeds it (`control_pixels`), alone and doubled for CFG."""
         net = control.network
         heights = residual_heights(latent_h, len(net.config.down_block_types), net.config.layers_per_block)
         scaling = block_scaling(control.mode, control.weight, heights, global_pool=bool(net.config.global_pool_conditions))
-        if control.image.dtype == np.uint8:
-            processor = VaeImageProcessor(vae_scale_factor=base.vae_scale_factor, do_convert_rgb=True,
-                                          do_normalize=False)
-            pixels = processor.preprocess(Image.fromarray(control.image), height=height, width=width)
-        else:  # float control images carry values outside 0..1 (inpaint: -1 marks masked pixels)
-            pixels = torch.from_numpy(np.ascontiguousarray(control.image.transpose(2, 0, 1)))[None].float()
-            pixels = torch.nn.functional.interpolate(pixels, size=(height, width), mode="nearest")
-        single = pixels.to(dtype=torch.float32).to(device=base.device, dtype=net.dtype)
+        single = control_pixels(base, control.image, width, height, net.dtype)
         both = torch.cat([single] * 2) if cfg else single
         return cls(control, scaling, single, both)
+
+    def at_step(self, step: int, total: int) -> ControlNetGuidance | None:
+        return self if self.control.active_at(step, total) else None
 
     def inputs(self, latent_in: torch.Tensor, t: torch.Tensor, conditioning: Conditioning, cfg: bool,
                runner: Runner) -> UNetInputs:
@@ -82,3 +76,16 @@ class ControlNetGuidance:
             d = [torch.cat([torch.zeros_like(r), r]) for r in d]
             m = torch.cat([torch.zeros_like(m), m])
         return UNetInputs(down=tuple(d), mid=m)
+
+
+def control_pixels(base: BaseModel, image: np.ndarray, width: int, height: int, dtype: torch.dtype) -> torch.Tensor:
+    """A control image as diffusers' ControlNet pipelines feed it: RGB, 0..1, resized to the output size."""
+    from diffusers.image_processor import VaeImageProcessor
+
+    if image.dtype == np.uint8:
+        processor = VaeImageProcessor(vae_scale_factor=base.vae_scale_factor, do_convert_rgb=True, do_normalize=False)
+        pixels = processor.preprocess(Image.fromarray(image), height=height, width=width)
+    else:  # float control images carry values outside 0..1 (inpaint: -1 marks masked pixels)
+        pixels = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None].float()
+        pixels = torch.nn.functional.interpolate(pixels, size=(height, width), mode="nearest")
+    return pixels.to(dtype=torch.float32).to(device=base.device, dtype=dtype)

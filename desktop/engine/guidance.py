@@ -2,7 +2,8 @@
 
 A condition names a network and an image; the network's kind decides how it steers. Each kind is
 prepared once per generation (a ControlNet's image as a tensor; a T2I-Adapter's features, computed
-then and never again), says whether it runs at a step, and adds its part to the UNet's inputs. The
+then and never again; a Union model's images together), says what runs at a step, and adds its part
+to the UNet's inputs. The
 loop sums the parts of the active ones and knows no kind: a kind added later (image prompts) is a new
 implementation here, not a branch in the sampler. An inactive condition costs nothing.
 """
@@ -35,6 +36,7 @@ class ControlInput:
     mode: str = "balanced"
     enabled: bool = True
     region: np.ndarray | None = None  # (H, W) weights 0..1 at the output size: where it steers (None: everywhere)
+    kind: str | None = None  # the layer's kind (scribble, pose, ...): which control type a Union model uses
 
     def active_at(self, step: int, total: int) -> bool:
         return runs_at(self.enabled, self.weight, self.start, self.end, step, total)
@@ -83,6 +85,10 @@ class Guidance(Protocol):
 
     control: ControlInput
 
+    def at_step(self, step: int, total: int) -> Guidance | None:
+        """What runs at this step: None where it is inactive (it costs nothing there); itself, or for a
+        kind whose call changes with the step (a Union model's weights) the same object at each step alike."""
+
     @property
     def step_modules(self) -> tuple[torch.nn.Module, ...]:
         """The networks it runs at each active step (compiled on the fast path); none when its part was
@@ -99,17 +105,27 @@ class Guidance(Protocol):
 
 def prepare_guidance(base: BaseModel, controls: Sequence[ControlInput], width: int, height: int, cfg: bool,
                      latent_h: int) -> list[Guidance]:
-    """Each enabled condition of non-zero weight, prepared by its network's kind."""
+    """Each enabled condition of non-zero weight, prepared by its network's kind. The conditions on one Union
+    model form one guidance (one call per step), except those with a region: each of those runs alone."""
     from .adapter_guidance import AdapterGuidance, is_adapter
     from .control_guidance import ControlNetGuidance
     from .region_guidance import RegionGuidance
+    from .union_guidance import UnionGuidance, is_union
 
+    running = [c for c in controls if c.enabled and c.weight != 0.0]
+    unions: dict[int, list[ControlInput]] = {}
+    for control in running:
+        if is_union(control.network) and control.region is None:
+            unions.setdefault(id(control.network), []).append(control)
     prepared: list[Guidance] = []
-    for control in controls:
-        if not control.enabled or control.weight == 0.0:
-            continue
-        if is_adapter(control.network):
-            guidance: Guidance = AdapterGuidance.prepare(base, control, width, height, cfg)
+    for control in running:
+        if is_union(control.network):
+            members = [control] if control.region is not None else unions.pop(id(control.network), [])
+            if not members:
+                continue  # prepared with the first condition on its model
+            guidance: Guidance = UnionGuidance.prepare(base, members, width, height, cfg)
+        elif is_adapter(control.network):
+            guidance = AdapterGuidance.prepare(base, control, width, height, cfg)
         else:
             guidance = ControlNetGuidance.prepare(base, control, width, height, cfg, latent_h)
         if control.region is not None:

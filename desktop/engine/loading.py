@@ -230,7 +230,8 @@ def _finish_base(base: BaseModel, device: DeviceChoice) -> BaseModel:
     return base
 
 
-CONTROL_NETWORK_CLASSES = ("ControlNetModel", "T2IAdapter")  # what a layer's network may be; the loop tells them apart
+# What a layer's network may be (the loop tells them apart): a ControlNet, a Union ControlNet, a T2I-Adapter.
+CONTROL_NETWORK_CLASSES = ("ControlNetModel", "ControlNetUnionModel", "T2IAdapter")
 
 
 def _check_controlnet_config(folder: Path, name: str, family: Family | None) -> dict[str, Any]:
@@ -241,7 +242,7 @@ def _check_controlnet_config(folder: Path, name: str, family: Family | None) -> 
     if class_name not in CONTROL_NETWORK_CLASSES:
         raise ArchitectureMismatch(f"{Path(name).name} holds a {class_name}, not a ControlNet or T2I-Adapter")
     if family is not None and family not in control_network_families(config):
-        what = "T2I-Adapter" if class_name == "T2IAdapter" else "ControlNet"
+        what = {"T2IAdapter": "T2I-Adapter", "ControlNetUnionModel": "ControlNet Union"}.get(class_name, "ControlNet")
         raise WrongFamily(
             f"{what} {name} is made for {describe_control_network(config)} models, but the base model is "
             f"{family.label}; pick a {what} trained for this base model"
@@ -262,13 +263,14 @@ def describe_control_network(config: dict[str, Any]) -> str:
 
 
 def _controlnet_from_folder(folder: Path, device: DeviceChoice, family: Family | None):
-    from diffusers import ControlNetModel, T2IAdapter
+    from diffusers import ControlNetModel, ControlNetUnionModel, T2IAdapter
 
     if (folder / "controlnet").is_dir() and not (folder / "config.json").exists():
         folder = folder / "controlnet"
     config = _check_controlnet_config(folder, folder.name, family)
     check_folder_weights(folder)
-    model_class = ControlNetModel if config.get("_class_name") == "ControlNetModel" else T2IAdapter
+    model_class = {"ControlNetModel": ControlNetModel, "ControlNetUnionModel": ControlNetUnionModel,
+                   "T2IAdapter": T2IAdapter}[config["_class_name"]]
     net = model_class.from_pretrained(folder, variant=weights_variant(folder), use_safetensors=True,
                                       torch_dtype=device.dtype)
     return _finish_net(net, device)

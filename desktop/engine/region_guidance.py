@@ -35,7 +35,16 @@ class RegionGuidance:
 
     inner: Guidance
     weights: torch.Tensor  # (1, 1, H, W) at the output size
-    _at: dict[tuple[int, int], torch.Tensor] = field(default_factory=dict)
+    _at: dict[tuple[int, int], torch.Tensor] = field(default_factory=dict)  # the weights at each grid, shared
+    _stepped: dict[int, RegionGuidance] = field(default_factory=dict)
+
+    def at_step(self, step: int, total: int) -> RegionGuidance | None:
+        inner = self.inner.at_step(step, total)
+        if inner is None or inner is self.inner:
+            return None if inner is None else self
+        if id(inner) not in self._stepped:  # the same object for each step alike (a Union's pattern of members)
+            self._stepped[id(inner)] = RegionGuidance(inner, self.weights, self._at)
+        return self._stepped[id(inner)]
 
     @property
     def control(self):

@@ -119,11 +119,12 @@ def prepare_request(
         if reference is None:
             continue
         net = cache.controlnet(reference, progress, base.family)
-        check_network_fits(base, net, reference, recipe.width, recipe.height)
+        check_network_fits(base, net, reference, recipe.width, recipe.height, embedded.kind)
         region = _region(recipe, embedded, f"conditions[{index}]", known)
         controls.append(ControlInput(net, pixels, embedded.weight, embedded.start, embedded.end, embedded.mode,
                                      region=None if region is None else region_weights(region, recipe.width,
-                                                                                       recipe.height)))
+                                                                                       recipe.height),
+                                     kind=embedded.kind))
     request = SamplerRequest(
         prompt=prompt, negative_prompt=negative_prompt, seed=recipe.seed, steps=recipe.steps,
         guidance_scale=recipe.guidance_scale, width=recipe.width, height=recipe.height,

@@ -121,7 +121,7 @@ def _prepare(base: BaseModel, request: SamplerRequest, fast: FastPath | None) ->
     factor = base.vae_scale_factor
     latent_h, latent_w = request.height // factor, request.width // factor
     controls = prepare_guidance(base, request.controls, request.width, request.height, cfg, latent_h)
-    active = [[c for c in controls if c.control.active_at(i, total)] for i in range(total)]
+    active = [[g for g in (c.at_step(i, total) for c in controls) if g is not None] for i in range(total)]
     generator = torch.Generator("cpu").manual_seed(request.seed)
     shape = (1, base.unet.config.in_channels, latent_h, latent_w)
     latents = randn_tensor(shape, generator=generator, device=device, dtype=dtype) * scheduler.init_noise_sigma

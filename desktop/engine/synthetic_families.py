@@ -61,6 +61,33 @@ def build_tiny_family_controlnet(
     return build_controlnet(base_folder, folder, seed=seed, global_pool=global_pool)
 
 
+def build_tiny_union_controlnet(base_folder: str | Path, folder: str | Path, *, seed: int = 9,
+                                control_types: int = 8) -> Path:
+    """A ControlNet Union (xinsir's kind, `control_types` 8 as ProMax) copied from an SDXL base's UNet, its
+    condition transformer as wide as the UNet's first block, with zero layers that visibly steer."""
+    from diffusers import AutoencoderKL, ControlNetUnionModel, UNet2DConditionModel
+
+    torch.manual_seed(seed)
+    unet = UNet2DConditionModel.from_pretrained(base_folder, subfolder="unet", use_safetensors=True)
+    vae_blocks = len(AutoencoderKL.load_config(Path(base_folder) / "vae")["block_out_channels"])
+    channels = (16, 32, 96, 256)[:vae_blocks]
+    shape = ControlNetUnionModel.from_unet(unet, conditioning_embedding_out_channels=channels,
+                                           load_weights_from_unet=False).config
+    width = unet.config.block_out_channels[0]
+    config = {key: value for key, value in shape.items() if key != "_use_default_values"}  # else these reset
+    net = ControlNetUnionModel.from_config({**config, "num_control_type": control_types, "num_trans_channel": width,
+                                            "num_trans_head": 2, "num_proj_channel": width})
+    for part in ("conv_in", "time_proj", "time_embedding", "down_blocks", "mid_block"):
+        getattr(net, part).load_state_dict(getattr(unet, part).state_dict(), strict=False)
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for layer in [*net.controlnet_down_blocks, net.controlnet_mid_block, net.spatial_ch_projs]:
+            layer.weight.copy_(torch.randn(layer.weight.shape, generator=generator) * 0.3)
+            layer.bias.copy_(torch.randn(layer.bias.shape, generator=generator) * 0.05)
+    net.save_pretrained(Path(folder), safe_serialization=True)
+    return Path(folder)
+
+
 def build_tiny_family_adapter(family: Family, folder: str | Path, *, seed: int = 6, in_channels: int = 3) -> Path:
     """A T2I-Adapter for the tiny UNet of `family`, of the kind TencentARC publishes for it (the full
     adapter for SD 1.x/2.x, the XL one, 16x smaller input, for SDXL), with weights large enough to steer."""

@@ -16,6 +16,7 @@ from desktop.domain.catalog import (
     DEFAULT_BASE_MODELS,
     OFFICIAL_CONTROLNETS,
     SD15_BASE,
+    SDXL_UNION,
     default_controlnet_id,
 )
 from desktop.domain.family import V_PREDICTION, Family
@@ -195,5 +196,7 @@ def test_sd2_and_sdxl_controlnets_only_where_one_serves_the_kind():
         "canny": "diffusers/controlnet-canny-sdxl-1.0",
         "pose": "xinsir/controlnet-openpose-sdxl-1.0",
         "depth": "diffusers/controlnet-depth-sdxl-1.0",
+        "normal": SDXL_UNION, "seg": SDXL_UNION, "lines": SDXL_UNION, "lineart": SDXL_UNION, "softedge": SDXL_UNION,
     }
+    assert SDXL_UNION == "xinsir/controlnet-union-sdxl-1.0"
     assert default_controlnet_id(Family.SDXL, "no such kind") is None
