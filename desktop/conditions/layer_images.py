@@ -39,6 +39,11 @@ def inpaint_mask(layer: ImageLayer, width: int, height: int) -> np.ndarray:
     return layer_raster(layer.mask_operations, width, height)
 
 
+def region_mask(layer: Layer, width: int, height: int) -> np.ndarray:
+    """(height, width) uint8, read-only and shared: 255 where the user painted where the layer steers."""
+    return layer_raster(layer.region_operations, width, height)
+
+
 def displayable(control: np.ndarray) -> np.ndarray:
     """A control image as a person can look at it: the inpaint model's masked pixels (-1) show black."""
     if control.dtype == np.uint8:

@@ -10,7 +10,8 @@ subscribes to the one field it shows (napari's `layer.events.<field>`):
   `layers_reset()` when the whole document is replaced (open, new, recovery);
 - `selected_layer_events.<field>(layer_id)`: a field of the selected layer changed, or another
   layer was selected (then every field fires);
-- `editor` (EditorState): the selected layer and the current tool, with their own events.
+- `editor` (EditorState): the selected layer, the current tool and whether the brush paints the
+  layer's region, with their own events.
 
 Undo and redo announce exactly what differs, by the same events. The coarse
 `changed(reason, layer_id)` still follows every change, last, for listeners that redo their
@@ -70,17 +71,22 @@ LAYER_FIELDS = tuple(dict.fromkeys(
 
 
 class EditorState:
-    """What the user is working on, beside the document: the selected layer and the current tool.
+    """What the user is working on, beside the document: the selected layer, the current tool, and
+    whether the tools paint the layer's region instead of its content (`painting_region`, which
+    widgets hand to `painted_operations`).
 
-    Not saved and not undoable. Widgets change it through `select` and `set_tool` and follow it
-    through `selection_changed(layer_id)` and `tool_changed(tool)`; the document keeps the
-    selection on a layer that exists (see `Document._valid_selection`)."""
+    Not saved and not undoable. Widgets change it through `select`, `set_tool` and
+    `set_painting_region` and follow it through `selection_changed(layer_id)`, `tool_changed(tool)`
+    and `painting_region_changed(on)`; the document keeps the selection on a layer that exists
+    (see `Document._valid_selection`)."""
 
     def __init__(self) -> None:
         self.selected_layer_id: str | None = None
         self.tool = "brush"
+        self.painting_region = False
         self.selection_changed = Signal()
         self.tool_changed = Signal()
+        self.painting_region_changed = Signal()
 
     def select(self, layer_id: str | None) -> None:
         if layer_id != self.selected_layer_id:
@@ -93,6 +99,11 @@ class EditorState:
         if tool != self.tool:
             self.tool = tool
             self.tool_changed.emit(tool)
+
+    def set_painting_region(self, on: bool) -> None:
+        if on != self.painting_region:
+            self.painting_region = on
+            self.painting_region_changed.emit(on)
 
 
 @dataclass
@@ -348,14 +359,15 @@ def is_layer_empty(layer: Layer) -> bool:
 
 
 def build_recipe(state: DocState, control_images: dict[str, bytes], seed: int | None = None,
-                 masks: dict[str, bytes] | None = None) -> Recipe:
+                 masks: dict[str, bytes] | None = None, regions: dict[str, bytes] | None = None) -> Recipe:
     """The recipe a render needs; `control_images` maps layer id -> control PNG bytes, `masks`
-    layer id -> painted inpaint mask PNG bytes.
+    layer id -> painted inpaint mask PNG bytes, `regions` layer id -> painted region PNG bytes (a layer
+    without one steers the whole image).
 
     An enabled layer with nothing on it is refused by name: it would silently steer nothing.
     """
     s = state.settings
-    masks = masks or {}
+    masks, regions = masks or {}, regions or {}
     conditions = []
     for layer in state.layers:
         if not layer.enabled:
@@ -371,7 +383,7 @@ def build_recipe(state: DocState, control_images: dict[str, bytes], seed: int | 
             mode=layer.mode, enabled=layer.enabled, extra={"layer": layer.name},
             preprocess=layer.preprocessor if photo else None, params=dict(layer.params) if photo else {},
             resize_mode=layer.resize_mode if isinstance(layer, ImageLayer) else "just_resize",
-            mask_data=masks.get(layer.id),
+            mask_data=masks.get(layer.id), region_mask_data=regions.get(layer.id),
             keep_unmasked=isinstance(layer, ImageLayer) and layer.paints_mask and layer.keep_unmasked,
         ))
     return Recipe(

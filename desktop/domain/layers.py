@@ -34,6 +34,9 @@ class Fill:
 
 @dataclass
 class Layer:
+    """What every layer has. `region_operations` paint where the layer steers (white strokes add to the
+    region, the eraser takes away); none: it steers the whole image, as an all-white region would."""
+
     name: str
     kind: str = "scribble"
     enabled: bool = ENABLED.initial
@@ -43,6 +46,7 @@ class Layer:
     mode: str = MODE.initial
     controlnet: str | None = None
     opacity: float = OPACITY.initial
+    region_operations: tuple[Stroke | Fill, ...] = ()
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def copy(self, **changes) -> "Layer":
@@ -82,8 +86,11 @@ class ImageLayer(Layer):
         return self.preprocessor == "inpaint"
 
 
-def painted_operations(layer: Layer | None) -> str | None:
-    """The field the brush paints on this layer: a scribble's ink, an inpaint layer's mask."""
+def painted_operations(layer: Layer | None, region: bool = False) -> str | None:
+    """The field the brush paints on this layer: its region while the user paints regions (`region`,
+    any kind of layer), else a scribble's ink or an inpaint layer's mask."""
+    if region and layer is not None:
+        return "region_operations"
     if isinstance(layer, ScribbleLayer):
         return "operations"
     if isinstance(layer, ImageLayer) and layer.paints_mask:

@@ -79,6 +79,7 @@ def _layer_to_dict(layer: Layer) -> dict[str, Any]:
         "id": layer.id, "name": layer.name, "kind": layer.kind, "enabled": layer.enabled,
         "weight": layer.weight, "start": layer.start, "end": layer.end, "mode": layer.mode,
         "controlnet": layer.controlnet, "opacity": layer.opacity,
+        "region_operations": _operations_to_list(layer.region_operations),
     }
     if isinstance(layer, ScribbleLayer):
         data["operations"] = _operations_to_list(layer.operations)
@@ -159,6 +160,8 @@ def project_from_dict(data: Any, name: str = "project") -> LoadedProject:
         else:
             if raw.get("controlnet") is not None and layers[-1].controlnet is None:
                 warnings.append(f"layer {layers[-1].name}: its ControlNet name was damaged and was cleared")
+            if raw.get("region_operations") and not layers[-1].region_operations:
+                warnings.append(f"layer {layers[-1].name}: its region was damaged and was cleared")
     history = []
     for raw in data.get("history") if isinstance(data.get("history"), list) else []:
         if isinstance(raw, dict) and isinstance(raw.get("recipe"), dict) and not json_problem(raw["recipe"]):
@@ -239,7 +242,7 @@ def _layer(raw: Any) -> Layer:
         weight=_clamped_setting(raw, WEIGHT), start=_clamped_setting(raw, START), end=_clamped_setting(raw, END),
         mode=_choice(raw, MODE),
         controlnet=raw.get("controlnet") if _model_name(raw.get("controlnet")) else None,
-        opacity=_clamped_setting(raw, OPACITY),
+        opacity=_clamped_setting(raw, OPACITY), region_operations=_region_operations(raw.get("region_operations")),
     )
     if _text(raw.get("id")):
         common["id"] = raw["id"]
@@ -309,6 +312,15 @@ def _operation(raw: Any) -> Stroke | Fill:
         pressure = float(p[2]) if len(p) > 2 and _num(p[2]) else 1.0
         points.append((x, y, pressure))
     return Stroke(tuple(points), _clamped(raw.get("size", 6.0), 0.5, 512.0), bool(raw.get("erase", False)))
+
+
+def _region_operations(raw: Any) -> tuple[Stroke | Fill, ...]:
+    """A layer's region (none in a project older than regions). A damaged one is dropped, not the layer:
+    the layer then steers the whole image, as it did before it had a region."""
+    try:
+        return tuple(_operation(op) for op in raw or [])
+    except (KeyError, TypeError, ValueError):
+        return ()
 
 
 def _person(raw: Any) -> Person:

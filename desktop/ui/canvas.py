@@ -3,7 +3,10 @@
 Scribble layers take brush, eraser and fill; so does an image layer with the inpaint
 preprocessor, whose brush paints the area to repaint (shown tinted over the photo). Pose
 layers take joint drags, person drags (Ctrl rotates, Shift scales), and right-click hides or
-shows a joint. Every finished gesture is one undoable document edit.
+shows a joint. While the user paints regions (`document.editor.painting_region`), the three paint
+tools paint the selected layer's region instead, whatever its kind; the part of the canvas outside
+the selected layer's region is shaded, so the user sees where that layer steers. Every finished
+gesture is one undoable document edit.
 
 The layer being edited is drawn above the others while it is selected. Each layer steers the
 model on its own (its own control image), so the stack order shows nothing the result depends
@@ -27,7 +30,7 @@ from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPen, QTabletEv
 from PySide6.QtWidgets import QWidget
 
 from desktop.conditions.image_io import read_image
-from desktop.conditions.layer_images import control_image, displayable, inpaint_mask
+from desktop.conditions.layer_images import control_image, displayable, inpaint_mask, region_mask
 from desktop.conditions.prepare import fit_image
 from desktop.conditions.scribble import layer_raster
 from desktop.domain.document import Document
@@ -35,7 +38,7 @@ from desktop.domain.layers import ImageLayer, Layer, PoseLayer, ScribbleLayer, p
 from desktop.domain.pose import COLORS, LIMBS
 from desktop.workers.qimage_arrays import to_qimage
 
-from .canvas_style import INK, MASK_ALPHA, MASK_TINT, PAPER
+from .canvas_style import INK, MASK_ALPHA, MASK_TINT, PAPER, REGION_ALPHA, REGION_SHADE
 from .tools import CanvasTool, FillTool, PanTool, PoseTool, StrokeTool
 
 
@@ -55,6 +58,7 @@ class CanvasView(QWidget):
         self._space_down = False
         self._cache: dict[str, tuple[tuple, QImage]] = {}  # layer id -> (pixel key, image)
         self._photos: dict[str, tuple[tuple, np.ndarray]] = {}  # layer id -> (photo key, fitted photo)
+        self._region_shade: tuple[tuple, QImage] | None = None  # (region key, shade) of the last layer shown
         self._paint_tools: dict[str, CanvasTool] = {  # by `document.editor.tool`, for painted layers
             "brush": StrokeTool(self, erase=False), "eraser": StrokeTool(self, erase=True), "fill": FillTool(self)}
         self._pose_tool = PoseTool(self)
@@ -66,7 +70,8 @@ class CanvasView(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         document.changed.connect(self._on_document_changed)
-        document.editor.selection_changed.connect(self._on_selection_changed)
+        document.editor.selection_changed.connect(self._on_target_changed)
+        document.editor.painting_region_changed.connect(self._on_target_changed)
         document.editor.tool_changed.connect(self._refresh_tool)
 
     # -- the selected layer and the tool live in the model (document.editor) ---------------------
@@ -74,8 +79,9 @@ class CanvasView(QWidget):
     def tool(self) -> str:
         return self.document.editor.tool
 
-    def _on_selection_changed(self, _layer_id: str | None) -> None:
-        self._cancel_gesture()  # a gesture edits the layer it started on
+    def _on_target_changed(self, *_ignored) -> None:
+        """Another layer, or its region instead of its content: a gesture edits what it started on."""
+        self._cancel_gesture()
         self._refresh_tool()
 
     def _refresh_tool(self, *_ignored) -> None:
@@ -137,6 +143,10 @@ class CanvasView(QWidget):
     def current_layer(self) -> Layer | None:
         return self.document.selected_layer()
 
+    def painted_target(self, layer: Layer | None) -> str | None:
+        """The field the paint tools edit on `layer` now (`painted_operations`, with the editor's region mode)."""
+        return painted_operations(layer, self.document.editor.painting_region)
+
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         if self._auto_fit:
             self.fit_to_window()
@@ -165,7 +175,7 @@ class CanvasView(QWidget):
         if model_view:
             image = to_qimage(displayable(control_image(layer, width, height, cached_only=True)))
         elif isinstance(layer, ScribbleLayer):
-            image = _ink_image(layer_raster(layer.operations, width, height))
+            image = _colour_image(layer_raster(layer.operations, width, height), INK)
         elif isinstance(layer, ImageLayer):
             photo = self._fitted_photo(layer, width, height)
             if layer.paints_mask:
@@ -191,7 +201,7 @@ class CanvasView(QWidget):
         brush or pose edits comes last, above any photo, so it is always seen while it is edited."""
         current = self.current_layer()
         layers = [layer for layer in self.document.layers if layer.enabled]
-        if current is not None and current.enabled and _edited_on_canvas(current):
+        if current is not None and current.enabled and self._edited_on_canvas(current):
             layers = [layer for layer in layers if layer is not current] + [current]
         return layers
 
@@ -217,13 +227,26 @@ class CanvasView(QWidget):
                 else:
                     painter.drawImage(area, self._layer_image(layer, False))
                 painter.setOpacity(1.0)
-            if self._active is not None:
-                self._active.paint(painter)
+        self._paint_region_shade(painter, area, current)
+        if self._active is not None:
+            self._active.paint(painter)
         painter.restore()
         painter.setPen(QPen(QColor(90, 90, 90), 1))
         painter.drawRect(QRectF(self.to_widget(0, 0), self.to_widget(width, height)))
         self._paint_brush_outline(painter)
         painter.end()
+
+    def _paint_region_shade(self, painter: QPainter, area: QRectF, layer: Layer | None) -> None:
+        """Shade the canvas outside the selected layer's region: shown while it has one, and while the
+        user paints regions (then, before the first stroke, all is shaded and each stroke uncovers)."""
+        if layer is None or not (layer.region_operations or self.document.editor.painting_region):
+            return
+        width, height = self.canvas_size()
+        key = (layer.region_operations, width, height)
+        if self._region_shade is None or not _same_key(self._region_shade[0], key):
+            outside = 255 - region_mask(layer, width, height).astype(np.uint16)
+            self._region_shade = (key, _colour_image((outside * REGION_ALPHA).astype(np.uint8), REGION_SHADE))
+        painter.drawImage(area, self._region_shade[1])
 
     def shows_brush_outline(self) -> bool:
         """Whether the pointer is ringed at the brush size: over the canvas, with a stroke tool
@@ -272,9 +295,9 @@ class CanvasView(QWidget):
         layer = self.current_layer()
         if layer is None or self.show_model_view:
             return None
-        if isinstance(layer, PoseLayer):
-            return self._pose_tool
-        return self._paint_tools[self.tool] if painted_operations(layer) else None
+        if self.painted_target(layer):
+            return self._paint_tools[self.tool]
+        return self._pose_tool if isinstance(layer, PoseLayer) else None
 
     def _cancel_gesture(self) -> None:
         tool, self._active = self._active, None
@@ -351,10 +374,9 @@ class CanvasView(QWidget):
             tool.release(event)
         self.update()
 
-
-def _edited_on_canvas(layer: Layer) -> bool:
-    """Whether the canvas edits this layer: a scribble, an inpaint mask, a pose."""
-    return isinstance(layer, PoseLayer) or painted_operations(layer) is not None
+    def _edited_on_canvas(self, layer: Layer) -> bool:
+        """Whether the canvas edits this layer: a scribble, an inpaint mask, a pose, any layer's region."""
+        return isinstance(layer, PoseLayer) or self.painted_target(layer) is not None
 
 
 def _pixel_key(layer: Layer, model_view: bool, width: int, height: int) -> tuple:
@@ -382,11 +404,11 @@ def _tinted(photo: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return (photo * (1.0 - alpha) + np.array(MASK_TINT, np.float32) * alpha).round().astype(np.uint8)
 
 
-def _ink_image(mask: np.ndarray) -> QImage:
-    """Strokes as the user expects to see them: dark ink with the mask as alpha."""
-    height, width = mask.shape
+def _colour_image(alpha: np.ndarray, colour: tuple[int, int, int]) -> QImage:
+    """One colour with `alpha` as its alpha: strokes as dark ink, the shade outside a region."""
+    height, width = alpha.shape
     rgba = np.empty((height, width, 4), np.uint8)
-    rgba[:, :, :3] = INK
-    rgba[:, :, 3] = mask
+    rgba[:, :, :3] = colour
+    rgba[:, :, 3] = alpha
     image = QImage(rgba.data, width, height, 4 * width, QImage.Format.Format_RGBA8888)
     return image.copy()

@@ -28,6 +28,7 @@ from .status_line import StatusLine
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff)"
 OPENPOSE_FILTER = "OpenPose JSON (*.json)"
+CLEAR_LABELS = {"mask_operations": "Clear mask", "region_operations": "Clear region"}  # else "Clear layer"
 
 
 class LayerCommands(QObject):
@@ -83,11 +84,18 @@ class LayerCommands(QObject):
         self.add_qimage_layer(image, "Pasted image")
 
     def clear_layer(self) -> None:
+        """Clear what the brush paints on the selected layer now: its ink, its mask, or its region."""
         layer = self.document.selected_layer()
-        target = painted_operations(layer)
-        if target and getattr(layer, target):
-            label = "Clear mask" if target == "mask_operations" else "Clear layer"
-            self.document.update_layer(layer.id, label, merge_key="", **{target: ()})
+        self._clear(layer, painted_operations(layer, self.document.editor.painting_region))
+
+    def clear_region(self) -> None:
+        """The selected layer steers the whole image again."""
+        self._clear(self.document.selected_layer(), "region_operations")
+
+    def _clear(self, layer: Layer | None, target: str | None) -> None:
+        """Empty `target` (a field of painted operations) of `layer` in one undo step; nothing if it is empty."""
+        if layer is not None and target and getattr(layer, target):
+            self.document.update_layer(layer.id, CLEAR_LABELS.get(target, "Clear layer"), merge_key="", **{target: ()})
 
     def select_tool(self, tool: str) -> None:
         """A tool chosen by its key: the canvas and the panel's tool buttons both follow the editor state."""

@@ -1,6 +1,7 @@
-"""The layer panel: the layer stack above the selected layer's controls, made of four parts with one
+"""The layer panel: the layer stack above the selected layer's controls, made of five parts with one
 job each: the rows (`layer_list`), the layer's fields (`layer_properties`), a photo's preprocessing
-(`preprocessor_form`) and the tools (`tool_palette`, as `tools`).
+(`preprocessor_form`), where the layer steers (`region_tools`, as `region`) and the tools
+(`tool_palette`, as `tools`).
 
 Each part follows the model by itself (the document's per-field events, `document.editor` for
 the selection and the tool); this panel only puts them together and forwards their requests."""
@@ -15,6 +16,7 @@ from desktop.domain.document import Document
 from .layer_list import LayerList
 from .layer_properties import LayerProperties
 from .preprocessor_form import PreprocessorForm
+from .region_tools import RegionTools
 from .tool_palette import ToolPalette
 
 
@@ -25,6 +27,7 @@ class LayerPanel(QWidget):
     pose_action = Signal(str)  # "add", "mirror", "import", "export"
     browse_controlnet = Signal()
     clear_requested = Signal()
+    clear_region_requested = Signal()
     detect_pose_requested = Signal()
 
     def __init__(self, document: Document, parent: QWidget | None = None) -> None:
@@ -32,8 +35,9 @@ class LayerPanel(QWidget):
         self.document = document
         self.layer_list = LayerList(document, self)  # parented at once: a part shown while the panel is
         self.preprocessor_form = PreprocessorForm(document, self)  # built never opens a window of its own
+        self.region = RegionTools(document, self)
         self.tools = ToolPalette(document, self)
-        self.properties = LayerProperties(document, self.preprocessor_form, self.tools)
+        self.properties = LayerProperties(document, self.preprocessor_form, self.region, self.tools)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.layer_list, 1)
@@ -46,6 +50,7 @@ class LayerPanel(QWidget):
         self.preprocessor_form.detect_pose_requested.connect(self.detect_pose_requested)
         self.tools.pose_action.connect(self.pose_action)
         self.tools.clear_requested.connect(self.clear_requested)
+        self.region.clear_requested.connect(self.clear_region_requested)
 
         # The widgets the window, the bench and the tests reach by name, from the part that owns each.
         self.list = self.layer_list.list
@@ -79,7 +84,7 @@ class LayerPanel(QWidget):
     def refresh(self) -> None:
         """Show the whole document again (rows, selection, every field): for a document whose
         content was swapped without events. Edits never need it: each field has its event."""
-        for part in (self.layer_list, self.properties, self.preprocessor_form, self.tools):
+        for part in (self.layer_list, self.properties, self.preprocessor_form, self.region, self.tools):
             part.refresh()
 
     def invalidate(self, layer_id: str) -> None:

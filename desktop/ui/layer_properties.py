@@ -1,10 +1,11 @@
 """The selected layer's properties: weight, active steps, control mode, ControlNet, opacity, the
-model's view, and for an inpaint photo whether the unmasked photo is kept.
+model's view, where the layer steers (its region), and for an inpaint photo whether the unmasked
+photo is kept.
 
 Each widget is built once and bound to one field of the selected layer (`bindings.py`): an edit
 touches its own field, and an event of that field writes only its own widget. The group box also
-holds the photo section and the tool palette where the panel hands them in, so that disabling it
-(no layer selected) disables everything about a layer."""
+holds the photo section, the region tools and the tool palette where the panel hands them in, so
+that disabling it (no layer selected) disables everything about a layer."""
 
 from __future__ import annotations
 
@@ -33,10 +34,10 @@ class LayerProperties(QGroupBox):
     browse_controlnet = Signal()
     model_view_toggled = Signal(bool)
 
-    def __init__(self, document: Document, photo_section: QWidget, tool_palette: QWidget,
+    def __init__(self, document: Document, photo_section: QWidget, region_tools: QWidget, tool_palette: QWidget,
                  parent: QWidget | None = None) -> None:
-        """`photo_section` and `tool_palette` take their rows in this form: after the control mode
-        and after the model's view, where a photo's and a painted layer's controls belong."""
+        """`photo_section` takes its row after the control mode, `region_tools` and `tool_palette` theirs
+        after the model's view: where a photo's, any layer's region and a painted layer's controls belong."""
         super().__init__("Layer", parent)
         self.document = document
         self._family: Family | None = None  # the base model's, once known: which adapters to offer
@@ -85,6 +86,7 @@ class LayerProperties(QGroupBox):
         self.model_view_check = QCheckBox("Show what the model sees")
         self.model_view_check.toggled.connect(self.model_view_toggled)
         form.addRow(self.model_view_check)
+        form.addRow("Region", region_tools)
         form.addRow(tool_palette)
         self.keep_unmasked_check = QCheckBox(KEEP_UNMASKED.label)
         self.keep_unmasked_check.setToolTip("Lay the photo back over the result outside the mask, with a soft edge")

@@ -164,6 +164,7 @@ class MainWindow(QMainWindow):
         panel.model_view_toggled.connect(self.canvas.set_model_view)
         panel.pose_action.connect(layers.pose_action)
         panel.clear_requested.connect(layers.clear_layer)
+        panel.clear_region_requested.connect(layers.clear_region)
         panel.browse_controlnet.connect(layers.browse_controlnet)
         panel.detect_pose_requested.connect(layers.detect_pose)
         panel.preprocessor_combo.activated.connect(self.runs.retry_preprocess)  # picked again: try again

@@ -1,5 +1,6 @@
 """The tools for the selected layer: brush, eraser and fill (and Clear) for a layer the brush paints
-(a scribble's ink, an inpaint photo's mask), the pose actions for a pose layer, nothing otherwise.
+(a scribble's ink, an inpaint photo's mask, any layer's region while the user paints regions), the
+pose actions for a pose layer, nothing otherwise.
 
 The current tool lives in the model (`document.editor.tool`): a button sets it, and the buttons
 follow it when the canvas or a shortcut changes it."""
@@ -29,6 +30,7 @@ class ToolPalette(QStackedWidget):
         self.addWidget(self._paint_tools())
         self.addWidget(self._pose_tools())
         document.editor.tool_changed.connect(self._on_tool_changed)
+        document.editor.painting_region_changed.connect(self._show_layer)
         document.selected_layer_events.preprocessor.connect(self._show_layer)  # fires too when another is selected
         self.refresh()
 
@@ -74,6 +76,6 @@ class ToolPalette(QStackedWidget):
     def _show_layer(self, *_args: Any) -> None:
         """The page for the selected layer; the mask hint when the brush paints an inpaint mask."""
         layer = self.document.selected_layer()
-        painted = painted_operations(layer)
+        painted = painted_operations(layer, self.document.editor.painting_region)
         self.setCurrentIndex(PAINT_TOOLS if painted else POSE_TOOLS if isinstance(layer, PoseLayer) else NO_TOOLS)
         self.mask_hint.setVisible(painted == "mask_operations")

@@ -72,7 +72,7 @@ class SnapshotRecipe:
     def prepared(self) -> tuple[Recipe, dict[bytes, np.ndarray]]:
         """The recipe and the pixels behind the PNG bytes made for it, by those bytes."""
         from desktop.conditions.image_io import encode_png
-        from desktop.conditions.layer_images import control_image, inpaint_mask
+        from desktop.conditions.layer_images import control_image, inpaint_mask, region_mask
         from desktop.domain.document import build_recipe, is_layer_empty
         from desktop.domain.layers import ImageLayer
 
@@ -89,7 +89,8 @@ class SnapshotRecipe:
                     for layer in layers if not is_layer_empty(layer)}
         masks = {layer.id: encoded(inpaint_mask(layer, width, height)) for layer in layers
                  if isinstance(layer, ImageLayer) and layer.paints_mask and layer.mask_operations}
-        recipe = build_recipe(self.state, controls, self.seed, masks)
+        regions = {layer.id: encoded(region_mask(layer, width, height)) for layer in layers if layer.region_operations}
+        recipe = build_recipe(self.state, controls, self.seed, masks, regions)
         return recipe.with_overrides(lora_dir=self.lora_dir), known  # where <lora:name> in the prompt looks
 
 

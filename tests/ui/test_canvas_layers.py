@@ -87,7 +87,7 @@ def test_moving_the_weight_slider_and_other_fields_rasterises_nothing(window, qt
     before = canvas.grab().toImage()
     drawn = _count_rasterised(monkeypatch)
     converted: list = []
-    monkeypatch.setattr("desktop.ui.canvas._ink_image", lambda mask: converted.append(1) or None)
+    monkeypatch.setattr("desktop.ui.canvas._colour_image", lambda alpha, colour: converted.append(1) or None)
     slider = window.layer_panel.weight_slider
     for _ in range(5):
         qtbot.keyClick(slider, Qt.Key.Key_Right)  # five ticks, as a user's drag or arrow keys make them

@@ -1,5 +1,6 @@
-"""Tools that add operations to a painted layer (a scribble's ink, an inpaint layer's mask):
-the brush and the eraser, which stroke, and fill, which clicks."""
+"""Tools that add operations to a painted layer (a scribble's ink, an inpaint layer's mask, any
+layer's region while the user paints regions): the brush and the eraser, which stroke, and fill,
+which clicks."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPainterPath, QPen
 
-from desktop.domain.layers import Fill, Layer, Stroke, painted_operations
-from desktop.ui.canvas_style import INK, MASK_ALPHA, MASK_TINT, PAPER
+from desktop.domain.layers import Fill, Layer, Stroke
+from desktop.ui.canvas_style import INK, MASK_ALPHA, MASK_TINT, PAPER, REGION_ALPHA, REGION_REVEAL, REGION_SHADE
 
 from .base import CanvasTool, commit
 
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
     from desktop.ui.canvas import CanvasView
 
 MASK = "mask_operations"
+REGION = "region_operations"
+LABELS = {MASK: " (mask)", REGION: " (region)"}  # what an undo step says it painted, beside a scribble's ink
 MIN_STEP = 0.5  # canvas pixels the pointer moves before the stroke takes another point
 
 
@@ -54,7 +57,7 @@ class StrokeTool(CanvasTool):
         if not points or painted is None:
             return
         layer, target = painted
-        label = ("Erase" if self.erase else "Brush stroke") + (" (mask)" if target == MASK else "")
+        label = ("Erase" if self.erase else "Brush stroke") + LABELS.get(target, "")
         _append(self.canvas, layer, target, Stroke(points, self.canvas.brush_size, self.erase), label)
 
     def cancel(self) -> None:
@@ -66,8 +69,11 @@ class StrokeTool(CanvasTool):
         if not self._points:
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        if painted_operations(self.canvas.current_layer()) == MASK:
+        target = self.canvas.painted_target(self.canvas.current_layer())
+        if target == MASK:
             colour = QColor(255, 255, 255, 140) if self.erase else QColor(*MASK_TINT, round(255 * MASK_ALPHA))
+        elif target == REGION:
+            colour = QColor(*REGION_SHADE, round(255 * REGION_ALPHA)) if self.erase else QColor(*REGION_REVEAL)
         else:
             colour = QColor(*PAPER) if self.erase else QColor(*INK)
         painter.setPen(QPen(colour, self.canvas.brush_size, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap,
@@ -88,13 +94,13 @@ class FillTool(CanvasTool):
         painted = _painted(self.canvas)
         if event.button() == Qt.MouseButton.LeftButton and painted is not None:
             layer, target = painted
-            _append(self.canvas, layer, target, Fill(point.x(), point.y()), "Fill")
+            _append(self.canvas, layer, target, Fill(point.x(), point.y()), "Fill" + LABELS.get(target, ""))
 
 
 def _painted(canvas: CanvasView) -> tuple[Layer, str] | None:
-    """The selected layer and the field its brush paints (`painted_operations`), or None."""
+    """The selected layer and the field its brush paints (`CanvasView.painted_target`), or None."""
     layer = canvas.current_layer()
-    target = painted_operations(layer)
+    target = canvas.painted_target(layer)
     return None if layer is None or target is None else (layer, target)
 
 
