@@ -73,12 +73,9 @@ def default_controlnet_id(family: Family, kind: str) -> str | None:
 
 
 # T2I-Adapters (TencentARC, REFERENCE.md): lighter than a ControlNet (their features are computed once per
-# image, not per step), offered beside the default ControlNet of a kind. None published for SD 2.x.
-SD15_ADAPTERS = {
-    "scribble": "TencentARC/t2iadapter_sketch_sd15v2",
-    "canny": "TencentARC/t2iadapter_canny_sd15v2",
-    "depth": "TencentARC/t2iadapter_depth_sd15v2",
-}
+# image, not per step), offered beside the default ControlNet of a kind. TencentARC's SD 1.5 adapters
+# (t2iadapter_*_sd15v2) are published as pickles only (diffusion_pytorch_model.bin), which the app never
+# opens, so none is offered for SD 1.x (a safetensors conversion in a folder still loads); none exist for SD 2.x.
 SDXL_ADAPTERS = {
     "scribble": "TencentARC/t2i-adapter-sketch-sdxl-1.0",
     "canny": "TencentARC/t2i-adapter-canny-sdxl-1.0",
@@ -86,7 +83,7 @@ SDXL_ADAPTERS = {
     "pose": "TencentARC/t2i-adapter-openpose-sdxl-1.0",
     "depth": "TencentARC/t2i-adapter-depth-midas-sdxl-1.0",
 }
-_ADAPTERS: dict[Family, dict[str, str]] = {Family.SD1: SD15_ADAPTERS, Family.SD2: {}, Family.SDXL: SDXL_ADAPTERS}
+_ADAPTERS: dict[Family, dict[str, str]] = {Family.SD1: {}, Family.SD2: {}, Family.SDXL: SDXL_ADAPTERS}
 
 
 def adapter_ids(family: Family, kind: str) -> tuple[str, ...]:
