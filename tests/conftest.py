@@ -3,6 +3,7 @@ through the same code real models use."""
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import tempfile
@@ -94,3 +95,10 @@ def cpu_cache(tiny_models):
     from desktop.engine.model_cache import ModelCache
 
     return ModelCache(choose_device("cpu"))
+
+
+@pytest.fixture(autouse=True)
+def _thaw_the_heap():
+    """Model loads freeze the heap (desktop/domain/heap.py); a test's cyclic garbage must not outlive it."""
+    yield
+    gc.unfreeze()

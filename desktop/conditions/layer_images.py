@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from desktop.domain.layers import ImageLayer, Layer, PoseLayer, ScribbleLayer
+from desktop.domain.layers import Fill, ImageLayer, Layer, PoseLayer, ScribbleLayer
 
 from .image_io import encode_png, read_image
 from .pose_render import render_openpose
@@ -40,8 +40,12 @@ def inpaint_mask(layer: ImageLayer, width: int, height: int) -> np.ndarray:
 
 
 def region_mask(layer: Layer, width: int, height: int) -> np.ndarray:
-    """(height, width) uint8, read-only and shared: 255 where the user painted where the layer steers."""
-    return layer_raster(layer.region_operations, width, height)
+    """(height, width) uint8, read-only and shared: 255 where the user painted where the layer steers. No
+    region steers everywhere, so a region whose first stroke erases starts from everywhere and takes away."""
+    operations = tuple(layer.region_operations)
+    if operations and operations[0].erase:
+        operations = (Fill(0.0, 0.0),) + operations  # on an empty raster a fill covers it all
+    return layer_raster(operations, width, height)
 
 
 def displayable(control: np.ndarray) -> np.ndarray:

@@ -254,7 +254,7 @@ def _condition_to_dict(condition: Condition, embed_images: bool) -> dict[str, An
         data["keep_unmasked"] = True
     if condition.region_mask is not None:
         data["region_mask"] = condition.region_mask
-    if embed_images and condition.region_mask_data is not None:
+    if condition.region_mask_data is not None:  # like an inpaint mask: part of the condition, not a source image
         data["region_mask_data"] = base64.b64encode(condition.region_mask_data).decode("ascii")
     return data
 

@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from desktop.domain.errors import ArchitectureMismatch
+
 from .components import BaseModel
 from .conditioning import Conditioning
 from .guidance import ControlInput, Runner, UNetInputs
@@ -40,6 +42,8 @@ class AdapterGuidance:
     @classmethod
     def prepare(cls, base: BaseModel, control: ControlInput, width: int, height: int, cfg: bool) -> AdapterGuidance:
         adapter = control.network
+        if control.image.dtype != np.uint8:  # an inpaint image (-1 marks masked pixels): no adapter reads one
+            raise ArchitectureMismatch("a T2I-Adapter cannot take an inpaint layer; use the inpaint ControlNet")
         pixels = adapter_pixels(control.image, width, height, adapter.config.in_channels)
         features = adapter(pixels.to(device=base.device, dtype=adapter.dtype))
         features = [f * control.weight for f in features]

@@ -15,6 +15,9 @@ def check_network_fits(base: BaseModel, network, name: str, width: int, height: 
 
     if network.config.get("_class_name") == "T2IAdapter":
         check_adapter_fits(base, network, name, width, height)
+        if kind == "inpaint":
+            raise ArchitectureMismatch(f"T2I-Adapter {name} cannot take an inpaint layer (its image marks the "
+                                       "masked pixels, which no adapter reads); use the inpaint ControlNet")
         return
     check_controlnet_fits(base, network, name)
     if is_union(network):

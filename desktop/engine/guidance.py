@@ -112,7 +112,9 @@ def prepare_guidance(base: BaseModel, controls: Sequence[ControlInput], width: i
     from .region_guidance import RegionGuidance
     from .union_guidance import UnionGuidance, is_union
 
-    running = [c for c in controls if c.enabled and c.weight != 0.0]
+    # A Union condition at weight 0 stays in its model's call (at weight 0), as diffusers keeps it; other
+    # kinds at weight 0 cost nothing.
+    running = [c for c in controls if c.enabled and (c.weight != 0.0 or is_union(c.network))]
     unions: dict[int, list[ControlInput]] = {}
     for control in running:
         if is_union(control.network) and control.region is None:

@@ -230,15 +230,25 @@ def _finish_base(base: BaseModel, device: DeviceChoice) -> BaseModel:
     return base
 
 
-# What a layer's network may be (the loop tells them apart): a ControlNet, a Union ControlNet, a T2I-Adapter.
-CONTROL_NETWORK_CLASSES = ("ControlNetModel", "ControlNetUnionModel", "T2IAdapter")
+# What a layer's network may be (the loop tells them apart): a ControlNet, a Union ControlNet (diffusers' name,
+# or the name of the class xinsir trained it with), a T2I-Adapter.
+CONTROL_NETWORK_CLASSES = ("ControlNetModel", "ControlNetUnionModel", "ControlNetModel_Union", "T2IAdapter")
+
+
+def network_class_name(config: dict[str, Any]) -> str | None:
+    """Which of diffusers' classes reads this config: a Union model is told by its control types, whatever
+    class name its config was saved under."""
+    name = config.get("_class_name")
+    if name == "ControlNetModel_Union" or (name == "ControlNetModel" and "num_control_type" in config):
+        return "ControlNetUnionModel"
+    return name
 
 
 def _check_controlnet_config(folder: Path, name: str, family: Family | None) -> dict[str, Any]:
     config = read_json(folder / "config.json")
     if config is None:
         raise ModelNotFound(f"{folder} is not a ControlNet folder: it has no readable config.json")
-    class_name = config.get("_class_name")
+    class_name = network_class_name(config)
     if class_name not in CONTROL_NETWORK_CLASSES:
         raise ArchitectureMismatch(f"{Path(name).name} holds a {class_name}, not a ControlNet or T2I-Adapter")
     if family is not None and family not in control_network_families(config):
@@ -270,7 +280,7 @@ def _controlnet_from_folder(folder: Path, device: DeviceChoice, family: Family |
     config = _check_controlnet_config(folder, folder.name, family)
     check_folder_weights(folder)
     model_class = {"ControlNetModel": ControlNetModel, "ControlNetUnionModel": ControlNetUnionModel,
-                   "T2IAdapter": T2IAdapter}[config["_class_name"]]
+                   "T2IAdapter": T2IAdapter}[network_class_name(config)]
     net = model_class.from_pretrained(folder, variant=weights_variant(folder), use_safetensors=True,
                                       torch_dtype=device.dtype)
     return _finish_net(net, device)

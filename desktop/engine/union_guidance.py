@@ -1,10 +1,15 @@
 """ControlNet Union guidance: one network that serves many kinds (xinsir's SDXL Union and ProMax). Every
 condition on the same Union model is fed to it together, once per step, as diffusers'
 StableDiffusionXLControlNetUnionPipeline feeds it: each image with its control type, the model fusing
-them inside. A condition's weight scales its image inside the model; one that is inactive at a step
-(start/end) stays in the call at weight 0, so the others see the same company throughout, as there.
-A step where none is active runs nothing (diffusers would still run the model, at weight 0 for all).
+them inside. With several images a condition's weight scales its image inside the model, and one that is
+inactive at a step (start/end, or weight 0) stays in the call at weight 0, so the others see the same
+company throughout, as there; with one image the weight scales the residuals. A step where none is active
+runs nothing (diffusers would still run the model, at weight 0 for all). A condition with a region runs
+alone (its residuals are masked; the others' are not), so it steers as a one-image call does.
 Control modes shape a plain ControlNet's residuals per block and have no meaning here: weights only.
+
+On the fast path no weight reaches a compiled graph as a Python number (each new one would compile
+again): one image runs at scale 1.0 and is scaled outside, several take their weights as tensors.
 """
 
 from __future__ import annotations
@@ -37,7 +42,8 @@ def union_type(network: torch.nn.Module, kind: str | None, name: str) -> int:
     count = network.config.num_control_type
     if index is None or index >= count:
         served = sorted(k for k, i in UNION_TYPES.items() if i < count)
-        raise ArchitectureMismatch(f"ControlNet Union {name} has no control type for {kind} layers (it serves "
+        named = f"ControlNet Union {name}" if name else "the ControlNet Union model"
+        raise ArchitectureMismatch(f"{named} has no control type for {kind} layers (it serves "
                                    f"{', '.join(served)}); pick another ControlNet for this layer")
     return index
 
@@ -111,9 +117,20 @@ class UnionStep:
     def inputs(self, latent_in: torch.Tensor, t: torch.Tensor, conditioning: Conditioning, cfg: bool,
                runner: Runner) -> UNetInputs:
         union = self.union
-        down, mid = runner(union.control.network)(
+        net = union.control.network
+        run = runner(net)
+        scales: list = list(self.scales)
+        outside = 1.0
+        if run is not net:  # compiled: weights must not be constants of the graph
+            if len(scales) == 1:
+                scales, outside = [1.0], scales[0]
+            else:
+                scales = [torch.tensor(s, device=latent_in.device, dtype=latent_in.dtype) for s in scales]
+        down, mid = run(
             latent_in, t, **conditioning.unet_kwargs(), controlnet_cond=list(union.images_both),
-            control_type=union.type_rows, control_type_idx=list(union.types), conditioning_scale=list(self.scales),
+            control_type=union.type_rows, control_type_idx=list(union.types), conditioning_scale=scales,
             return_dict=False,
         )
+        if outside != 1.0:
+            down, mid = [r * outside for r in down], mid * outside
         return UNetInputs(down=tuple(down), mid=mid)

@@ -169,3 +169,16 @@ def test_an_adapter_on_the_fast_path_gives_the_eager_image(family_models, adapte
         images.append(sample(base, _request(controls), fast=cache.fast).image)
     assert fast_cache.fast.compiles >= 2  # the UNet with and without the adapter's features, and the ControlNet
     assert max_diff(*images) <= 1
+
+
+def test_an_adapter_refuses_an_inpaint_layer_in_one_sentence(cache, family_models, adapters):
+    from desktop.domain.errors import ArchitectureMismatch
+    from desktop.engine.compat import check_network_fits
+
+    base = cache.base(str(family_models.sd1))
+    adapter = cache.controlnet(str(adapters["sd1"]), family=Family.SD1)
+    with pytest.raises(ArchitectureMismatch, match="cannot take an inpaint layer"):
+        check_network_fits(base, adapter, "my-adapter", SIZE, SIZE, "inpaint")
+    masked = np.where(scribble_pixels(SIZE) > 0, 1.0, -1.0).astype(np.float32)  # the inpaint model's image
+    with pytest.raises(ArchitectureMismatch, match="cannot take an inpaint layer"):
+        sample(base, _request([ControlInput(adapter, masked)]))

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import gc
 
+import pytest
+
 from desktop.domain import heap
 
 from .conftest import cpu_model_cache
@@ -15,8 +17,15 @@ def _walked_by_the_collector(obj) -> bool:
     return any(tracked is obj for tracked in gc.get_objects())
 
 
-def test_a_loaded_model_is_frozen_and_a_release_thaws_everything(tiny_models):
+@pytest.fixture(autouse=True)
+def thawed():
+    """Each test starts and ends with nothing frozen, whatever it asserts."""
     heap.thaw()
+    yield
+    heap.thaw()
+
+
+def test_a_loaded_model_is_frozen_and_a_release_thaws_everything(tiny_models):
     cache = cpu_model_cache()
     base = cache.base(str(tiny_models.base))
     net = cache.controlnet(str(tiny_models.controlnet))
@@ -36,4 +45,3 @@ def test_settling_again_walks_only_what_is_new():
     heap.settle()
     assert gc.get_freeze_count() >= frozen + len(young)
     assert not _walked_by_the_collector(young[0])
-    heap.thaw()

@@ -150,3 +150,24 @@ def test_a_strangers_recipe_may_not_name_a_local_region_file(tmp_path, family_mo
     recipe = recipe_from_dict(data, base_dir=tmp_path, self_contained=True)
     with pytest.raises(UntrustedPath, match=r"^conditions\[0\]\.region_mask names the local file"):
         prepare_request(ModelCache(choose_device("cpu")), recipe, PreviewSettings())
+
+
+def test_a_region_begun_with_the_eraser_takes_away_from_everywhere():
+    """No region steers everywhere, so erasing first leaves everywhere but the erased stroke."""
+    from desktop.conditions.layer_images import region_mask
+    from desktop.domain.layers import ScribbleLayer, Stroke
+
+    erased = Stroke(((0.0, 32.0, 1.0), (64.0, 32.0, 1.0)), 8.0, erase=True)
+    mask = region_mask(ScribbleLayer(name="s", region_operations=(erased,)), 64, 64)
+    assert mask[0, 0] == 255 and mask[63, 63] == 255 and mask[32, 32] == 0
+    painted = Stroke(((0.0, 32.0, 1.0), (64.0, 32.0, 1.0)), 8.0)
+    mask = region_mask(ScribbleLayer(name="s", region_operations=(painted, erased)), 64, 64)
+    assert mask.max() < 128  # painted, then erased: nowhere (but for a soft edge)
+
+
+def test_a_recipe_keeps_its_region_without_embedding_its_images():
+    from desktop.domain.recipe import Condition, Recipe
+
+    recipe = Recipe(conditions=[Condition(image="a.png", region_mask_data=b"\x89PNG region")])
+    again = recipe_from_dict(json.loads(recipe.to_json()))
+    assert again.conditions[0].region_mask_data == b"\x89PNG region"

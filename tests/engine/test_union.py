@@ -96,3 +96,34 @@ def test_a_kind_the_union_model_does_not_serve_is_refused_in_one_sentence(union)
         check_network_fits(base, net, "xinsir/union", SIZE, SIZE, "shuffle")
     assert str(refused.value).startswith("ControlNet Union xinsir/union has no control type for shuffle layers")
     check_network_fits(base, net, "xinsir/union", SIZE, SIZE, "inpaint")  # ProMax's eight types include inpaint
+
+
+def test_a_member_at_weight_0_stays_in_the_call_as_in_diffusers(union):
+    """Dragging one layer's weight to 0 must not change how the other steers in a jump."""
+    base, net = union
+    controls = [ControlInput(net, scribble_pixels(SIZE), weight=0.8, kind="pose"),
+                ControlInput(net, scribble_pixels(SIZE, variant=1), weight=0.0, kind="canny")]
+    req = _request(controls)
+    ours = sample(base, req).image
+    assert max_diff(ours, _pipeline_image(base, controls, req)) == 0
+    alone = sample(base, _request(controls[:1])).image
+    assert max_diff(ours, alone) > 0  # company at weight 0 is not the same as no company, there as here
+
+
+def test_on_the_fast_path_a_new_weight_compiles_nothing_new(family_models, tmp_path):
+    from desktop.engine.fast_path import FastPathOptions
+
+    folder = build_tiny_union_controlnet(family_models.sdxl, tmp_path / "union")
+    eager = ModelCache(choose_device("cpu"))
+    fast = ModelCache(choose_device("cpu"), FastPathOptions(backend="eager", channels_last=False, min_parameters=0))
+    for weights in ([0.8], [0.8, 1.1]):
+        images, compiled = [], []
+        for cache in (eager, fast):
+            base, net = cache.base(str(family_models.sdxl)), cache.controlnet(str(folder), family=Family.SDXL)
+            for w in (weights, [x * 0.5 for x in weights]):
+                controls = [ControlInput(net, scribble_pixels(SIZE, variant=i), weight=x, kind=kind)
+                            for i, (x, kind) in enumerate(zip(w, ("pose", "depth")))]
+                images.append(sample(base, _request(controls), fast=cache.fast).image)
+                compiled.append(cache.fast.compiles if cache.fast else 0)
+        assert compiled[2] == compiled[3]  # the second weight ran the graphs the first compiled
+        assert max_diff(images[0], images[2]) <= 1 and max_diff(images[1], images[3]) <= 1
