@@ -127,3 +127,24 @@ def test_on_the_fast_path_a_new_weight_compiles_nothing_new(family_models, tmp_p
                 compiled.append(cache.fast.compiles if cache.fast else 0)
         assert compiled[2] == compiled[3]  # the second weight ran the graphs the first compiled
         assert max_diff(images[0], images[2]) <= 1 and max_diff(images[1], images[3]) <= 1
+
+
+def test_a_union_config_is_known_by_its_control_types_whatever_its_class_name(union, tmp_path):
+    """xinsir trained the Union model with a class of its own; a config saved under another name still loads
+    as diffusers' ControlNetUnionModel."""
+    import json
+    import shutil
+
+    from desktop.engine.loading import network_class_name
+
+    assert network_class_name({"_class_name": "ControlNetModel", "num_control_type": 6}) == "ControlNetUnionModel"
+    assert network_class_name({"_class_name": "ControlNetModel_Union"}) == "ControlNetUnionModel"
+    assert network_class_name({"_class_name": "ControlNetModel"}) == "ControlNetModel"
+    base, net = union
+    folder = tmp_path / "renamed"
+    net.save_pretrained(folder, safe_serialization=True)
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "_class_name": "ControlNetModel_Union"}))
+    loaded = ModelCache(choose_device("cpu")).controlnet(str(folder), family=Family.SDXL)
+    assert type(loaded).__name__ == "ControlNetUnionModel"
+    shutil.rmtree(folder)
