@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import numpy as np
 
@@ -108,19 +109,19 @@ def prepare_request(
     if on_models is not None:
         on_models(models)
     with reporting_downloads(progress):  # a preprocessor's network downloads like a model, with progress
-        control_images = [make_control() for _, make_control in prepared]
+        control_images = [c.make_control() for c in prepared]
     check_extra_files(models.extras, models.base_info.family if models.base_info else None)
     base = cache.base(models.base, progress)
     prompt, negative_prompt = cache.apply_extras(models.extras)
     if models.base_info is None:
         models = model_references(recipe, base.info)
     controls: list[ControlInput] = []
-    for index, ((embedded, _), pixels, reference) in enumerate(zip(prepared, control_images, models.controlnets)):
+    for condition, pixels, reference in zip(prepared, control_images, models.controlnets):
         if reference is None:
             continue
+        embedded, region = condition.embedded, condition.region
         net = cache.controlnet(reference, progress, base.family)
         check_network_fits(base, net, reference, recipe.width, recipe.height, embedded.kind)
-        region = _region(recipe, embedded, f"conditions[{index}]", known)
         controls.append(ControlInput(net, pixels, embedded.weight, embedded.start, embedded.end, embedded.mode,
                                      region=None if region is None else region_weights(region, recipe.width,
                                                                                        recipe.height),
@@ -131,7 +132,7 @@ def prepare_request(
         scheduler=recipe.scheduler, controls=controls,
         preview_every=previews.every, sharp_preview_every=previews.sharp_every,
     )
-    return base, request, recipe.with_overrides(conditions=[embedded for embedded, _ in prepared])
+    return base, request, recipe.with_overrides(conditions=[c.embedded for c in prepared])
 
 
 def _runs(condition: Condition) -> bool:
@@ -160,16 +161,20 @@ def _controlnet_reference(recipe: Recipe, condition: Condition, base: str, base_
     return default_controlnet(condition.kind, base, where, base_info.family)
 
 
-def _prepare_condition(recipe: Recipe, condition: Condition, where: str,
-                       known: KnownPixels) -> tuple[Condition, Callable[[], np.ndarray | None]]:
-    """The condition with its images embedded (its region too), read now so bad input fails first, and how
-    to make its control image (None when it does not run): a preprocessor may load a network, which waits
-    until the models are named."""
+class _PreparedCondition(NamedTuple):
+    embedded: Condition  # its images embedded (its region too)
+    make_control: Callable[[], np.ndarray | None]  # its control image (None when it does not run)
+    region: np.ndarray | None  # the region mask's grey levels, read once
+
+
+def _prepare_condition(recipe: Recipe, condition: Condition, where: str, known: KnownPixels) -> _PreparedCondition:
+    """The condition's images read now, so bad input fails first; its control image made later: a
+    preprocessor may load a network, which waits until the models are named."""
     embedded, make_control = _prepare_control(recipe, condition, where, known)
     region = _region(recipe, condition, where, known)
     if region is not None and condition.region_mask_data is None:
         embedded = replace(embedded, region_mask_data=encode_png(region))
-    return embedded, make_control
+    return _PreparedCondition(embedded, make_control, region)
 
 
 def _prepare_control(recipe: Recipe, condition: Condition, where: str,
